@@ -19,6 +19,7 @@ __all__ = [
     "check_range",
     "check_choice",
     "check_shape2d",
+    "check_int",
 ]
 
 
@@ -119,3 +120,14 @@ def check_shape2d(shape: Any, name: str = "shape") -> tuple[int, int]:
             f"{name} must be a pair of positive integers (fan_in, fan_out), got {shape!r}"
         )
     return int(shape[0]), int(shape[1])
+
+
+def check_int(value: Any, name: str, low: int) -> int:
+    """Return ``value`` as an int after checking it is an integer ``>= low``.
+
+    Floats are refused even when whole (``2.0``): a count or a size given as a
+    float is usually a computed value that should have been rounded on purpose.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)

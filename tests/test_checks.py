@@ -6,6 +6,7 @@ import pytest
 from dlcourse._checks import (
     as_float_array,
     check_choice,
+    check_int,
     check_range,
     check_rng,
     check_same_shape,
@@ -69,3 +70,11 @@ def test_check_shape2d():
     for bad in [(3,), (0, 2), (2.0, 3), "ab", (True, 2)]:
         with pytest.raises(ValueError, match="shape must be a pair of positive integers"):
             check_shape2d(bad)
+
+
+def test_check_int():
+    assert check_int(3, "batch_size", 1) == 3
+    assert check_int(np.int64(0), "steps", 0) == 0
+    for bad in [0, 2.0, True, "3"]:
+        with pytest.raises(ValueError, match=r"batch_size must be an integer >= 1, got"):
+            check_int(bad, "batch_size", 1)
