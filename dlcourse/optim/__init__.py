@@ -1,0 +1,81 @@
+"""Optimizers as pure numpy functions, checked against ``torch.optim``.
+
+For every algorithm NAME (sgd, momentum, nesterov, adagrad, rmsprop, adadelta,
+adam, adamw, amsgrad, adamax, nadam, lion)::
+
+    state = NAME_init(theta)
+    theta, state = NAME_step(theta, grad, state, **hyperparameters)
+
+``NAME_step`` is pure: it returns new arrays and never modifies ``theta``,
+``grad`` or the arrays in ``state``.  Hyperparameter names, defaults and update
+rules are those of the matching ``torch.optim`` class (Lion: the paper).  The
+step counter ``state["step"]`` is incremented before use (t = 1 on the first
+call).
+
+Modules: ``sgd`` (sgd, momentum, nesterov), ``adaptive`` (adagrad, rmsprop,
+adadelta), ``adam`` (adam, adamw, amsgrad, adamax, nadam), ``lion``,
+``wrappers`` (``OPTIMIZERS`` registry, in-place ``Optimizer`` for lists or
+dicts of arrays) and ``torch_adapter`` (``as_torch_optimizer``: any pair as a
+real ``torch.optim.Optimizer``; torch is imported only when it is used).
+"""
+
+from typing import Any
+
+from dlcourse.optim.adam import (
+    adam_init,
+    adam_step,
+    adamax_init,
+    adamax_step,
+    adamw_init,
+    adamw_step,
+    amsgrad_init,
+    amsgrad_step,
+    nadam_init,
+    nadam_step,
+)
+from dlcourse.optim.adaptive import adadelta_init, adadelta_step, adagrad_init, adagrad_step, rmsprop_init, rmsprop_step
+from dlcourse.optim.lion import lion_init, lion_step
+from dlcourse.optim.sgd import momentum_init, momentum_step, nesterov_init, nesterov_step, sgd_init, sgd_step
+from dlcourse.optim.torch_adapter import as_torch_optimizer, numpy_step_optimizer_class
+from dlcourse.optim.wrappers import OPTIMIZERS, Optimizer, resolve_optimizer
+
+__all__ = [
+    "sgd_init",
+    "sgd_step",
+    "momentum_init",
+    "momentum_step",
+    "nesterov_init",
+    "nesterov_step",
+    "adagrad_init",
+    "adagrad_step",
+    "rmsprop_init",
+    "rmsprop_step",
+    "adadelta_init",
+    "adadelta_step",
+    "adam_init",
+    "adam_step",
+    "adamw_init",
+    "adamw_step",
+    "amsgrad_init",
+    "amsgrad_step",
+    "adamax_init",
+    "adamax_step",
+    "nadam_init",
+    "nadam_step",
+    "lion_init",
+    "lion_step",
+    "OPTIMIZERS",
+    "Optimizer",
+    "resolve_optimizer",
+    "as_torch_optimizer",
+    "numpy_step_optimizer_class",
+    "NumpyStepOptimizer",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # ``NumpyStepOptimizer`` subclasses torch.optim.Optimizer, so it is built
+    # (and torch imported) on first access only.
+    if name == "NumpyStepOptimizer":
+        return numpy_step_optimizer_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
