@@ -1,0 +1,159 @@
+"""Time the numpy reference against PyTorch on the CPU, side by side in one run.
+
+Prints, for each workload, the median time of dlcourse and of torch and their
+ratio (dlcourse / torch: below 1 means the reference is faster). Both sides are
+measured in the same process, interleaved, so the ratio is robust to how busy
+or fast the machine is. Usage::
+
+    python benchmarks/bench_reference.py [--repeats 7]
+
+Workloads (from issue 2):
+  1. one epoch of MLP training on the digits, batch size 64, plain SGD, float64
+     on both sides (the digits are float64):
+     dlcourse.layers.MLP + softmax_cross_entropy + dlcourse.optim.Optimizer
+     versus torch.nn.Sequential + F.cross_entropy + torch.optim.SGD;
+  2. one Adam step on a 1M-element parameter (float32 and float64):
+     dlcourse.optim.adam_step versus torch.optim.Adam.step (torch's default);
+  3. batch norm forward + backward on a (4096, 512) input (float32 and float64):
+     dlcourse.norm versus torch.nn.BatchNorm1d with autograd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from dlcourse.data import load_digits, minibatches
+from dlcourse.layers import MLP, softmax_cross_entropy
+from dlcourse.norm import batchnorm_backward, batchnorm_forward
+from dlcourse.optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
+
+SIZES = [64, 128, 64, 10]
+BATCH_SIZE = 64
+LR = 0.05
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up: first-call allocations and lazy imports are not the steady state
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def mlp_epoch_workloads() -> tuple[Callable[[], object], Callable[[], object]]:
+    X, y = load_digits()
+    rng = np.random.default_rng(0)
+    model = MLP(SIZES, activation="relu", rng=rng)
+    optimizer = Optimizer(model.params, sgd_step, sgd_init, lr=LR)
+
+    def numpy_epoch() -> None:
+        for xb, yb in minibatches(X, y, BATCH_SIZE, shuffle=True, rng=rng):
+            logits = model.forward(xb)
+            _, dlogits = softmax_cross_entropy(logits, yb)
+            model.backward(dlogits)
+            optimizer.step(model.grads)
+
+    layers: list[torch.nn.Module] = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
+    net = torch.nn.Sequential(*layers[:-1]).to(torch.float64)
+    torch_opt = torch.optim.SGD(net.parameters(), lr=LR)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    generator = torch.Generator().manual_seed(0)
+
+    def torch_epoch() -> None:
+        order = torch.randperm(len(Xt), generator=generator)
+        for start in range(0, len(Xt), BATCH_SIZE):
+            idx = order[start : start + BATCH_SIZE]
+            loss = torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx])
+            torch_opt.zero_grad()
+            loss.backward()
+            torch_opt.step()
+
+    return numpy_epoch, torch_epoch
+
+
+def adam_workloads(dtype: type) -> tuple[Callable[[], object], Callable[[], object]]:
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(1_000_000).astype(dtype)
+    grad = rng.standard_normal(1_000_000).astype(dtype)
+    box = {"theta": theta, "state": adam_init(theta)}
+
+    def numpy_step() -> None:
+        box["theta"], box["state"] = adam_step(box["theta"], grad, box["state"], lr=1e-3)
+
+    param = torch.nn.Parameter(torch.from_numpy(theta.copy()))
+    param.grad = torch.from_numpy(grad.copy())
+    torch_opt = torch.optim.Adam([param], lr=1e-3)
+
+    def torch_step() -> None:
+        torch_opt.step()
+
+    return numpy_step, torch_step
+
+
+def batchnorm_workloads(dtype: type) -> tuple[Callable[[], object], Callable[[], object]]:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4096, 512)).astype(dtype)
+    dout = rng.standard_normal((4096, 512)).astype(dtype)
+    gamma, beta = np.ones(512, dtype=dtype), np.zeros(512, dtype=dtype)
+    running_mean, running_var = np.zeros(512, dtype=dtype), np.ones(512, dtype=dtype)
+
+    def numpy_fwd_bwd() -> None:
+        _, cache, _, _ = batchnorm_forward(x, gamma, beta, running_mean, running_var, training=True)
+        batchnorm_backward(dout, cache)
+
+    bn = torch.nn.BatchNorm1d(512, dtype=torch.from_numpy(x).dtype)
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    doutt = torch.from_numpy(dout.copy())
+
+    def torch_fwd_bwd() -> None:
+        out = bn(xt)
+        torch.autograd.grad(out, (xt, bn.weight, bn.bias), doutt)
+
+    return numpy_fwd_bwd, torch_fwd_bwd
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per side (median is reported)")
+    args = parser.parse_args()
+
+    threads = torch.get_num_threads()
+    print(f"numpy {np.__version__}, torch {torch.__version__}; ratio = dlcourse time / torch time")
+    print("numpy's elementwise ufuncs run on one core, so the last column times torch on one thread too")
+    print(f"{'workload':46s} {'dlcourse':>9s} {'torch':>9s} {'ratio':>6s} {'aim':>5s} {'1-thread':>8s}")
+    for label, build, aim in [
+        ("MLP epoch on digits, float64 (64-128-64-10)", mlp_epoch_workloads, 1.0),
+        ("Adam step, 1M float32 parameters", lambda: adam_workloads(np.float32), 2.0),
+        ("Adam step, 1M float64 parameters", lambda: adam_workloads(np.float64), 2.0),
+        ("batch norm fwd+bwd, (4096, 512) float32", lambda: batchnorm_workloads(np.float32), 2.0),
+        ("batch norm fwd+bwd, (4096, 512) float64", lambda: batchnorm_workloads(np.float64), 2.0),
+    ]:
+        numpy_fn, torch_fn = build()
+        # Interleave the sides so that a burst of load hits them alike; keep the best of three medians.
+        numpy_times, torch_times, torch1_times = [], [], []
+        for _ in range(3):
+            numpy_times.append(median_time(numpy_fn, args.repeats))
+            torch_times.append(median_time(torch_fn, args.repeats))
+            torch.set_num_threads(1)
+            torch1_times.append(median_time(torch_fn, args.repeats))
+            torch.set_num_threads(threads)
+        t_np, t_torch, t_torch1 = min(numpy_times), min(torch_times), min(torch1_times)
+        ratio = t_np / t_torch
+        flag = "" if ratio <= aim else "  above aim"
+        print(
+            f"{label:46s} {t_np * 1e3:7.2f}ms {t_torch * 1e3:7.2f}ms {ratio:6.2f} {aim:5.1f} "
+            f"{t_np / t_torch1:8.2f}{flag}"
+        )
+
+if __name__ == "__main__":
+    main()
