@@ -30,6 +30,16 @@ from dlcourse import init as _init
 from dlcourse._checks import as_float_array, check_choice, check_range, check_rng, check_same_shape
 from dlcourse.activations import ACTIVATIONS, prelu, prelu_grad, prelu_grad_a, sigmoid
 
+__all__ = [
+    "linear_forward", "linear_backward",
+    *(f"{name}_{direction}" for name in ACTIVATIONS for direction in ("forward", "backward")),
+    "prelu_forward", "prelu_backward", "ACTIVATION_LAYERS",
+    "dropout_forward", "dropout_backward",
+    "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss",
+    "softmax", "log_softmax", "softmax_cross_entropy",
+    "MLP",
+]
+
 # torch clamps log(p) at -100 in binary_cross_entropy and divides by
 # max(p (1 - p), EPSILON) in its backward, where EPSILON is 1e-12 rounded to
 # float32 (9.9999999600e-13): matching it exactly matters at p in {0, 1}.
