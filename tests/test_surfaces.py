@@ -277,18 +277,11 @@ def test_run_matches_torch_adam(name):
 
 
 def _dlcourse_optimizer(name):
-    """``(NAME_step, NAME_init)`` from dlcourse.optim (written concurrently), or skip."""
-    import importlib
+    """``(NAME_step, NAME_init)`` from dlcourse.optim."""
+    from dlcourse.optim import OPTIMIZERS
 
-    candidates = ("dlcourse.optim", "dlcourse.optim.sgd", "dlcourse.optim.adaptive", "dlcourse.optim.adam")
-    for module_name in candidates:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if hasattr(module, f"{name}_step") and hasattr(module, f"{name}_init"):
-            return getattr(module, f"{name}_step"), getattr(module, f"{name}_init")
-    pytest.skip(f"dlcourse.optim has no {name}_step/{name}_init yet")
+    init_fn, step_fn = OPTIMIZERS[name]
+    return step_fn, init_fn
 
 
 @pytest.mark.parametrize(
