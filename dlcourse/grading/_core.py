@@ -1,0 +1,222 @@
+"""The check engine: seeded trials, student vs reference, feedback, diagnosis.
+
+A :class:`Target` describes one thing students implement: the reference
+function(s), how to generate trials, and how to turn calls into
+*observables* (the values that are compared).  :func:`run_check` runs every
+trial through the reference and through the student's functions (each call
+guarded: pure, no forbidden code, time limit), checks the contract and then
+the values, and on the first failing trial raises :class:`GradingError` with
+feedback.  The feedback ends with a diagnosis when the student's output
+matches one of the target's catalogued :class:`Mistake` variants.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dlcourse.grading._guard import DEFAULT_FORBIDDEN, guarded_call
+from dlcourse.grading._report import (
+    GradingError,
+    Tolerance,
+    compare_values,
+    contract_problem,
+    describe_value,
+    largest_relative_error,
+)
+
+HIDDEN_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class Trial:
+    """One set of inputs.
+
+    ``args`` are the named positional inputs of the first call (shown in
+    feedback), ``kwargs`` the hyperparameters, ``extra`` anything else the
+    target's ``observe`` needs (a sequence of gradients, a number of steps).
+    """
+
+    label: str
+    args: list[tuple[str, Any]] = field(default_factory=list)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    tolerance: Tolerance | None = None  # overrides the target's (float32 trials)
+
+    def describe(self) -> str:
+        parts = [f"{name} = {describe_value(value)}" for name, value in self.args]
+        parts += [f"{name}={describe_value(value)}" for name, value in self.kwargs.items()]
+        return "; ".join(parts)
+
+
+@dataclass
+class Mistake:
+    """A known wrong variant of a reference and the sentence that fixes it.
+
+    ``impl`` has the same roles as the student's functions (for an optimizer,
+    ``(step, init)``); ``message`` is one plain sentence naming the mistake
+    and the fix.
+    """
+
+    name: str
+    message: str
+    impl: tuple[Callable[..., Any], ...]
+
+
+class Caller:
+    """Calls one implementation's functions by role; guarded for student code."""
+
+    def __init__(self, functions: Sequence[Callable[..., Any]], roles: Sequence[str], target: Target | None) -> None:
+        self.functions = dict(zip(roles, functions))
+        self.target = target  # None for trusted code (reference, catalogued mistakes)
+
+    def __call__(self, role: str, args: Sequence[tuple[str, Any]] = (), kwargs: dict[str, Any] | None = None) -> Any:
+        fn = self.functions[role]
+        if self.target is None:
+            return fn(*(value for _, value in args), **(kwargs or {}))
+        return guarded_call(
+            fn,
+            role,
+            args,
+            kwargs,
+            pure=self.target.pure,
+            forbidden=self.target.forbidden,
+            allowed=self.target.allowed,
+            time_limit=self.target.time_limit,
+        )
+
+    @property
+    def trusted(self) -> bool:
+        return self.target is None
+
+
+Observe = Callable[[Caller, Trial], dict[str, Any]]
+
+
+@dataclass
+class Target:
+    """One gradable thing: reference, trials, observables and known mistakes.
+
+    Attributes:
+        name: the ``against=`` name, e.g. ``"optim.adam"``.
+        roles: the student's functions in the order ``check`` receives them,
+            e.g. ``("adam_step", "adam_init")``.
+        reference: the reference functions, in the same roles.
+        trials: ``trials(rng, hidden) -> list[Trial]``; visible mode is a
+            few fast trials, hidden mode more trials from other seeds.
+        observe: ``observe(call, trial) -> {label: value}``; ``call(role,
+            args, kwargs)`` calls the implementation under test.
+        mistakes: the catalogue of known wrong variants.
+        tolerance: how close values must be.
+        what: a few words for the success line ("25-step trajectories").
+        pure: whether the functions must leave their inputs untouched.
+        forbidden, allowed: module prefixes the student's code may not / may
+            reach while it runs.
+        time_limit: seconds per call.
+    """
+
+    name: str
+    roles: tuple[str, ...]
+    reference: tuple[Callable[..., Any], ...]
+    trials: Callable[[np.random.Generator, bool], list[Trial]]
+    observe: Observe
+    mistakes: tuple[Mistake, ...] = ()
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    what: str = ""
+    pure: bool = True
+    forbidden: tuple[str, ...] = DEFAULT_FORBIDDEN
+    allowed: tuple[str, ...] = ()
+    time_limit: float = 10.0
+
+    def __post_init__(self) -> None:
+        for mistake in self.mistakes:
+            if len(mistake.impl) != len(self.roles):
+                raise ValueError(f"mistake {mistake.name!r} of {self.name} must give {len(self.roles)} functions")
+
+
+def seed_for(name: str, hidden: bool) -> int:
+    """A stable seed per target; hidden mode draws from other seeds."""
+    return zlib.crc32(name.encode()) + (HIDDEN_SEED_OFFSET if hidden else 0)
+
+
+def _quietly(fn: Callable[[], Any]) -> Any:
+    """Run trusted code that may overflow on purpose (a naive softmax) without warnings."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+def _first_problem(expected: dict[str, Any], obtained: dict[str, Any], tol: Tolerance) -> tuple[str, Any]:
+    """``("contract", text)`` or ``("values", Mismatch)`` for the first failing observable, or ``("", None)``."""
+    for label, value in expected.items():
+        problem = contract_problem(label, value, obtained.get(label))
+        if problem:
+            return "contract", problem
+    for label, value in expected.items():
+        mismatch = compare_values(label, value, obtained[label], tol)
+        if mismatch:
+            return "values", mismatch
+    return "", None
+
+
+def diagnose(target: Target, trial: Trial, obtained: dict[str, Any]) -> Mistake | None:
+    """The first catalogued mistake whose output on ``trial`` equals the student's."""
+    for mistake in target.mistakes:
+        try:
+            wrong = _quietly(lambda: target.observe(Caller(mistake.impl, target.roles, None), copy.deepcopy(trial)))
+        except Exception:  # a variant may be undefined on some inputs
+            continue
+        kind, _ = _first_problem(wrong, obtained, trial.tolerance or target.tolerance)
+        if kind == "" and wrong.keys() == obtained.keys():
+            return mistake
+    return None
+
+
+def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) -> str:
+    """Check ``functions`` against ``target``; return the success line or raise GradingError."""
+    names = " and ".join(target.roles)
+    if len(functions) != len(target.roles):
+        raise GradingError(
+            f"check(..., against={target.name!r}) needs {len(target.roles)} function(s), {names}, "
+            f"in that order; it was given {len(functions)}"
+        )
+    for role, fn in zip(target.roles, functions):
+        if not callable(fn):
+            raise GradingError(f"{role} should be a function, but it is {type(fn).__name__} {fn!r}")
+    mode = "hidden" if hidden else "visible"
+    trials = target.trials(np.random.default_rng(seed_for(target.name, hidden)), hidden)
+    student = Caller(functions, target.roles, target)
+    reference = Caller(target.reference, target.roles, None)
+    worst = 0.0
+    start = time.perf_counter()
+    for number, trial in enumerate(trials, 1):
+        header = f"{names}: trial {number} of {len(trials)} ({mode} checks) failed: {trial.label}."
+        # every implementation gets its own copy (and its own copy of any rng in it)
+        expected = _quietly(lambda: target.observe(reference, copy.deepcopy(trial)))
+        try:
+            obtained = target.observe(student, copy.deepcopy(trial))
+        except GradingError as error:
+            raise GradingError(f"{header}\n  inputs: {trial.describe()}\n{error}") from None
+        kind, problem = _first_problem(expected, obtained, trial.tolerance or target.tolerance)
+        if not kind:
+            worst = max(worst, max(largest_relative_error(expected[k], obtained[k]) for k in expected))
+            continue
+        detail = problem if kind == "contract" else problem.describe()
+        message = f"{header}\n  inputs: {trial.describe()}\n  {detail}"
+        mistake = diagnose(target, trial, obtained)
+        if mistake is not None:
+            message += f"\nLikely cause: {mistake.message}"
+        raise GradingError(message)
+    seconds = time.perf_counter() - start
+    what = f" {target.what}" if target.what else ""
+    return (
+        f"OK {names}: {len(trials)} {mode} trials{what} agree with the reference "
+        f"(largest relative error {worst:.1e}, {seconds:.2f} s)"
+    )

@@ -1,0 +1,1 @@
+"""Check targets, one module per topic; each registers its targets on import."""
