@@ -166,17 +166,37 @@ def _first_problem(expected: dict[str, Any], obtained: dict[str, Any], tol: Tole
     return "", None
 
 
-def diagnose(target: Target, trial: Trial, obtained: dict[str, Any]) -> Mistake | None:
-    """The first catalogued mistake whose output on ``trial`` equals the student's."""
+def _matches(target: Target, mistake: Mistake, trial: Trial, obtained: dict[str, Any]) -> bool:
+    try:
+        wrong = _quietly(lambda: target.observe(Caller(mistake.impl, target.roles, None), copy.deepcopy(trial)))
+    except Exception:  # a variant may be undefined on some inputs
+        return False
+    kind, _ = _first_problem(wrong, obtained, trial.tolerance or target.tolerance)
+    return kind == "" and wrong.keys() == obtained.keys()
+
+
+def diagnose(target: Target, observed: Sequence[tuple[Trial, dict[str, Any]]]) -> Mistake | None:
+    """The first catalogued mistake that reproduces the student's output on every observed trial.
+
+    Requiring agreement on all trials, not just the failing one, keeps two
+    mistakes that coincide on some inputs (SELU without its constants and
+    without its scale agree for x > 0) from being confused.
+    """
     for mistake in target.mistakes:
-        try:
-            wrong = _quietly(lambda: target.observe(Caller(mistake.impl, target.roles, None), copy.deepcopy(trial)))
-        except Exception:  # a variant may be undefined on some inputs
-            continue
-        kind, _ = _first_problem(wrong, obtained, trial.tolerance or target.tolerance)
-        if kind == "" and wrong.keys() == obtained.keys():
+        if all(_matches(target, mistake, trial, obtained) for trial, obtained in observed):
             return mistake
     return None
+
+
+def _observe_rest(target: Target, student: Caller, trials: Sequence[Trial]) -> list[tuple[Trial, dict[str, Any]]]:
+    """The student's outputs on the remaining trials, skipping those that fail outright."""
+    observed = []
+    for trial in trials:
+        try:
+            observed.append((trial, target.observe(student, copy.deepcopy(trial))))
+        except GradingError:
+            continue
+    return observed
 
 
 def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) -> str:
@@ -195,6 +215,7 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
     student = Caller(functions, target.roles, target)
     reference = Caller(target.reference, target.roles, None)
     worst = 0.0
+    observed: list[tuple[Trial, dict[str, Any]]] = []
     start = time.perf_counter()
     for number, trial in enumerate(trials, 1):
         header = f"{names}: trial {number} of {len(trials)} ({mode} checks) failed: {trial.label}."
@@ -205,12 +226,13 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
         except GradingError as error:
             raise GradingError(f"{header}\n  inputs: {trial.describe()}\n{error}") from None
         kind, problem = _first_problem(expected, obtained, trial.tolerance or target.tolerance)
+        observed.append((trial, obtained))
         if not kind:
             worst = max(worst, max(largest_relative_error(expected[k], obtained[k]) for k in expected))
             continue
         detail = problem if kind == "contract" else problem.describe()
         message = f"{header}\n  inputs: {trial.describe()}\n  {detail}"
-        mistake = diagnose(target, trial, obtained)
+        mistake = diagnose(target, observed + _observe_rest(target, student, trials[number:]))
         if mistake is not None:
             message += f"\nLikely cause: {mistake.message}"
         raise GradingError(message)
