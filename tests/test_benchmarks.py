@@ -27,3 +27,16 @@ def test_workload_runs(bench, workload):
     numpy_fn, torch_fn = build(getattr(np, dtype)) if dtype else build()
     numpy_fn()
     torch_fn()
+
+
+def test_grading_benchmark_runs():
+    import subprocess
+    import sys
+
+    script = SCRIPT.parent / "bench_grading.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--prefix", "activations.relu_grad", "--repeats", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "activations.relu_grad" in result.stdout and "1 targets: visible checks take" in result.stdout
