@@ -33,7 +33,6 @@ from dlcourse.optim import (
     nadam_step,
     nesterov_init,
     nesterov_step,
-    rmsprop_init,
     rmsprop_step,
     sgd_init,
     sgd_step,

@@ -18,7 +18,11 @@ Integrity: the student's functions must not modify their inputs, must not
 reach the reference or torch while they run (watched as code runs, so
 aliases are caught), and are stopped after a time limit.
 
-``targets()`` lists every ``against=`` name.
+``targets()`` lists every ``against=`` name.  A trained model is checked by
+its accuracy on a fixed held-out split of the digits (``digits_split()``)::
+
+    check_accuracy(predict, threshold=0.95)
+
 """
 
 from __future__ import annotations
@@ -28,8 +32,12 @@ from typing import Any
 from dlcourse.grading._core import Mistake, Target, Trial, run_check
 from dlcourse.grading._report import GradingError, Tolerance
 from dlcourse.grading.registry import get_target, targets
+from dlcourse.grading.topics.model import check_accuracy, digits_split
 
-__all__ = ["check", "targets", "get_target", "GradingError", "Target", "Trial", "Mistake", "Tolerance"]
+__all__ = [
+    "check", "check_accuracy", "digits_split", "targets", "get_target",
+    "GradingError", "Target", "Trial", "Mistake", "Tolerance",
+]
 
 
 def check(*functions: Any, against: str, hidden: bool = False, quiet: bool = False) -> str:

@@ -209,7 +209,9 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
         )
     for role, fn in zip(target.roles, functions):
         if not callable(fn):
-            raise GradingError(f"{role} should be a function, but it is {type(fn).__name__} {fn!r}")
+            raise GradingError(
+                f"{role} should be a function (or, for a gate, a class), but it is {type(fn).__name__} {fn!r}"
+            )
     mode = "hidden" if hidden else "visible"
     trials = target.trials(np.random.default_rng(seed_for(target.name, hidden)), hidden)
     student = Caller(functions, target.roles, target)

@@ -44,7 +44,13 @@ def assert_rejected(functions: Sequence[Callable], against: str, mistake: str | 
     return message
 
 
-def assert_accepted(functions: Sequence[Callable], against: str) -> None:
-    """A correct implementation passes both the visible and the hidden checks."""
-    check(*functions, against=against, quiet=True)
-    check(*functions, against=against, hidden=True, quiet=True)
+def assert_accepted(functions: Sequence[Callable], against: str, trusted: bool = False) -> None:
+    """A correct implementation passes both the visible and the hidden checks.
+
+    ``trusted`` lifts the watch on dlcourse (for implementations kept in the catalogue).
+    """
+    for hidden in (False, True):
+        if trusted:
+            run_check(dataclasses.replace(get_target(against), forbidden=("torch",)), list(functions), hidden=hidden)
+        else:
+            check(*functions, against=against, hidden=hidden, quiet=True)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.grading._core import Mistake, Target, Trial
-from dlcourse.grading._report import Tolerance
+from dlcourse.grading._report import GradingError, Tolerance, describe_value
 
 # float32 results carry ~1e-7 relative rounding per operation; a few dozen
 # operations stay well inside 1e-4, while every catalogued mistake is far out.
@@ -103,4 +103,34 @@ def function_target(
         observe=observe,
         mistakes=tuple(Mistake(n, message, (fn,)) for n, message, fn in mistakes),
         **options,
+    )
+
+
+def expect_values(result: Any, role: str, names: Sequence[str], when: str = "") -> Any:
+    """``result`` after checking it holds one value per name, or a GradingError stating the contract.
+
+    One name means a single value (returned as is, not a 1-tuple); several mean
+    a tuple or list of exactly that many (returned as a tuple).  ``when`` says
+    at which call it happened ("at step 3 ").
+    """
+    listed = ", ".join(names)
+    if result is None:
+        raise GradingError(f"{role} returned None {when}: is `return {listed}` missing?")
+    if len(names) == 1:
+        if isinstance(result, (tuple, list)):
+            raise GradingError(
+                f"{role} should return the single value {names[0]}, not a {type(result).__name__} of "
+                f"{len(result)} {when}: return {names[0]} itself"
+            )
+        return result
+    if isinstance(result, (tuple, list)) and len(result) == len(names):
+        return tuple(result)
+    if isinstance(result, (tuple, list)):
+        got = f"a {type(result).__name__} of {len(result)} values"
+    elif isinstance(result, np.ndarray):
+        got = f"a single array ({describe_value(result)})"
+    else:
+        got = f"a single {type(result).__name__}"
+    raise GradingError(
+        f"{role} must return {len(names)} values ({listed}); {when}it returned {got}. End it with: return {listed}"
     )

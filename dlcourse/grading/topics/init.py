@@ -1,0 +1,290 @@
+"""Checks for the Glorot/Xavier and He/Kaiming initializers (``init.xavier_*``, ``init.he_*``).
+
+What the student writes (the exercise's signatures, a subset of the reference's
+keyword arguments; ``shape = (fan_in, fan_out)``, the transpose of torch's
+``weight``):
+
+    xavier_uniform(shape, rng, gain=1.0)    U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out))
+    xavier_normal(shape, rng, gain=1.0)     N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))
+    he_uniform(shape, rng, mode="fan_in")   U(-b, b), b = sqrt(3) * sqrt(2) / sqrt(fan)
+    he_normal(shape, rng, mode="fan_in")    N(0, std^2), std = sqrt(2) / sqrt(fan)
+
+with fan = fan_in or fan_out by ``mode`` and the ReLU gain sqrt(2) (the
+reference's defaults ``a=0, nonlinearity="leaky_relu"`` give the same gain).
+Trials pass only ``gain`` or ``mode``, by name.
+
+Draws are random, so observables are statistics of one draw of >= 50,000
+weights (and 300 on the hidden edge shapes (1, 300) and (300, 1)):
+
+    std, fraction of |w| within one std (normal 0.6827, uniform 1/sqrt(3) =
+    0.5774: tells the two apart whatever the scale), mean / std, and for a
+    uniform target whether every |w| <= the bound and the 99th percentile of
+    |w| (0.99 b), plus three exact facts about the rng: the same seed gives
+    the same weights, other seeds other weights, and the generator passed in
+    advanced (its state is read after the call; a sandbox proxy must send the
+    generator's new state back).
+
+Tolerance.  Each statistic is *snapped*: within ``rtol`` of its theoretical
+value it is reported as exactly that value, so the reference and a correct
+student both report the theory and feedback shows the exact expected value;
+outside, the raw value is reported and fails against the theory.  The mean
+(theory 0) is snapped within 6 standard errors, 6 std / sqrt(n) (a correct
+draw falls outside with probability 2e-9).
+``rtol = max(0.02, 7 / sqrt(n))``: the relative standard error of a sample
+std is 0.71 / sqrt(n) (normal; 0.45 / sqrt(n) uniform) and of the
+within-one-std fraction at most 0.86 / sqrt(n) (uniform), so a correct draw
+is >= 8 standard errors inside (false rejection ~1e-15 in the normal
+approximation; none in 1440 checks of correct code over 60 seeds), while the smallest
+catalogued error on the visible trials is 6 % (Xavier with fan_in only on
+(400, 500)); diagnosis compares a mistake's raw statistics with the
+student's at the same rtol, which absorbs draws made in another order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dlcourse import init as I
+from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._report import GradingError, Tolerance
+from dlcourse.grading.registry import register
+
+_WITHIN_ONE_STD = {"normal": math.erf(1 / math.sqrt(2)), "uniform": 1 / math.sqrt(3)}
+_QUANTILE = 0.99
+# a generator nobody seeds: what numpy's global functions (np.random.normal) amount to
+_UNSEEDED = np.random.default_rng()
+
+
+def _rtol(n: int) -> float:
+    return max(0.02, 7 / math.sqrt(n))
+
+
+def _snap(value: float, theory: float, window: float) -> float:
+    """``theory`` when ``value`` is within ``window`` of it (sampling noise), else ``value``."""
+    return theory if abs(value - theory) <= window else value
+
+
+def _expect_weights(result: Any, role: str, shape: tuple[int, int]) -> np.ndarray:
+    """The returned weights, or a GradingError naming the contract they break."""
+    if not isinstance(result, np.ndarray):
+        kind = "None (is a return statement missing?)" if result is None else f"a {type(result).__name__}"
+        raise GradingError(f"{role} must return one numpy array of shape {shape}; it returned {kind}.")
+    if result.shape != shape:
+        if result.shape == shape[::-1]:
+            raise GradingError(f"{role}(shape={shape}, rng) returned an array of shape {result.shape}, which is "
+                               f"(fan_out, fan_in); it must have shape {shape} = (fan_in, fan_out): here W is the "
+                               f"transpose of torch's weight, so draw with size=shape.")
+        raise GradingError(f"{role}(shape={shape}, rng) returned an array of shape {result.shape}; "
+                           f"it must have shape {shape}.")
+    if not np.issubdtype(result.dtype, np.floating):
+        raise GradingError(f"{role} returned an array of dtype {result.dtype}; weights must be floating point.")
+    if not np.isfinite(result).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(result))[0])
+        raise GradingError(f"{role} returned {result[index]} at index {index}: look for a square root of a "
+                           f"negative number or a division by zero in the scale.")
+    return result
+
+
+def _statistics(w: np.ndarray, distribution: str, std: float, rtol: float) -> dict[str, Any]:
+    """Snapped statistics of the draw; ``std`` is the std the target asks for."""
+    w = w.astype(np.float64, copy=False)
+    sample_std, mean, magnitude = float(w.std()), float(w.mean()), np.abs(w)
+    fraction = float(np.mean(magnitude <= sample_std))
+    theory = _WITHIN_ONE_STD[distribution]
+    stats = {
+        f"std of the weights (should be {std:.6g})": _snap(sample_std, std, rtol * std),
+        "mean of the weights / their std (should be 0)":
+            0.0 if abs(mean) <= 6 * sample_std / math.sqrt(w.size) else mean / (sample_std or 1.0),
+        f"fraction of weights within one std of 0 ({distribution}: {theory:.4f})": _snap(fraction, theory,
+                                                                                          rtol * theory),
+    }
+    if distribution == "uniform":
+        bound = math.sqrt(3.0) * std
+        quantile = float(np.quantile(magnitude, _QUANTILE))
+        stats[f"every |weight| <= the bound sqrt(3) * std = {bound:.6g}"] = bool(magnitude.max() <= bound * (1 + 1e-12))
+        stats[f"99th percentile of |weight| (should be 0.99 * bound = {_QUANTILE * bound:.6g})"] = _snap(
+            quantile, _QUANTILE * bound, rtol * _QUANTILE * bound)
+    return stats
+
+
+def _observe(role: str, distribution: str, target_std: Callable[[tuple[int, int], dict[str, Any]], float]):
+    def observe(call: Any, trial: Trial) -> dict[str, Any]:
+        shape, seed = trial.args[0][1], trial.extra["seed"]
+
+        def draw(rng: np.random.Generator) -> np.ndarray:
+            return _expect_weights(call(role, [("shape", shape), ("rng", rng)], trial.kwargs), role, shape)
+
+        rng = np.random.default_rng(seed)
+        w = draw(rng)
+        advanced = rng.bit_generator.state != np.random.default_rng(seed).bit_generator.state
+        same = np.array_equal(w, draw(np.random.default_rng(seed)))
+        other = not np.array_equal(w, draw(np.random.default_rng(seed + 1)))
+        stats = _statistics(w, distribution, target_std(shape, trial.kwargs), _rtol(w.size))
+        stats.update({
+            "two generators with the same seed give the same weights": bool(same),
+            "generators with different seeds give different weights": bool(other),
+            "the weights are drawn from rng (its state advanced)": bool(advanced),
+        })
+        return stats
+
+    return observe
+
+
+# (label, shape, parameter set index): visible trials, then the hidden extras; a rectangular
+# shape is essential, since fan_in == fan_out hides every fan mix-up
+_VISIBLE = [("a (400, 500) weight matrix", (400, 500), 0), ("a tall (1000, 50) matrix", (1000, 50), 1),
+            ("a tall (1000, 50) matrix", (1000, 50), 0)]
+_HIDDEN = [("a wide (50, 1000) matrix", (50, 1000), 1), ("a (784, 256) matrix", (784, 256), 0),
+           ("a single input (1, 300)", (1, 300), 0), ("a single output (300, 1)", (300, 1), 1),
+           ("a single input (1, 300)", (1, 300), 1)]
+
+
+def _trials(param_sets: list[dict[str, Any]]) -> Callable[[np.random.Generator, bool], list[Trial]]:
+    def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
+        built = []
+        for label, shape, which in _VISIBLE + (_HIDDEN if hidden else []):
+            seed = int(rng.integers(2**31))
+            params = dict(param_sets[which])
+            built.append(Trial(f"{label}, rng = np.random.default_rng({seed})", [("shape", shape)], params,
+                               extra={"seed": seed}, tolerance=Tolerance(rtol=_rtol(math.prod(shape)),
+                                                                           atol_scale=1e-12)))
+        return built
+
+    return trials
+
+
+# ---------------------------------------------------------------------------
+# wrong variants: (draw, spread) with spread the std of a normal or the bound of a uniform
+# ---------------------------------------------------------------------------
+
+
+def _variant(draw: str, spread: Callable[..., float], source: str = "rng", low_zero: bool = False):
+    """An initializer drawing ``draw`` ("normal"/"uniform") with ``spread(fan_in, fan_out, **kwargs)``.
+
+    ``source``: "rng" (correct), "unseeded" (numpy's global functions) or
+    "fixed" (a generator seeded inside); ``low_zero`` draws U(0, b).
+    """
+
+    def init(shape, rng, **kwargs):
+        generator = {"rng": rng, "unseeded": _UNSEEDED, "fixed": np.random.default_rng(0)}[source]
+        value = spread(*shape, **kwargs)
+        if draw == "normal":
+            return generator.normal(0.0, value, size=shape)
+        return generator.uniform(0.0 if low_zero else -value, value, size=shape)
+
+    return init
+
+
+def _glorot(scale: float = 2.0, fans: str = "both", power: float = 0.5, with_gain: bool = True):
+    """gain * (scale / fan) ** power with fan = fan_in + fan_out (or fan_in)."""
+    def spread(fan_in, fan_out, gain=1.0):
+        fan = fan_in + fan_out if fans == "both" else fan_in
+        return (gain if with_gain else 1.0) * (scale / fan) ** power
+    return spread
+
+
+def _he(scale: float = 2.0, power: float = 0.5, fans: str = "mode"):
+    """(scale / fan) ** power, fan chosen by mode ("mode"), by the swapped mode ("swapped") or always fan_in."""
+    def spread(fan_in, fan_out, mode="fan_in"):
+        use_fan_out = {"mode": mode == "fan_out", "swapped": mode == "fan_in", "fan_in": False}[fans]
+        return (scale / (fan_out if use_fan_out else fan_in)) ** power
+    return spread
+
+
+_UNSEEDED_MESSAGE = ("Your weights do not come from the rng argument (numpy's global np.random functions or another "
+                     "generator), so the same rng does not give the same weights: draw with rng.{draw}(...).")
+_FIXED_MESSAGE = ("You draw from a generator seeded inside the function, so every rng gives the same weights: "
+                  "draw from the rng argument, rng.{draw}(...).")
+
+
+def _rng_mistakes(prefix: str, draw: str, spread: Callable[..., float]) -> list[tuple[str, str, Callable]]:
+    method = "normal" if draw == "normal" else "uniform"
+    return [(f"{prefix}_not_from_rng", _UNSEEDED_MESSAGE.format(draw=method), _variant(draw, spread, "unseeded")),
+            (f"{prefix}_fixed_seed", _FIXED_MESSAGE.format(draw=method), _variant(draw, spread, "fixed"))]
+
+
+_FAN_SWAP = ("You swapped the fans: here W has shape (fan_in, fan_out), so fan_in = shape[0] and fan_out = shape[1] "
+             "(torch reads fan_in from size(1) because its weight is the transpose).")
+_MODE = "Use mode: the std is sqrt(2 / fan_in) for mode='fan_in' and sqrt(2 / fan_out) for mode='fan_out'."
+_XAVIER_GAIN = "Multiply by gain: std = gain * sqrt(2 / (fan_in + fan_out))."
+
+# name -> (distribution, reference, {student's parameter sets}, how to compute the target std, mistakes)
+_SPECS: dict[str, tuple[str, Callable, list[dict[str, Any]], Callable, list[tuple[str, str, Callable]]]] = {
+    "xavier_uniform": ("uniform", I.xavier_uniform, [{}, {"gain": 5 / 3}],
+                       lambda shape, kw: I._glorot_std(shape, kw.get("gain", 1.0)), [
+        ("xu_bound_n_not_sqrt", "The bound is gain * sqrt(6 / (fan_in + fan_out)) (a square root of the ratio), "
+         "not sqrt(6) / (fan_in + fan_out).",
+         _variant("uniform", lambda fan_in, fan_out, gain=1.0: gain * math.sqrt(6.0) / (fan_in + fan_out))),
+        ("xu_bound_is_std", "U(-b, b) has std b / sqrt(3): the bound is b = sqrt(3) * std = gain * sqrt(6 / "
+         "(fan_in + fan_out)), not the std sqrt(2 / (fan_in + fan_out)).", _variant("uniform", _glorot())),
+        ("xu_normal_instead", "xavier_uniform draws from a uniform distribution, rng.uniform(-b, b, size=shape), "
+         "not from a normal one.", _variant("normal", _glorot())),
+        ("xu_ignores_gain", _XAVIER_GAIN, _variant("uniform", _glorot(6.0, with_gain=False))),
+        ("xu_fan_in_only", "Xavier averages both fans: b = gain * sqrt(6 / (fan_in + fan_out)), not "
+         "sqrt(3 / fan_in).", _variant("uniform", _glorot(3.0, fans="in"))),
+        ("xu_not_centred", "Draw from U(-b, b), centred on 0: rng.uniform(-b, b, size=shape), not U(0, b).",
+         _variant("uniform", _glorot(6.0), low_zero=True)),
+        *_rng_mistakes("xu", "uniform", _glorot(6.0)),
+    ]),
+    "xavier_normal": ("normal", I.xavier_normal, [{}, {"gain": 5 / 3}],
+                      lambda shape, kw: I._glorot_std(shape, kw.get("gain", 1.0)), [
+        ("xn_uniform_bound_as_std", "The std is gain * sqrt(2 / (fan_in + fan_out)); sqrt(6 / (fan_in + "
+         "fan_out)) is the bound of the uniform version.", _variant("normal", _glorot(6.0))),
+        ("xn_variance_as_std", "2 / (fan_in + fan_out) is the variance: the std is its square root, "
+         "gain * sqrt(2 / (fan_in + fan_out)).", _variant("normal", _glorot(power=1.0))),
+        ("xn_uniform_instead", "xavier_normal draws from a normal distribution, rng.normal(0.0, std, size=shape), "
+         "not from a uniform one.", _variant("uniform", _glorot(6.0))),
+        ("xn_ignores_gain", _XAVIER_GAIN, _variant("normal", _glorot(with_gain=False))),
+        ("xn_fan_in_only", "Xavier averages both fans: std = gain * sqrt(2 / (fan_in + fan_out)), not "
+         "sqrt(1 / fan_in).", _variant("normal", _glorot(1.0, fans="in"))),
+        *_rng_mistakes("xn", "normal", _glorot()),
+    ]),
+    "he_uniform": ("uniform", I.he_uniform, [{}, {"mode": "fan_out"}],
+                   lambda shape, kw: I._he_std(shape, 0.0, kw.get("mode", "fan_in"), "leaky_relu"), [
+        ("hu_fans_swapped", _FAN_SWAP, _variant("uniform", _he(6.0, fans="swapped"))),
+        ("hu_ignores_mode", _MODE, _variant("uniform", _he(6.0, fans="fan_in"))),
+        ("hu_no_gain", "He init has the ReLU gain sqrt(2): b = sqrt(3) * sqrt(2 / fan) = sqrt(6 / fan), not "
+         "sqrt(3 / fan).", _variant("uniform", _he(3.0))),
+        ("hu_bound_is_std", "U(-b, b) has std b / sqrt(3): the bound is b = sqrt(3) * sqrt(2 / fan) = "
+         "sqrt(6 / fan), not the std sqrt(2 / fan).", _variant("uniform", _he())),
+        ("hu_normal_instead", "he_uniform draws from a uniform distribution, rng.uniform(-b, b, size=shape), not "
+         "from a normal one.", _variant("normal", _he())),
+        *_rng_mistakes("hu", "uniform", _he(6.0)),
+    ]),
+    "he_normal": ("normal", I.he_normal, [{}, {"mode": "fan_out"}],
+                  lambda shape, kw: I._he_std(shape, 0.0, kw.get("mode", "fan_in"), "leaky_relu"), [
+        ("hn_fans_swapped", _FAN_SWAP, _variant("normal", _he(fans="swapped"))),
+        ("hn_ignores_mode", _MODE, _variant("normal", _he(fans="fan_in"))),
+        ("hn_no_gain", "He init has the ReLU gain sqrt(2): std = sqrt(2 / fan), not sqrt(1 / fan).",
+         _variant("normal", _he(1.0))),
+        ("hn_variance_as_std", "2 / fan is the variance: the std is its square root, sqrt(2 / fan).",
+         _variant("normal", _he(power=1.0))),
+        ("hn_uniform_instead", "he_normal draws from a normal distribution, rng.normal(0.0, std, size=shape), not "
+         "from a uniform one.", _variant("uniform", _he(6.0))),
+        *_rng_mistakes("hn", "normal", _he()),
+    ]),
+}
+
+
+def _build() -> list[Target]:
+    built = []
+    for name, (distribution, reference, param_sets, target_std, mistakes) in _SPECS.items():
+        built.append(Target(
+            name=f"init.{name}",
+            roles=(name,),
+            reference=(reference,),
+            trials=_trials(param_sets),
+            observe=_observe(name, distribution, target_std),
+            mistakes=tuple(Mistake(n, message, (fn,)) for n, message, fn in mistakes),
+            # per-trial tolerances (sampling error, see the module docstring); this is the large-sample one
+            tolerance=Tolerance(rtol=0.02, atol_scale=1e-12),
+            what="weight matrices (statistics of the draws)",
+        ))
+    return built
+
+
+register(*_build())

@@ -1,0 +1,368 @@
+"""Checks for learning-rate schedules and gradient clipping (``schedules.NAME``).
+
+The reference ``dlcourse.schedules`` builds schedules with factories
+(``linear_warmup(cosine(...))``); students write the plain rule as a function
+of the step, which can be called with plain data::
+
+    linear_decay_lr(step, lr, final_lr, tau) -> float
+    warmup_cosine_lr(step, lr, warmup_steps, total_steps, min_lr=0.0) -> float
+    step_decay_lr(step, lr, step_size, gamma=0.1) -> float
+    clip_grad_value(grads, clip_value) -> list of arrays
+    clip_grad_norm(grads, max_norm) -> (list of arrays, total_norm)
+
+A schedule is called once per step (a Python int, counted from 0) at steps
+chosen to include 0, the end of the warm-up, ``tau`` or ``total_steps`` and
+steps beyond them; the observable is the array of learning rates, so its
+``atol = 1e-9 * max lr`` also accepts formulas that give 1e-17 instead of an
+exact 0 (``cos(pi/2)**2``).
+
+Tolerance: the default (rtol 1e-6, ``FLOAT32_TOLERANCE`` on the float32
+clipping trial): the schedules are closed formulas and clipping is one norm
+and one product, so correct float64 implementations agree to ~1e-15.  Every
+catalogued mistake exceeds it by a factor of at least 2000 on a visible trial.
+torch's ``+ 1e-6`` in ``clip_grad_norm`` changes the result by
+``1e-6 / total_norm`` relative, invisible at rtol 1e-6 for norms of order 1;
+it is catalogued because trials with tiny gradients (global norm ~3e-4 in
+the visible set, ~4e-6 hidden) make it a 3e-3 (or larger) difference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from dlcourse import schedules as S
+from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._report import GradingError, describe_value
+from dlcourse.grading.registry import register
+from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array, with_edge_points
+
+# ---------------------------------------------------------------------------
+# learning-rate schedules as plain functions of the step (the references)
+# ---------------------------------------------------------------------------
+
+
+def linear_decay_lr(step: int, lr: float, final_lr: float, tau: int) -> float:
+    """``dlcourse.schedules.linear_decay(lr, final_lr, tau)`` at ``step`` (Goodfellow et al. 8.3.1)."""
+    return S.linear_decay(lr, final_lr, tau)(step)
+
+
+def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0) -> float:
+    """Linear warm-up from 0 over ``warmup_steps``, then cosine to ``min_lr`` at ``total_steps``, then ``min_lr``.
+
+    ``total_steps`` counts the warm-up (as Hugging Face's
+    ``get_cosine_schedule_with_warmup``): the cosine lasts ``total_steps - warmup_steps``.
+    """
+    return S.linear_warmup(S.cosine(lr, total_steps - warmup_steps, min_lr), warmup_steps)(step)
+
+
+def step_decay_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
+    """``dlcourse.schedules.step_decay(lr, step_size, gamma)`` at ``step`` (torch's StepLR)."""
+    return S.step_decay(lr, step_size, gamma)(step)
+
+
+def _as_number(value: Any, role: str, step: int) -> float:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        got = "None (is a return statement missing?)" if value is None else describe_value(value)
+        raise GradingError(f"{role} must return one number, the learning rate at that step; for step={step} it "
+                           f"returned {got}")
+    return float(value)
+
+
+def _schedule_observe(role: str) -> Callable[[Any, Trial], dict[str, Any]]:
+    def observe(call: Any, trial: Trial) -> dict[str, Any]:
+        steps = trial.extra["steps"]
+        rates = [_as_number(call(role, [("step", k), *trial.args], trial.kwargs), role, k) for k in steps]
+        return {f"learning rate at steps {steps} (index i = the i-th of these steps, from 0)": np.array(rates)}
+
+    return observe
+
+
+def _schedule_trials(cases: Sequence[tuple[list[tuple[str, Any]], dict[str, Any], list[int]]], visible: int):
+    """``cases``: (positional arguments after step, keyword arguments, key steps); the first ``visible`` are visible."""
+
+    def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
+        built = []
+        for args, kwargs, key_steps in cases if hidden else cases[:visible]:
+            # the key steps, plus two random ones in between (other ones in hidden mode)
+            random_steps = rng.integers(0, max(key_steps) + 1, 2).tolist()
+            steps = sorted({int(k) for k in [*key_steps, *random_steps]})
+            label = f"{len(steps)} steps from {steps[0]} to {steps[-1]}"
+            built.append(Trial(label, list(args), dict(kwargs), {"steps": steps}))
+        return built
+
+    return trials
+
+
+def _linear_decay_cases():
+    cases = []
+    for lr, final_lr, tau in [(0.1, 1e-3, 100), (0.5, 0.05, 7), (1e-3, 0.0, 1), (2.0, 0.02, 1000), (0.05, 0.01, 3),
+                              (1.0, 0.5, 50), (1e-4, 1e-6, 10_000)]:
+        key_steps = [0, 1, tau // 2, tau - 1, tau, tau + 1, 2 * tau + 3]
+        cases.append(([("lr", lr), ("final_lr", final_lr), ("tau", tau)], {}, key_steps))
+    return cases
+
+
+def _warmup_cosine_cases():
+    cases = []
+    for lr, warmup, total, kwargs in [(0.1, 10, 100, {"min_lr": 1e-3}), (1.0, 1, 6, {}),
+                                      (3e-4, 50, 60, {"min_lr": 1e-5}), (0.5, 3, 1000, {}),
+                                      (2.0, 100, 101, {"min_lr": 0.5}), (0.01, 7, 50, {"min_lr": 1e-3}),
+                                      (1e-3, 1000, 5000, {})]:
+        key_steps = [0, 1, warmup // 2, warmup - 1, warmup, warmup + 1, (warmup + total) // 2, total - 1, total,
+                     total + 1, total + (total - warmup) // 2, 2 * total]
+        cases.append(([("lr", lr), ("warmup_steps", warmup), ("total_steps", total)], kwargs, key_steps))
+    return cases
+
+
+def _step_decay_cases():
+    cases = []
+    for lr, step_size, kwargs in [(0.1, 10, {}), (1.0, 3, {"gamma": 0.5}), (0.01, 1, {"gamma": 0.9}),
+                                  (0.3, 30, {"gamma": 0.2}), (2.0, 7, {}), (5e-4, 100, {"gamma": 0.95})]:
+        s = step_size
+        key_steps = [0, 1, s // 2 + 1, s - 1, s, s + 1, 2 * s - 1, 2 * s, 3 * s + 1, 4 * s]
+        cases.append(([("lr", lr), ("step_size", s)], kwargs, key_steps))
+    return cases
+
+
+# Catalogued schedule mistakes: each is the reference rule with one line wrong.
+def _linear_decay(step, lr, final_lr, tau, *, mistake=""):
+    if mistake == "linear_decay_off_by_one":
+        step = step + 1
+    alpha = step / tau if mistake == "linear_decay_no_hold" else min(step, tau) / tau
+    if mistake == "linear_decay_to_zero":
+        final_lr = 0.0
+    if mistake == "linear_decay_swapped":
+        return alpha * lr + (1 - alpha) * final_lr
+    return (1 - alpha) * lr + alpha * final_lr
+
+
+def _warmup_cosine(step, lr, warmup_steps, total_steps, min_lr=0.0, *, mistake=""):
+    if step < warmup_steps:
+        if mistake == "warmup_cosine_no_warmup":
+            return lr
+        return lr * (step + 1 if mistake == "warmup_cosine_warmup_off_by_one" else step) / warmup_steps
+    if mistake == "warmup_cosine_progress_not_shifted":
+        progress = step / total_steps
+    elif mistake == "warmup_cosine_length_includes_warmup":
+        progress = (step - warmup_steps) / total_steps
+    else:
+        progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    if mistake != "warmup_cosine_not_clamped":
+        progress = min(progress, 1.0)
+    cosine = (1 + math.cos(math.pi * progress)) / 2
+    if mistake == "warmup_cosine_min_lr_ignored":
+        return lr * cosine
+    if mistake == "warmup_cosine_min_lr_unscaled":
+        return min_lr + lr * cosine
+    return min_lr + (lr - min_lr) * cosine
+
+
+def _step_decay(step, lr, step_size, gamma=0.1, *, mistake=""):
+    decays = {
+        "step_decay_float_exponent": step / step_size,
+        "step_decay_off_by_one": (step + 1) // step_size,
+        "step_decay_ceil": math.ceil(step / step_size),
+        "step_decay_once": min(step // step_size, 1),
+    }.get(mistake, step // step_size)
+    return lr * gamma**decays
+
+
+_SCHEDULES = {
+    # name: (reference, textbook, cases, visible count, [(mistake, message)])
+    "linear_decay": (linear_decay_lr, _linear_decay, _linear_decay_cases(), 3, [
+        ("linear_decay_no_hold", "After step tau the rate stays at final_lr: use alpha = min(step, tau) / tau."),
+        ("linear_decay_to_zero", "Decay to final_lr, not to 0: lr_k = (1 - alpha) * lr + alpha * final_lr."),
+        ("linear_decay_off_by_one", "Steps count from 0: step 0 uses the full lr (alpha = step / tau, not "
+                                    "(step + 1) / tau)."),
+        ("linear_decay_swapped", "At step 0 the rate is lr and at tau it is final_lr: lr_k = (1 - alpha) * lr + "
+                                 "alpha * final_lr; you swapped alpha and 1 - alpha."),
+    ]),
+    "warmup_cosine": (warmup_cosine_lr, _warmup_cosine, _warmup_cosine_cases(), 3, [
+        ("warmup_cosine_warmup_off_by_one", "Steps count from 0 and the warm-up starts at 0: lr * step / "
+                                            "warmup_steps, not lr * (step + 1) / warmup_steps."),
+        ("warmup_cosine_no_warmup", "During the first warmup_steps steps ramp the rate up linearly from 0, "
+                                    "lr * step / warmup_steps, instead of using lr."),
+        ("warmup_cosine_progress_not_shifted", "The cosine starts when the warm-up ends: progress = (step - "
+                                               "warmup_steps) / (total_steps - warmup_steps)."),
+        ("warmup_cosine_length_includes_warmup", "total_steps includes the warm-up, so the cosine lasts "
+                                                 "total_steps - warmup_steps steps: divide by that, not by "
+                                                 "total_steps."),
+        ("warmup_cosine_not_clamped", "After total_steps the rate stays at min_lr: clamp the progress at 1 (the "
+                                      "cosine formula alone rises again)."),
+        ("warmup_cosine_min_lr_ignored", "The cosine decays to min_lr: min_lr + (lr - min_lr) * (1 + cos(pi * "
+                                         "progress)) / 2."),
+        ("warmup_cosine_min_lr_unscaled", "Scale the cosine by lr - min_lr so that it starts at lr: min_lr + "
+                                          "(lr - min_lr) * (1 + cos(pi * progress)) / 2."),
+    ]),
+    "step_decay": (step_decay_lr, _step_decay, _step_decay_cases(), 3, [
+        ("step_decay_float_exponent", "Decay in whole steps: the exponent is the number of completed periods, "
+                                      "step // step_size, not step / step_size."),
+        ("step_decay_off_by_one", "Steps count from 0: the first decay happens at step == step_size, so the "
+                                  "exponent is step // step_size, not (step + 1) // step_size."),
+        ("step_decay_ceil", "The exponent is floor(step / step_size) (step // step_size), not the ceiling."),
+        ("step_decay_once", "Multiply by gamma once per period, lr * gamma ** (step // step_size), not only once."),
+    ]),
+}
+
+
+def _build_schedules() -> list[Target]:
+    built = []
+    for name, (reference, textbook, cases, visible, mistakes) in _SCHEDULES.items():
+        role = reference.__name__
+        built.append(Target(
+            name=f"schedules.{name}",
+            roles=(role,),
+            reference=(reference,),
+            trials=_schedule_trials(cases, visible),
+            observe=_schedule_observe(role),
+            mistakes=tuple(Mistake(m, message, (partial(textbook, mistake=m),)) for m, message in mistakes),
+            what="schedules",
+        ))
+    return built
+
+
+# ---------------------------------------------------------------------------
+# gradient clipping
+# ---------------------------------------------------------------------------
+
+# (shapes, scale, clipping parameter as a multiple of the scale / of the global norm)
+_CLIP_CASES = [
+    ([(7,)], 1.0, 0.5), ([(3, 5), (5,)], 2.0, 0.3), ([(1,), (2, 3)], 1e-4, 0.4),     # visible
+    ([(1, 4)], 1.0, 2.0), ([(64, 33), (33,)], 1e3, 0.01), ([(9,), (2, 3, 4), (1,)], 1e-6, 0.7),
+    ([(5, 3), (3,)], 3.0, 5.0),
+]
+_NORM_CASES = [
+    ([(7,), (3, 5)], 1.0, 0.3), ([(1,), (4,)], 0.1, 3.0), ([(3,), (2, 2)], 1e-4, 0.3),  # visible
+    ([(5, 3)], 3.0, 0.5), ([(2, 3, 4), (4,), (1,)], 10.0, 1.5), ([(64, 33), (33,)], 1e3, 1e-3),
+    ([(9,), (1, 4)], 1e-6, 0.2), ([(6,), (6,), (6,)], 1.0, 0.999),
+]
+
+
+def _clip_trials(cases, parameter: str, relative_to_norm: bool):
+    def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
+        built = []
+        chosen = [*cases, ([(4, 3), (3,)], 2.0, 0.5)] if hidden else cases[:3]
+        for number, (shapes, scale, factor) in enumerate(chosen):
+            float32 = hidden and number == len(chosen) - 1
+            grads = [random_array(rng, shape, scale, np.float32 if float32 else np.float64) for shape in shapes]
+            if relative_to_norm:
+                value = factor * float(np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in grads)))
+                status = ", global norm above max_norm" if factor < 1 else ", global norm below max_norm"
+            else:
+                value, status = factor * scale, ""
+                # entries beyond both bounds, exactly on them, and 0
+                grads = [with_edge_points(g, [1.5 * value, -1.5 * value, value, -value, 0.0]) for g in grads]
+            label = (f"{'float32 ' if float32 else ''}{len(grads)} gradient array(s) of shapes "
+                     f"{[g.shape for g in grads]}, values ~{scale:g}{status}")
+            built.append(Trial(label, [("grads", grads), (parameter, value)],
+                               tolerance=FLOAT32_TOLERANCE if float32 else None))
+        return built
+
+    return trials
+
+
+def _clip_value(grads, clip_value, *, mistake=""):
+    if mistake == "clip_value_upper_only":
+        return [np.minimum(g, clip_value) for g in grads]
+    if mistake == "clip_value_sign_lost":
+        return [np.where(np.abs(g) > clip_value, clip_value, g) for g in grads]
+    if mistake == "clip_value_rescales":
+        return [g * min(1.0, clip_value / np.max(np.abs(g))) for g in grads]
+    return [np.clip(g, -clip_value, clip_value) for g in grads]
+
+
+def _clip_norm(grads, max_norm, *, mistake=""):
+    norms = [float(np.sqrt(np.sum(g * g))) for g in grads]
+    total = sum(norms) if mistake == "clip_norm_sum_of_norms" else math.sqrt(sum(n * n for n in norms))
+    eps = 0.0 if mistake == "clip_norm_no_eps" else 1e-6
+    if mistake == "clip_norm_per_tensor":
+        return [g * min(1.0, max_norm / (n + eps)) for g, n in zip(grads, norms)], total
+    scale = max_norm / (total + eps)
+    if mistake != "clip_norm_always_rescales":
+        scale = min(scale, 1.0)
+    clipped = [g * scale for g in grads]
+    return clipped, total * scale if mistake == "clip_norm_returns_clipped_norm" else total
+
+
+def _expect_list(clipped: Any, grads: list[np.ndarray], role: str) -> Any:
+    if not isinstance(clipped, (list, tuple)):
+        got = "None (is a return statement missing?)" if clipped is None else describe_value(clipped)
+        got = f"an {got}" if isinstance(clipped, np.ndarray) else got
+        raise GradingError(f"{role} must return a list with one clipped array per gradient ({len(grads)} here), "
+                           f"in the order of grads; it returned {got}")
+    return clipped
+
+
+def _clip_value_observe(call: Any, trial: Trial) -> dict[str, Any]:
+    clipped = call("clip_grad_value", trial.args)
+    return {"clipped gradients": _expect_list(clipped, trial.args[0][1], "clip_grad_value")}
+
+
+def _clip_norm_observe(call: Any, trial: Trial) -> dict[str, Any]:
+    result = call("clip_grad_norm", trial.args)
+    if isinstance(result, list) and all(isinstance(g, np.ndarray) for g in result):
+        # a list of two arrays would otherwise pass for a pair
+        raise GradingError("clip_grad_norm must return two values, (clipped_grads, total_norm); it returned only "
+                           "the list of gradients. End it with: return clipped_grads, total_norm")
+    clipped, total_norm = expect_values(result, "clip_grad_norm", ("clipped_grads", "total_norm"))
+    return {"clipped gradients": _expect_list(clipped, trial.args[0][1], "clip_grad_norm"),
+            "total_norm (the global norm BEFORE clipping)": total_norm}
+
+
+def _build_clipping() -> list[Target]:
+    value_mistakes = [
+        ("clip_value_upper_only", "Clip both sides: every entry goes into [-clip_value, clip_value], e.g. "
+                                  "np.clip(g, -clip_value, clip_value)."),
+        ("clip_value_sign_lost", "Keep the sign of a clipped entry: a large negative entry becomes -clip_value, "
+                                 "not +clip_value (np.clip(g, -clip_value, clip_value))."),
+        ("clip_value_rescales", "Clipping by value clips each entry separately; rescaling the whole array is "
+                                "clipping by norm."),
+    ]
+    norm_mistakes = [
+        ("clip_norm_per_tensor", "Use ONE global norm over all arrays together, total_norm = sqrt(sum of "
+                                 "||g_i||**2), and scale every array by the same factor."),
+        ("clip_norm_always_rescales", "Only shrink: scale = min(1, max_norm / (total_norm + 1e-6)); gradients "
+                                      "already shorter than max_norm stay as they are."),
+        ("clip_norm_returns_clipped_norm", "Return the total norm measured BEFORE clipping (as torch does), not the "
+                                           "norm of the clipped gradients."),
+        ("clip_norm_no_eps", "torch divides by total_norm + 1e-6: scale = min(1, max_norm / (total_norm + 1e-6)); "
+                             "the 1e-6 shows when the gradients are tiny."),
+        ("clip_norm_sum_of_norms", "The global norm is sqrt(sum of ||g_i||**2), the norm of all entries together, "
+                                   "not the sum of the arrays' norms."),
+    ]
+    return [
+        Target(
+            name="schedules.clip_grad_value",
+            roles=("clip_grad_value",),
+            reference=(S.clip_grad_value,),
+            trials=_clip_trials(_CLIP_CASES, "clip_value", relative_to_norm=False),
+            observe=_clip_value_observe,
+            mistakes=tuple(Mistake(m, message, (partial(_clip_value, mistake=m),)) for m, message in value_mistakes),
+            what="gradient lists",
+        ),
+        Target(
+            name="schedules.clip_grad_norm",
+            roles=("clip_grad_norm",),
+            reference=(S.clip_grad_norm,),
+            trials=_clip_trials(_NORM_CASES, "max_norm", relative_to_norm=True),
+            observe=_clip_norm_observe,
+            mistakes=tuple(Mistake(m, message, (partial(_clip_norm, mistake=m),)) for m, message in norm_mistakes),
+            what="gradient lists",
+        ),
+    ]
+
+
+def textbook(name: str) -> tuple[Callable[..., Any], ...]:
+    """The catalogue's correct (mistake-free) implementation of target ``schedules.<name>``."""
+    plain = {"clip_grad_value": _clip_value, "clip_grad_norm": _clip_norm}
+    return (plain[name] if name in plain else _SCHEDULES[name][1],)
+
+
+register(*_build_schedules(), *_build_clipping())
