@@ -47,6 +47,10 @@ def silu_grad_forgot_product_rule(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def tanh_from_exponentials(x):
+    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+
+
 def elu_grad_forgot_alpha(x, alpha=1.0):
     return np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0)))
 
@@ -62,6 +66,7 @@ def elu_grad_forgot_alpha(x, alpha=1.0):
         (softplus_naive, "activations.softplus", "softplus_overflow"),
         (silu_grad_forgot_product_rule, "activations.silu_grad", "silu_grad_no_product_rule"),
         (elu_grad_forgot_alpha, "activations.elu_grad", "elu_grad_no_alpha"),
+        (tanh_from_exponentials, "activations.tanh", "tanh_overflow"),
     ],
 )
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

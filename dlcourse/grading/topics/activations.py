@@ -23,13 +23,19 @@ def _naive_softplus(x, beta=1.0, threshold=20.0):
 # name -> (parameter sets to try, edge points, {function mistakes}, {derivative mistakes})
 # A mistake is (id, one sentence with the fix, wrong function).
 _SPECS = {
-    "sigmoid": ([{}], (0.0,), [], [
+    "sigmoid": ([{}], (0.0,), [
+        ("sigmoid_sign", "sigmoid(x) = 1 / (1 + exp(-x)): the minus sign in the exponent is missing.",
+         lambda x: A.sigmoid(-x)),
+    ], [
         ("sigmoid_grad_of_x", "You applied s(1 - s) to x itself; the derivative is sigmoid(x) * (1 - sigmoid(x)).",
          lambda x: x * (1 - x)),
         ("sigmoid_grad_missing_factor", "The derivative is sigmoid(x) * (1 - sigmoid(x)); you returned sigmoid(x) alone.",
          lambda x: A.sigmoid(x)),
     ]),
-    "tanh": ([{}], (0.0,), [], [
+    "tanh": ([{}], (0.0,), [
+        ("tanh_overflow", "(exp(x) - exp(-x)) / (exp(x) + exp(-x)) gives inf/inf = nan once |x| > 710: use np.tanh, or 2 * sigmoid(2x) - 1 computed stably.",
+         lambda x: (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))),
+    ], [
         ("tanh_grad_of_x", "You applied 1 - t**2 to x itself; the derivative is 1 - tanh(x)**2.", lambda x: 1 - x**2),
         ("tanh_grad_sign", "The derivative of tanh is 1 - tanh(x)**2, not 1 + tanh(x)**2.", lambda x: 1 + np.tanh(x) ** 2),
     ]),
