@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-def check(*functions: Any, against: str, hidden: bool = False, quiet: bool = False) -> str:
+def check(*functions: Any, against: str, hidden: bool = False, quiet: bool = False) -> str | None:
     """Check the student's ``functions`` against the reference named ``against``.
 
     Args:
@@ -48,15 +48,17 @@ def check(*functions: Any, against: str, hidden: bool = False, quiet: bool = Fal
             them (``targets()`` and the exercise say which).
         against: the target, e.g. ``"optim.adam"``, ``"activations.relu"``.
         hidden: run the thorough hidden trials (other seeds, more cases).
-        quiet: do not print the success line.
+        quiet: return the success line instead of printing it.
 
     Returns:
-        The success line.
+        None (the success line is printed, so a notebook shows it once), or
+        the success line when ``quiet``.
 
     Raises:
         GradingError: with feedback, on the first failing trial.
     """
     line = run_check(get_target(against), functions, hidden=hidden)
-    if not quiet:
-        print(line)
-    return line
+    if quiet:
+        return line
+    print(line)
+    return None

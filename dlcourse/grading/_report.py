@@ -130,12 +130,15 @@ class Mismatch:
             return f" at index {index}" if index else ""
 
         e, o = self.expected[self.first_index], self.obtained[self.first_index]
+        if self.max_rel > 0:
+            relative = f"largest relative error {self.max_rel:.3g}{at(self.max_rel_index)}"
+        else:
+            relative = "no relative error (every wrong value should be 0)"
         return (
             f"{self.label}: first wrong value{at(self.first_index)}\n"
             f"    expected {e: .10g}\n"
             f"    obtained {o: .10g}\n"
-            f"  largest absolute error {self.max_abs:.3g}{at(self.max_abs_index)}, "
-            f"largest relative error {self.max_rel:.3g}{at(self.max_rel_index)}\n"
+            f"  largest absolute error {self.max_abs:.3g}{at(self.max_abs_index)}, {relative}\n"
             f"  tolerance: {self.tolerance}"
         )
 
