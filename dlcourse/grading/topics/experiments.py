@@ -13,19 +13,21 @@ W_1 ... W_depth, then g), so a correct student and the reference compute the
 same network from the same generator and the results are compared as values,
 not as statistics.
 
-Observables: the two arrays, plus two facts about the rng (the same seed gives
-the same results; another seed gives other results), so that drawing from
-numpy's global functions or a generator seeded inside is reported as such.
+Observables: the two arrays, plus (on the small networks, where two more calls
+cost nothing) two facts about the rng: the same seed gives the same results,
+another seed gives other results; so drawing from numpy's global functions or
+from a generator seeded inside is reported as such.
 
 Tolerance: ``rtol = 1e-8`` and no absolute part.  The stds span up to 20
-orders of magnitude (N(0, 0.01^2) weights shrink the signal ~10x per layer),
-so an absolute part scaled by the largest entry would wave through every small
-one.  Correct float64 implementations differ by the summation order inside the
+orders of magnitude (at width 256, N(0, 0.01^2) weights shrink the signal 6-9x
+per layer), so an absolute part scaled by the largest entry would wave through
+every small one.  Correct float64 implementations differ by the summation order inside the
 matrix products, ~1e-15 relative per layer, ~1e-13 after 20 layers, and by
 other algebra for tanh' (1 / cosh^2 instead of 1 - tanh^2 differs only where
 tanh saturates, entries too small to move a std); every catalogued mistake
-changes some value on a visible trial by more than 1e-2 relative.  Not
-catalogued: mixing up fan_in and fan_out, which the square weights cannot show.
+changes some value on a visible trial by more than 1e-2 relative (measured; the
+closest is ddof=1, 3 %).  Not catalogued: mixing up fan_in and fan_out, which
+the square weights cannot show.
 
 ``check_spread_conclusions(conclusions)`` grades the multiple-choice answers
 students read off their plot of ``layer_spread`` (the answer key is
@@ -169,10 +171,9 @@ SAME_SEED = "two generators with the same seed give the same results (draw every
 OTHER_SEED = "generators with different seeds give different results (draw from the rng argument)"
 _TOLERANCE = Tolerance(rtol=1e-8, atol_scale=0.0)
 
-# (init, activation, depth, width, batch); a tanh trial is needed to tell f'(z) from f'(h),
-# a small batch * width to tell ddof=0 from ddof=1, batch 1 for the per-unit std
-# small batch * width to tell ddof=0 from ddof=1, batch 1 for the per-unit std; the default sizes (None:
-# depth=20, width=256, batch=512, ~0.15 s a call) only in hidden mode, to keep the visible check instant
+# (init, activation, depth, width, batch): a tanh trial tells f'(z) from f'(h), a small batch * width
+# tells ddof=0 from ddof=1, a batch of 1 shows the per-unit std; the default sizes (None: depth=20,
+# width=256, batch=512, ~0.15 s a call) only in hidden mode, to keep the visible check instant
 _VISIBLE = [("xavier_normal", "tanh", 3, 7, 5), ("he_normal", "relu", 4, 16, 1), ("normal_0.01", "linear", 5, 9, 3)]
 _HIDDEN = [("he_normal", "tanh", 6, 12, 8), ("normal_0.01", "relu", 3, 5, 7), ("xavier_normal", "linear", 1, 4, 3),
            ("xavier_normal", "relu", 8, 32, 16), ("he_normal", "linear", 10, 20, 4), ("normal_0.01", "tanh", 20, 64, 32),

@@ -143,7 +143,7 @@ def _hint(labels: np.ndarray, y: np.ndarray, accuracy: float) -> str:
 
 
 def check_accuracy(predict: Callable[[np.ndarray], Any], threshold: float = 0.95, hidden: bool = False,
-                   *, quiet: bool = False) -> str:
+                   *, quiet: bool = False) -> str | None:
     """Check that ``predict`` classifies the held-out digits test split with accuracy >= ``threshold``.
 
     Args:
@@ -156,10 +156,10 @@ def check_accuracy(predict: Callable[[np.ndarray], Any], threshold: float = 0.95
             digit alone, then seven examples, then the rest): the labels must
             be the same as in one batch, as they are for a model that uses
             training statistics only.
-        quiet: do not print the success line.
+        quiet: return the success line instead of printing it.
 
     Returns:
-        The success line, also printed unless ``quiet``.
+        None (the success line is printed), or the success line when ``quiet``.
 
     Raises:
         GradingError: below the threshold (with the accuracy per digit, the
@@ -197,6 +197,7 @@ def check_accuracy(predict: Callable[[np.ndarray], Any], threshold: float = 0.95
     mode = "hidden" if hidden else "visible"
     line = (f"OK predict: accuracy {accuracy:.1%} ({correct} of {len(y)}) on the held-out digits test split, "
             f"threshold {threshold:.0%} ({mode} check, {time.perf_counter() - start:.2f} s)")
-    if not quiet:
-        print(line)
-    return line
+    if quiet:
+        return line
+    print(line)  # printed, not returned, so a notebook cell shows it once
+    return None
