@@ -140,3 +140,10 @@ def test_assignment(assignment, tmp_path):
                 if out["output_type"] == "error"
             )
             assert entry["feedback"] in text, f"{entry['name']}: the feedback of {name} does not name the mistake"
+
+
+def test_notebooks_are_committed_without_outputs():
+    for path in [*SOLUTIONS.rglob("*.ipynb"), *EXERCISES.rglob("*.ipynb")]:
+        notebook = json.loads(path.read_text())
+        with_output = [c.get("id") for c in notebook["cells"] if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+        assert not with_output, f"{path.relative_to(ROOT)}: cells {with_output} carry outputs; clear them before committing"

@@ -17,7 +17,7 @@ def exercise_lines() -> list[tuple[str, list[str]]]:
     return lines
 
 
-def test_cells() -> set[str]:
+def graded_test_cells() -> set[str]:
     found = set()
     for path in (ROOT / "solutions").glob("*/*.ipynb"):
         for cell in json.loads(path.read_text())["cells"]:
@@ -32,7 +32,7 @@ def test_the_map_has_exercise_lines():
 
 
 def test_every_exercise_concept_is_graded_by_existing_test_cells():
-    existing = test_cells()
+    existing = graded_test_cells()
     for concept, refs in exercise_lines():
         assert refs, f"{concept!r} names no test cell"
         missing = [ref for ref in refs if ref not in existing]
@@ -41,7 +41,7 @@ def test_every_exercise_concept_is_graded_by_existing_test_cells():
 
 def test_every_test_cell_is_on_the_map():
     mapped = {ref for _, refs in exercise_lines() for ref in refs}
-    unmapped = test_cells() - mapped
+    unmapped = graded_test_cells() - mapped
     assert not unmapped, f"test cells not in docs/topics.md: {sorted(unmapped)}"
 
 
