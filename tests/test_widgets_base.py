@@ -66,3 +66,13 @@ def test_every_control_of_every_widget_redraws(name):
         control.value = another_value(control)
         assert len(explorer.update_times) == count + 1, f"{name}: moving {control_name} did not update"
         assert bytes(explorer.image.value) != before, f"{name}: moving {control_name} did not change the figure"
+
+
+def test_the_lectures_widgets_are_registered():
+    expected = {
+        "computation_graph_explorer", "activation_explorer", "gradient_depth_explorer", "init_depth_explorer",
+        "learning_rate_explorer", "schedule_explorer", "clipping_cliff_explorer", "surface_gd_explorer",
+        "momentum_explorer", "optimizer_race", "bias_correction_explorer", "batchnorm_training_explorer",
+        "regularization_explorer", "lr_sweep_explorer", "broadcasting_explorer", "newton_explorer",
+    }
+    assert expected <= set(BUILDERS)

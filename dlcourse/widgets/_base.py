@@ -16,6 +16,7 @@ is how the widgets' 250 ms budget is measured (``benchmarks/bench_lectures.py``)
 
 from __future__ import annotations
 
+import gc
 import io
 import time
 from collections.abc import Callable, Mapping
@@ -77,11 +78,20 @@ class Explorer(widgets.VBox):
     def update(self) -> None:
         """Recompute, redraw and replace the image (what a control change does)."""
         start = time.perf_counter()
-        values = self.values()
-        self.data = self.compute(**values)
-        self.figure.clear()
-        self.draw(self.figure, self.data, **values)
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
-        self.image.value = buffer.getvalue()
+        # A full garbage collection of a notebook kernel's heap takes ~130 ms;
+        # matplotlib's allocations trigger one now and then.  Defer it to after
+        # the redraw, when nobody is waiting for the figure.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            values = self.values()
+            self.data = self.compute(**values)
+            self.figure.clear()
+            self.draw(self.figure, self.data, **values)
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png")
+            self.image.value = buffer.getvalue()
+        finally:
+            if collecting:
+                gc.enable()
         self.update_times.append(time.perf_counter() - start)

@@ -1,0 +1,120 @@
+"""A lecture in a real browser: JupyterLab on a free local port, Chromium driven by Playwright.
+
+Opens a copy of one lecture (so autosave cannot touch the repository), runs
+all cells, waits for the first widget's figure, moves its first slider and
+checks that the figure was redrawn. Screenshots before and after are kept
+under pytest's temporary directory (printed on failure).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURE = "02_activations.ipynb"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    workdir = tmp_path / "lab"
+    (workdir / "lectures").mkdir(parents=True)
+    shutil.copy(ROOT / "lectures" / LECTURE, workdir / "lectures" / LECTURE)
+    port, token = free_port(), "dlcourse-browser-test"
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = open(tmp_path / "jupyterlab.log", "w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail(f"JupyterLab did not start; see {tmp_path / 'jupyterlab.log'}")
+                time.sleep(0.5)
+        yield f"{base}/lab/tree/lectures/{LECTURE}?token={token}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(jupyterlab, timeout=60_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+            widget = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.locator(".widget-image")).first
+            image = widget.locator(".widget-image").first
+            image.wait_for(state="visible", timeout=120_000)
+            image.scroll_into_view_if_needed()
+            page.wait_for_function(
+                "el => el.complete && el.naturalWidth > 0", arg=image.element_handle(), timeout=30_000
+            )
+            before_src = image.get_attribute("src")
+            widget.screenshot(path=str(shots / "before.png"))
+
+            readout = widget.locator(".widget-readout").first
+            readout.click()
+            page.keyboard.press("Control+A")
+            old_value = readout.inner_text()
+            page.keyboard.type(str(float(old_value) * 0.5 + 0.25) if old_value else "1")
+            page.keyboard.press("Enter")
+            page.wait_for_function(
+                "([el, src]) => el.getAttribute('src') !== src", arg=[image.element_handle(), before_src], timeout=30_000
+            )
+            widget.screenshot(path=str(shots / "after.png"))
+        except Exception:
+            page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    before, after = (shots / "before.png").read_bytes(), (shots / "after.png").read_bytes()
+    assert before != after, f"the widget's figure did not change; screenshots in {shots}"
+    print(f"screenshots: {shots}")

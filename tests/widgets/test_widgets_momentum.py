@@ -1,0 +1,201 @@
+"""dlcourse.widgets.momentum: momentum's three formulations and Nesterov's look-ahead form agree with torch.optim.SGD.
+
+Trajectories are compared with torch.optim.SGD driven by torch.autograd on the
+same surface, in float64.  Tolerance: up to 150 optimizer steps accumulate
+rounding (the forms also reassociate lr * v): rtol=1e-10, atol=1e-12, as the
+optimizer tests.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.optim import momentum_init, momentum_step
+from dlcourse.surfaces import get_surface, run
+from dlcourse.widgets.momentum import (
+    MOMENTUM_SURFACES,
+    ema_momentum_init,
+    ema_momentum_step,
+    lookahead_nesterov_run,
+    loss_gap,
+    momentum_comparison,
+    momentum_explorer,
+    surface_grid,
+    sutskever_momentum_init,
+    sutskever_momentum_step,
+)
+
+RTOL, ATOL = 1e-10, 1e-12
+STEPS = 150
+
+
+def torch_trajectory(name, steps, make_optimizer, schedule=None):
+    """A torch optimizer's iterates on surface ``name`` from its default start; ``schedule(t)`` sets lr at step t."""
+    surface = get_surface(name)
+    p = torch.tensor(surface.default_start, dtype=torch.float64, requires_grad=True)
+    optimizer = make_optimizer([p])
+    points = [p.detach().clone()]
+    for t in range(1, steps + 1):
+        if schedule is not None:
+            optimizer.param_groups[0]["lr"] = schedule(t)
+        optimizer.zero_grad()
+        surface.f(p).backward()
+        optimizer.step()
+        points.append(p.detach().clone())
+    return torch.stack(points).numpy()
+
+
+@pytest.mark.parametrize("name", MOMENTUM_SURFACES)
+@pytest.mark.parametrize(("lr", "beta"), [(0.05, 0.9), (0.3, 0.5), (0.01, 0.99)])
+def test_ema_form_equals_torch_with_rescaled_lr(name, lr, beta):
+    # torch with lr equals the moving-average form with lr / (1 - beta)
+    ours = run(ema_momentum_step, ema_momentum_init, name, None, STEPS, lr=lr / (1 - beta), beta=beta)
+    theirs = torch_trajectory(name, STEPS, lambda p: torch.optim.SGD(p, lr=lr, momentum=beta))
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", MOMENTUM_SURFACES)
+@pytest.mark.parametrize(("lr", "momentum"), [(0.05, 0.9), (0.3, 0.5)])
+def test_sutskever_form_equals_torch_with_the_same_lr(name, lr, momentum):
+    ours = run(sutskever_momentum_step, sutskever_momentum_init, name, None, STEPS, lr=lr, momentum=momentum)
+    theirs = torch_trajectory(name, STEPS, lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum))
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+def test_sutskever_form_differs_from_torch_under_a_schedule():
+    # torch multiplies the whole buffer by the new lr; Sutskever's velocity keeps the old ones
+    def schedule(t):
+        return 0.1 if t <= 20 else 0.01
+
+    surface = get_surface("ravine")
+    theta, state = np.array(surface.default_start), sutskever_momentum_init(np.zeros(2))
+    ours = [theta]
+    for t in range(1, 41):
+        theta, state = sutskever_momentum_step(theta, surface.grad(theta), state, lr=schedule(t), momentum=0.9)
+        ours.append(theta)
+    theirs = torch_trajectory("ravine", 40, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), schedule)
+    np.testing.assert_allclose(ours[:21], theirs[:21], rtol=RTOL, atol=ATOL)
+    assert np.abs(np.array(ours[21:]) - theirs[21:]).max() > 1e-2
+
+
+def test_torch_dampening_is_not_the_moving_average_form():
+    # torch's first buffer is the undampened gradient: its first step is 1/(1 - beta) times the EMA form's
+    beta, lr = 0.9, 0.1
+    theirs = torch_trajectory("ravine", 1, lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, dampening=beta))
+    ours = run(ema_momentum_step, ema_momentum_init, "ravine", None, 1, lr=lr, beta=beta)
+    start = np.array(get_surface("ravine").default_start)
+    np.testing.assert_allclose(theirs[1] - start, (ours[1] - start) / (1 - beta), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", MOMENTUM_SURFACES)
+@pytest.mark.parametrize(("lr", "momentum"), [(0.05, 0.9), (0.3, 0.5)])
+def test_lookahead_points_are_torch_nesterov_iterates(name, lr, momentum):
+    thetas, lookaheads = lookahead_nesterov_run(name, None, STEPS, lr=lr, momentum=momentum)
+    theirs = torch_trajectory(name, STEPS, lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum, nesterov=True))
+    np.testing.assert_allclose(lookaheads, theirs, rtol=RTOL, atol=ATOL)
+    # the slide's own iterates theta are a different (shifted) sequence
+    assert np.abs(thetas[1:] - theirs[1:]).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", MOMENTUM_SURFACES)
+def test_comparison_matches_torch_sgd_momentum_and_nesterov(name):
+    lr, momentum = 0.08, 0.85
+    data = momentum_comparison(name, lr, momentum, STEPS, show_forms=True)
+    cases = {
+        "SGD": dict(lr=lr),
+        "heavy ball": dict(lr=lr, momentum=momentum),
+        "Nesterov": dict(lr=lr, momentum=momentum, nesterov=True),
+    }
+    for label, kwargs in cases.items():
+        theirs = torch_trajectory(name, STEPS, lambda p, kwargs=kwargs: torch.optim.SGD(p, **kwargs))
+        np.testing.assert_allclose(data["trajectories"][label], theirs, rtol=RTOL, atol=ATOL, err_msg=label)
+        np.testing.assert_allclose(data["losses"][label], get_surface(name).f(theirs), rtol=1e-9, atol=1e-15)
+    assert data["effective_lr"] == pytest.approx(lr / (1 - momentum), rel=1e-15)
+    for label, (path, difference) in data["forms"].items():
+        assert path.shape == (STEPS + 1, 2)
+        assert difference < 1e-12, label
+
+
+def test_zero_momentum_is_plain_sgd():
+    data = momentum_comparison("quadratic", 0.1, 0.0, 50)
+    np.testing.assert_array_equal(data["trajectories"]["heavy ball"], data["trajectories"]["SGD"])
+    np.testing.assert_array_equal(data["trajectories"]["Nesterov"], data["trajectories"]["SGD"])
+
+
+def test_constant_slope_velocity_reaches_one_over_one_minus_mu():
+    # heavy-ball view 2: on a constant gradient g the step tends to lr * g / (1 - mu)
+    theta, state, g = np.zeros(3), momentum_init(np.zeros(3)), np.array([1.0, -2.0, 0.5])
+    for _ in range(400):
+        new_theta, state = momentum_step(theta, g, state, lr=0.01, momentum=0.9)
+        step, theta = new_theta - theta, new_theta
+    np.testing.assert_allclose(step, -0.01 * g / (1 - 0.9), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("init_fn", "step_fn", "kwargs"),
+    [(ema_momentum_init, ema_momentum_step, {"beta": 0.9}),
+     (sutskever_momentum_init, sutskever_momentum_step, {"momentum": 0.9})],
+)
+def test_steps_are_pure_and_keep_float32(init_fn, step_fn, kwargs):
+    rng = np.random.default_rng(0)
+    theta, grad = rng.standard_normal(7).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+    state = init_fn(theta)
+    state["velocity"] = rng.standard_normal(7).astype(np.float32)
+    copies = theta.copy(), grad.copy(), state["velocity"].copy()
+    new_theta, new_state = step_fn(theta, grad, state, lr=0.1, **kwargs)
+    for before, after in zip(copies, (theta, grad, state["velocity"])):
+        np.testing.assert_array_equal(before, after)
+    assert new_theta.dtype == np.float32 and new_state["velocity"].dtype == np.float32
+    assert new_state["step"] == 1 and new_state["velocity"] is not state["velocity"]
+
+
+def test_bad_arguments_name_themselves():
+    theta = np.zeros(3)
+    with pytest.raises(ValueError, match="beta"):
+        ema_momentum_step(theta, theta, ema_momentum_init(theta), beta=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        sutskever_momentum_step(theta, theta, sutskever_momentum_init(theta), lr=-1.0)
+    with pytest.raises(ValueError, match="sutskever_momentum_init"):
+        sutskever_momentum_step(theta, theta, {"step": 0})
+    with pytest.raises(ValueError, match="grad"):
+        ema_momentum_step(theta, np.zeros((3, 1)), ema_momentum_init(theta))
+    with pytest.raises(ValueError, match="surface"):
+        momentum_comparison("rosenbrock")
+    with pytest.raises(ValueError, match="momentum"):
+        momentum_comparison("ravine", momentum=1.0)
+    with pytest.raises(ValueError, match="start"):
+        lookahead_nesterov_run("ravine", (1.0, 2.0, 3.0))
+    with pytest.raises(TypeError, match="colour"):
+        momentum_explorer(colour="red")
+    with pytest.raises(ValueError, match="surface"):
+        momentum_explorer(surface="beale")
+
+
+def test_surface_grid_is_cached_read_only_and_exact():
+    X, Y, Z, levels = surface_grid("ravine")
+    assert surface_grid("ravine")[2] is Z and not Z.flags.writeable
+    np.testing.assert_allclose(Z, (X + Y) ** 2 / 40 + (Y - X) ** 2 / 2, rtol=1e-14)
+    assert np.all(np.diff(levels) > 0) and levels[0] == Z.min() and levels[-1] == Z.max()
+
+
+def test_loss_gap_is_f_minus_the_minimum_and_plain_f_on_a_saddle():
+    path = np.array([[1.0, 2.0], [0.5, 0.25]])
+    np.testing.assert_allclose(loss_gap("quadratic", path), 0.5 * (path[:, 0] ** 2 + 10 * path[:, 1] ** 2))
+    x, y = path[:, 0], path[:, 1]
+    np.testing.assert_allclose(loss_gap("rosenbrock", path), (1 - x) ** 2 + 100 * (y - x**2) ** 2)
+    np.testing.assert_allclose(loss_gap("saddle", path), path[:, 0] ** 2 - path[:, 1] ** 2)
+
+
+def test_explorer_initial_values_and_figure():
+    explorer = momentum_explorer(surface="quadratic", momentum=0.5, show_forms=True)
+    assert explorer.values()["surface"] == "quadratic" and "forms" in explorer.data
+    assert bytes(explorer.image.value).startswith(b"\x89PNG")
+
+
+def test_module_does_not_import_torch():
+    code = "import sys, dlcourse.widgets.momentum; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,268 @@
+"""dlcourse.widgets.optimizers: the race, Adam's moments and the digits helper against torch.optim, in float64.
+
+Tolerances:
+* race trajectories (200 optimizer steps on a convex surface, rounding
+  accumulates step by step): rtol=1e-10, atol=1e-12, as the optimizer tests;
+* Adam's moments (one multiply-add per step, 300 steps): rtol=1e-12;
+  the step per unit lr is read off torch's parameter difference, which loses
+  digits to the growing parameter: rtol=1e-9;
+* digits training (a 64-64-10 MLP, 34 minibatches of matrix products whose
+  summation order differs between numpy and torch): rtol=1e-9 on the losses.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.data import load_digits, minibatches, train_val_test_split
+from dlcourse.layers import MLP
+from dlcourse.surfaces import get_surface
+from dlcourse.widgets.optimizers import (
+    GRADIENTS,
+    RACE_OPTIMIZERS,
+    RACE_SURFACES,
+    START_POINTS,
+    TUNED_LR,
+    adam_moments,
+    bias_correction_data,
+    bias_correction_explorer,
+    optimizer_race,
+    race,
+    train_on_digits,
+)
+
+RTOL, ATOL = 1e-10, 1e-12
+
+# name -> torch optimizer at the same hyperparameters as dlcourse.optim's defaults (Lion: not in torch)
+TORCH_OPTIMIZERS = {
+    "sgd": lambda p, lr: torch.optim.SGD(p, lr=lr),
+    "momentum": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
+    "nesterov": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
+    "adagrad": lambda p, lr: torch.optim.Adagrad(p, lr=lr),
+    "rmsprop": lambda p, lr: torch.optim.RMSprop(p, lr=lr),
+    "adadelta": lambda p, lr: torch.optim.Adadelta(p, lr=lr),
+    "adam": lambda p, lr: torch.optim.Adam(p, lr=lr),
+    "adamw": lambda p, lr: torch.optim.AdamW(p, lr=lr),
+    "adamax": lambda p, lr: torch.optim.Adamax(p, lr=lr),
+    "nadam": lambda p, lr: _float64_nadam(torch.optim.NAdam(p, lr=lr), p[0]),
+}
+
+
+def _float64_nadam(optimizer, param):
+    # torch keeps NAdam's mu_product in the default dtype (float32); start it in float64
+    optimizer.state[param] = {"step": torch.tensor(0.0, dtype=torch.float64),
+                              "mu_product": torch.tensor(1.0, dtype=torch.float64),
+                              "exp_avg": torch.zeros_like(param), "exp_avg_sq": torch.zeros_like(param)}
+    return optimizer
+
+
+def torch_trajectory(name, start, steps, make_optimizer):
+    surface = get_surface(name)
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    optimizer = make_optimizer([p])
+    points = [p.detach().clone()]
+    for _ in range(steps):
+        optimizer.zero_grad()
+        surface.f(p).backward()
+        optimizer.step()
+        points.append(p.detach().clone())
+    return torch.stack(points).numpy()
+
+
+@pytest.mark.parametrize("surface", ["ravine", "quadratic"])
+@pytest.mark.parametrize("optimizer", sorted(TORCH_OPTIMIZERS))
+def test_race_matches_torch(surface, optimizer):
+    # 120 steps: Adadelta at its large tuned rate rattles around the minimum later on,
+    # which amplifies rounding differences beyond any fixed tolerance
+    data = race(surface, [optimizer], steps=120, lr_factors={optimizer: 0.5})
+    lr = 0.5 * TUNED_LR[surface][optimizer]
+    assert data["lrs"][optimizer] == lr
+    theirs = torch_trajectory(surface, data["start"], 120, lambda p: TORCH_OPTIMIZERS[optimizer](p, lr))
+    np.testing.assert_allclose(data["trajectories"][optimizer], theirs, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("surface", RACE_SURFACES)
+def test_lion_moves_every_coordinate_by_exactly_lr(surface):
+    # Lion (no torch class): sign update, |step| = lr per coordinate; first step -lr * sign(g_0)
+    data = race(surface, ["lion"], steps=60)
+    path, lr = data["trajectories"]["lion"], data["lrs"]["lion"]
+    steps = np.abs(np.diff(path, axis=0))
+    assert np.all((np.abs(steps - lr) <= 1e-12 * (1 + np.abs(path[1:]))) | (steps == 0))
+    g0 = get_surface(surface).grad(np.array(data["start"]))
+    np.testing.assert_allclose(path[1], data["start"] - lr * np.sign(g0), rtol=1e-15)
+
+
+def test_every_tuned_rate_stays_finite_from_the_default_start():
+    for surface in RACE_SURFACES:
+        data = race(surface, RACE_OPTIMIZERS, steps=200)
+        for optimizer, path in data["trajectories"].items():
+            assert np.isfinite(path).all(), (surface, optimizer)
+        if get_surface(surface).minima:
+            start_gap = data["losses"]["sgd"][0]
+            assert all(score < start_gap / 5 for score in data["scores"].values()), surface
+        else:  # the saddle's rates were picked so that every optimizer escapes
+            assert all(score is not None and score <= 150 for score in data["scores"].values())
+
+
+def test_scores_steps_starts_and_learning_rates():
+    data = race("rosenbrock", ("adam", "sgd"), steps=50, start="upper right", lr_factors={"adam": 10.0})
+    (x_low, x_high), (y_low, y_high) = get_surface("rosenbrock").bounds
+    assert data["start"] == pytest.approx((x_low + 0.9 * (x_high - x_low), y_low + 0.9 * (y_high - y_low)))
+    assert data["lrs"]["adam"] == pytest.approx(10 * TUNED_LR["rosenbrock"]["adam"])
+    assert data["lrs"]["sgd"] == TUNED_LR["rosenbrock"]["sgd"] and set(data["lrs"]) == set(RACE_OPTIMIZERS)
+    longer = race("rosenbrock", ("adam",), steps=300, start="upper right", lr_factors={"adam": 10.0})
+    np.testing.assert_array_equal(data["trajectories"]["adam"], longer["trajectories"]["adam"][:51])
+    path = data["trajectories"]["sgd"]
+    assert path.shape == (51, 2) and data["scores"]["sgd"] == pytest.approx(get_surface("rosenbrock").f(path[-1]))
+    assert race("ravine", ("adam",), start="default")["start"] == get_surface("ravine").default_start
+
+
+def test_saddle_score_is_the_first_step_below_minus_four():
+    data = race("saddle", ("sgd",), steps=200)
+    f = get_surface("saddle").f(data["trajectories"]["sgd"])
+    step = int(data["scores"]["sgd"])
+    assert f[step] < -4 <= f[step - 1]
+
+
+def test_diverged_runs_score_none():
+    data = race("quadratic", ("sgd",), steps=100, lr_factors={"sgd": 100.0})
+    assert data["scores"]["sgd"] is None and not np.isfinite(data["losses"]["sgd"][-1])
+
+
+def test_cached_trajectories_cannot_be_modified():
+    path = race("beale", ("adam",))["trajectories"]["adam"]
+    with pytest.raises(ValueError, match="read-only"):
+        path[0, 0] = 0.0
+
+
+def test_race_bad_arguments_name_themselves():
+    with pytest.raises(ValueError, match="optimizers"):
+        race("beale", ["adamm"])
+    with pytest.raises(ValueError, match="surface"):
+        race("monkey")
+    with pytest.raises(ValueError, match="steps"):
+        race("beale", steps=501)
+    with pytest.raises(ValueError, match="start"):
+        race("beale", start="middle")
+    with pytest.raises(ValueError, match=r"lr_factors\['adam'\]"):
+        race("beale", lr_factors={"adam": 0.0})
+    with pytest.raises(TypeError, match="lr_adamm"):
+        optimizer_race(lr_adamm=2.0)
+
+
+def test_race_widget_shows_only_the_tuned_slider():
+    explorer = optimizer_race(surface="beale", tune="lion", lr_lion=2.0)
+    shown = [name for name in RACE_OPTIMIZERS if explorer.controls[f"lr_{name}"].layout.display != "none"]
+    assert shown == ["lion"] and explorer.data["lrs"]["lion"] == pytest.approx(2 * TUNED_LR["beale"]["lion"])
+    explorer.controls["tune"].value = "sgd"
+    assert [n for n in RACE_OPTIMIZERS if explorer.controls[f"lr_{n}"].layout.display != "none"] == ["sgd"]
+    explorer.controls["surface"].value = "ravine"
+    assert explorer.controls["lr_sgd"].description == f"lr {TUNED_LR['ravine']['sgd']:.2g} x"
+
+
+def torch_adam_states(gradients, beta1, beta2, lr=1.0):
+    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([p], lr=lr, betas=(beta1, beta2))
+    m, v, steps = [], [], []
+    for g in gradients:
+        before = p.detach().clone()
+        p.grad = torch.tensor([g], dtype=torch.float64)
+        optimizer.step()
+        state = optimizer.state[p]
+        m.append(state["exp_avg"].item())
+        v.append(state["exp_avg_sq"].item())
+        steps.append(((before - p.detach()) / lr).item())
+    return np.array(m), np.array(v), np.array(steps)
+
+
+@pytest.mark.parametrize(("beta1", "beta2"), [(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)])
+def test_adam_moments_match_torch_adam_state(beta1, beta2):
+    g = 1.0 + 2.0 * np.random.default_rng(3).standard_normal(300)
+    ours = adam_moments(g, beta1, beta2)
+    m, v, steps = torch_adam_states(g, beta1, beta2)
+    np.testing.assert_allclose(ours["m"], m, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ours["v"], v, rtol=1e-12)
+    np.testing.assert_allclose(ours["step"], steps, rtol=1e-9, atol=1e-12)
+
+
+def test_constant_gradient_is_recovered_exactly_by_bias_correction():
+    beta1, beta2 = 0.9, 0.999
+    ours = adam_moments(np.full(100, 3.0), beta1, beta2)
+    t = np.arange(1, 101)
+    np.testing.assert_allclose(ours["m"], 3.0 * (1 - beta1**t), rtol=1e-12)
+    np.testing.assert_allclose(ours["m_hat"], 3.0, rtol=1e-12)
+    np.testing.assert_allclose(ours["v_hat"], 9.0, rtol=1e-12)
+    # the uncorrected step is about (1 - beta1^t) / sqrt(1 - beta2^t) times too large
+    expected = 3.0 * (1 - beta1**t) / (3.0 * np.sqrt(1 - beta2**t) + 1e-8)
+    np.testing.assert_allclose(ours["step_uncorrected"], expected, rtol=1e-12)
+    assert ours["step_uncorrected"][0] == pytest.approx(0.1 / np.sqrt(0.001), rel=1e-6)
+
+
+def test_bias_correction_data_and_errors():
+    data = bias_correction_data("noisy g ~ N(1, 2^2)", 0.9, 0.99, 400)
+    assert data["mean"] == 1.0 and data["mean_square"] == 5.0 and data["g"].shape == (400,)
+    np.testing.assert_array_equal(data["g"], bias_correction_data("noisy g ~ N(1, 2^2)", 0.5, 0.9, 400)["g"])
+    assert abs(data["m_hat"][-50:].mean() - 1.0) < 1.0
+    assert set(GRADIENTS) == {"constant g = 1", "noisy g ~ N(1, 2^2)"}
+    with pytest.raises(ValueError, match="gradient"):
+        bias_correction_data("zero")
+    with pytest.raises(ValueError, match="beta2"):
+        adam_moments(np.ones(3), 0.9, 1.0)
+    with pytest.raises(ValueError, match="gradients"):
+        adam_moments(np.ones((3, 2)))
+    with pytest.raises(TypeError, match="beta3"):
+        bias_correction_explorer(beta3=0.5)
+
+
+def test_train_on_digits_matches_torch_training():
+    epochs, lr = 1, 3e-3
+    ours = train_on_digits("adam", epochs, seed=4, hidden=16, batch_size=37, lr=lr)
+    # the same run in torch: same split, same initial weights, same minibatches (the documented rng order)
+    X, y = load_digits()
+    split = train_val_test_split(X, y, rng=np.random.default_rng(0))
+    rng = np.random.default_rng(4)
+    mlp = MLP([64, 16, 10], activation="relu", init="he_normal", rng=rng)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10)).double()
+    with torch.no_grad():
+        for layer, index in ((model[0], 1), (model[2], 2)):
+            layer.weight.copy_(torch.from_numpy(mlp.params[f"W{index}"].T))
+            layer.bias.copy_(torch.from_numpy(mlp.params[f"b{index}"]))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(epochs):
+        for X_batch, y_batch in minibatches(split.X_train, split.y_train, 37, rng=rng):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(X_batch)), torch.from_numpy(y_batch))
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    np.testing.assert_allclose(ours["loss"], losses, rtol=1e-9)
+    with torch.no_grad():
+        accuracy = (model(torch.from_numpy(split.X_val)).argmax(1).numpy() == split.y_val).mean()
+    assert ours["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-12)
+    assert ours["train_loss"][-1] == pytest.approx(np.mean(losses), rel=1e-9)
+
+
+def test_train_on_digits_bad_arguments():
+    with pytest.raises(ValueError, match="optimizer"):
+        train_on_digits("adamm")
+    with pytest.raises(ValueError, match="epochs"):
+        train_on_digits("adam", 0)
+    with pytest.raises(TypeError, match="betas2"):
+        train_on_digits("adam", 1, betas2=0.9)
+
+
+def test_module_does_not_import_torch():
+    code = "import sys, dlcourse.widgets.optimizers; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_start_points_are_inside_every_window():
+    for surface in RACE_SURFACES:
+        (x_low, x_high), (y_low, y_high) = get_surface(surface).bounds
+        for start in START_POINTS:
+            x, y = race(surface, (), steps=10, start=start)["start"]
+            assert x_low <= x <= x_high and y_low <= y <= y_high
