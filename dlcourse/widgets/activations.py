@@ -15,7 +15,6 @@ min/max, saturation, gradients); Univ. of Macau 'Modern Techniques'
 
 from __future__ import annotations
 
-import contextlib
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +28,7 @@ from dlcourse.activations import ACTIVATIONS, gelu, prelu, prelu_grad
 from dlcourse.layers import ACTIVATION_LAYERS, linear_backward, linear_forward
 from dlcourse.widgets import register
 from dlcourse.widgets._base import Explorer
+from dlcourse.widgets._plotting import one_blas_thread
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -181,17 +181,6 @@ _MAX_DEPTH, _WIDTH, _BATCH, _SEED = 50, 64, 64, 0
 _COMPARED = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "selu")
 
 
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """Run BLAS on one thread: for these small matrices (64 x 64) threads only add overhead, and on a
-    busy 2-core machine OpenBLAS's spinning threads make a product 50x slower.  threadpoolctl comes
-    with scikit-learn; without it nothing changes."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 @lru_cache(maxsize=4)
 def _standard_draws(width: int, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Input batch, upstream gradient and _MAX_DEPTH standard-normal weight matrices, drawn once per seed."""
@@ -270,7 +259,7 @@ def gradient_depth(activation: str, depth: int, gain: float, width: int = _WIDTH
 
 
 def _compute_depth(activation: str, depth: int, gain: float, compare: bool) -> dict[str, Any]:
-    with _one_blas_thread():
+    with one_blas_thread():
         others = {name: gradient_depth(name, depth, gain)["grad_W"]
                   for name in _COMPARED if compare and name != activation}
         return {"main": gradient_depth(activation, depth, gain), "others": others}

@@ -36,15 +36,14 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.axis import Axis
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from dlcourse._checks import check_choice, check_int, check_range
 from dlcourse.optim import momentum_init, momentum_step, nesterov_init, nesterov_step, sgd_init, sgd_step
 from dlcourse.optim._common import State, check_decay, check_lr, check_step_inputs, zeros_state
 from dlcourse.surfaces import Surface, get_surface, run
 from dlcourse.widgets import Explorer, register
+from dlcourse.widgets._plotting import fixed_margins, plain_log_ticks, sparse_ticks
 
 __all__ = [
     "ema_momentum_init",
@@ -56,8 +55,6 @@ __all__ = [
     "draw_surface",
     "loss_gap",
     "fixed_layout",
-    "sparse_log_ticks",
-    "sparse_ticks",
     "plot_loss_curves",
     "set_initial_values",
     "momentum_comparison",
@@ -239,35 +236,9 @@ def surface_grid(name: str, resolution: int = 120) -> tuple[np.ndarray, np.ndarr
 
 
 def fixed_layout(figure: Figure, ncols: int, width_ratios: tuple[float, ...], **margins: float) -> list[Axes]:
-    """``ncols`` axes in one row with fixed margins (fractions of the figure), replacing the constrained layout.
-
-    The Explorer's figure uses matplotlib's constrained layout, which measures
-    every text in an extra draw before each render; with no layout engine at
-    all (not even the placeholder that ``"none"`` leaves, which still triggers
-    that draw) an update is about twice as fast, which keeps the widgets inside
-    their 250 ms budget.
-    """
-    figure.set_layout_engine(None)  # None removes the engine unless rcParams ask for one
-    if figure.get_layout_engine() is not None:
-        figure.set_layout_engine("none")
-    spacing = {"left": 0.06, "right": 0.98, "bottom": 0.12, "top": 0.91, "wspace": 0.22, **margins}
-    return list(figure.subplots(1, ncols, width_ratios=width_ratios, gridspec_kw=spacing))
-
-
-def sparse_log_ticks(axis: Axis) -> None:
-    """At most ~6 major ticks and no minor ticks on a log-scaled axis.
-
-    Every tick is a group of artists built and measured at each render (about
-    1 ms each); a log axis over 16 decades otherwise carries ~150 of them.
-    """
-    axis.set_major_locator(LogLocator(numticks=6))
-    axis.set_minor_locator(NullLocator())
-
-
-def sparse_ticks(*axes: Axis) -> None:
-    """At most 6 major ticks on each linear axis (see ``sparse_log_ticks``)."""
-    for axis in axes:
-        axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
+    """``ncols`` axes in one row with fixed margins (fractions of the figure); see ``_plotting.fixed_margins``."""
+    fixed_margins(figure, **{"left": 0.06, "right": 0.98, "bottom": 0.12, "top": 0.91, "wspace": 0.22, **margins})
+    return list(figure.subplots(1, ncols, width_ratios=width_ratios))
 
 
 def draw_surface(ax: Axes, name: str) -> None:
@@ -306,7 +277,7 @@ def plot_loss_curves(ax: Axes, losses: dict[str, np.ndarray], colors: dict[str, 
             ax.plot(last, shown[last], "x", color=colors[label], markersize=9, markeredgewidth=2)
     if log:
         ax.set_yscale("log")
-        sparse_log_ticks(ax.yaxis)
+        plain_log_ticks(ax.yaxis)
     else:
         sparse_ticks(ax.yaxis)
     sparse_ticks(ax.xaxis)

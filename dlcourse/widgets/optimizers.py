@@ -30,14 +30,13 @@ from dlcourse.optim import OPTIMIZERS, Optimizer
 from dlcourse.optim._common import check_decay
 from dlcourse.surfaces import get_surface, run
 from dlcourse.widgets import Explorer, register
+from dlcourse.widgets._plotting import plain_log_ticks, sparse_ticks
 from dlcourse.widgets.momentum import (
     draw_surface,
     fixed_layout,
     loss_gap,
     plot_loss_curves,
     set_initial_values,
-    sparse_log_ticks,
-    sparse_ticks,
 )
 
 __all__ = [
@@ -233,7 +232,7 @@ def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> Non
                 fontweight="bold" if o == tune else "normal")
     if log:
         ax.set_xscale("log")
-        sparse_log_ticks(ax.xaxis)
+        plain_log_ticks(ax.xaxis)
         ax.set_xlim(min(scores.values(), default=1.0) / 10, max(max(scores.values(), default=1.0) * 100, 1.0))
     else:
         ax.set_xlim(0, data["steps"] * 1.1)
@@ -398,7 +397,7 @@ def draw_bias_correction(figure: Figure, data: dict[str, Any], beta1: float = 0.
         ax.plot(t, corrected, color="tab:blue", label=corrected_label)
         ax.axhline(target, color="black", linestyle=":", label=target_label)
         ax.set_xscale("log")
-        sparse_log_ticks(ax.xaxis)
+        plain_log_ticks(ax.xaxis)
         sparse_ticks(ax.yaxis)
         ax.set(xlabel="step t", title=title)
         ax.title.set_fontsize(10)

@@ -21,26 +21,25 @@ logarithmic learning-rate sweep).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import ipywidgets as widgets
 import matplotlib as mpl
 import numpy as np
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter, NullLocator
 
 from dlcourse._checks import check_choice, check_int, check_range, check_rng
 from dlcourse.data import Split, load_digits, minibatches, standardize, train_val_test_split
 from dlcourse.layers import MLP, log_softmax, softmax_cross_entropy
 from dlcourse.optim import OPTIMIZERS, Optimizer
 from dlcourse.widgets import Explorer, register
+from dlcourse.widgets._plotting import fixed_margins, one_blas_thread, plain_log_ticks
 
 __all__ = [
-    "digits_data", "train", "accuracy", "autograd_graph_size", "one_blas_thread", "fixed_layout", "plain_log_ticks",
+    "digits_data", "train", "accuracy", "autograd_graph_size",
     "STACKABLE_OPTIMIZERS", "stacked_loss_and_grads", "stack_params", "train_stacked",
     "LR_GRID", "SWEEP_OPTIMIZERS", "SWEEP_EPOCHS", "LRSweep", "lr_sweep", "lr_sweep_view", "draw_lr_sweep",
     "lr_sweep_explorer",
@@ -49,31 +48,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------ shared helpers
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    try:
-        from threadpoolctl import ThreadpoolController  # comes with scikit-learn
-    except ImportError:  # pragma: no cover - scikit-learn always brings it
-        return None
-    return ThreadpoolController()
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Run the block with BLAS on one thread.
-
-    The matrices of these small networks (64 x 128) are far too small to split
-    over threads: on a 2-core laptop OpenBLAS's threads cost 10-20x more than
-    they save (measured: 92 ms vs 6.6 ms per digits epoch for a 64-256-10 MLP).
-    """
-    controller = _blas_controller()
-    if controller is None:  # pragma: no cover
-        yield
-        return
-    with controller.limit(limits=1, user_api="blas"):
-        yield
 
 
 @functools.cache
@@ -390,31 +364,9 @@ def lr_sweep_view(
 _LOSS_CAP = 10.0  # diverged runs are drawn at the top of the plot
 
 
-def fixed_layout(figure: Any, **margins: float) -> None:
-    """Turn off the figure's constrained layout and place the subplots with fixed margins.
-
-    Constrained layout measures every tick label and title in an extra pass:
-    about a third of a widget update.  The widgets' figures never change size,
-    so fixed margins (left, right, bottom, top, wspace, hspace as fractions
-    of the figure, like ``Figure.subplots_adjust``) do as well.
-    """
-    figure.set_layout_engine("none")
-    figure.subplotpars.update(**margins)
-
-
-def plain_log_ticks(axis: Any) -> None:
-    """Label a log-scaled axis in plain text (0.0001, 0.01, 10), without minor ticks.
-
-    Matplotlib's default log labels are mathtext ($10^{-4}$), whose layout
-    costs about 100 ms per figure: more than a widget update may take.
-    """
-    axis.set_minor_locator(NullLocator())
-    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-
-
 def draw_lr_sweep(figure: Any, data: dict[str, Any], optimizer: str, epochs: int, **_: Any) -> None:
     """Final loss against the learning rate (left) and the loss curves of those rates (right)."""
-    fixed_layout(figure, left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.2)
+    fixed_margins(figure, left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.2)
     sweep_ax, curve_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
     lrs, final = data["lrs"], data["final"]
     shown = np.where(np.isfinite(final), np.minimum(final, _LOSS_CAP), _LOSS_CAP)
@@ -578,7 +530,7 @@ def _heat_map(ax: Any, values: np.ndarray, title: str, cmap: str, boxed_diagonal
 
 def draw_broadcast(figure: Any, data: dict[str, Any], shape_a: str, shape_b: str, operation: str) -> None:
     """Heat maps of a, b and the result with their shapes, and the broadcasting steps as text."""
-    fixed_layout(figure, left=0.02, right=0.98, bottom=0.02, top=0.9, wspace=0.15, hspace=0.25)
+    fixed_margins(figure, left=0.02, right=0.98, bottom=0.02, top=0.9, wspace=0.15, hspace=0.25)
     grid = figure.add_gridspec(2, 3, height_ratios=[2, 1.3])
     a_ax, b_ax, r_ax = (figure.add_subplot(grid[0, i]) for i in range(3))
     operand = "b" if operation in ("a - b", "a * b") else operation.split(" - ", 1)[1]

@@ -28,13 +28,13 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from dlcourse import schedules
 from dlcourse._checks import as_float_array, check_choice, check_int, check_range, check_rng
 from dlcourse.optim import sgd_init, sgd_step
 from dlcourse.surfaces import SURFACES, Surface, get_surface
 from dlcourse.widgets import Explorer, register
+from dlcourse.widgets._plotting import plain_log_ticks, without_layout_engine
 
 __all__ = [
     "QUADRATICS", "QuadraticRun", "quadratic_descent", "learning_rate_explorer",
@@ -50,28 +50,14 @@ _ESCAPE = 1e6
 
 
 def log_axis(ax, which: str = "y") -> None:
-    """Log scale with plain tick labels (0.01, 1e-05) and no minor ticks.
-
-    Mathtext labels (10^-2) and minor ticks make up most of the time a log axis
-    costs to draw; without them a widget update stays within its budget.
-    """
-    axis = ax.yaxis if which == "y" else ax.xaxis
+    """Log scale on ``ax``'s x or y axis with plain tick labels and no minor ticks."""
     (ax.set_yscale if which == "y" else ax.set_xscale)("log")
-    axis.set_major_locator(LogLocator(numticks=6))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    axis.set_minor_locator(NullLocator())
+    plain_log_ticks(ax.yaxis if which == "y" else ax.xaxis)
 
 
 def fixed_grid(figure: Figure, nrows: int, ncols: int, *, top: float = 0.86, **spacing: float):
-    """A gridspec with fixed margins, replacing the figure's constrained layout.
-
-    With any layout engine set, ``savefig`` draws the figure twice (once to lay
-    it out, measuring every tick label); without one it draws once, which
-    halves the cost of a PNG.  These figures have fixed contents, so fixed
-    margins (left, right, bottom, wspace, hspace, width_ratios: matplotlib's
-    GridSpec arguments) do the layout's job for free.
-    """
-    figure.set_layout_engine(None)
+    """A gridspec with fixed margins and no layout engine (see ``_plotting.fixed_margins``)."""
+    without_layout_engine(figure)
     margins = {"left": 0.06, "right": 0.985, "bottom": 0.13, "wspace": 0.25, "hspace": 0.35} | spacing
     return figure.add_gridspec(nrows, ncols, top=top, **margins)
 

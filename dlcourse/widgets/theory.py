@@ -35,16 +35,8 @@ from dlcourse.layers import MLP, softmax_cross_entropy
 from dlcourse.optim import sgd_init, sgd_step
 from dlcourse.surfaces import Surface, get_surface, run
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets.practice import (
-    accuracy,
-    digits_data,
-    fixed_layout,
-    one_blas_thread,
-    plain_log_ticks,
-    stack_params,
-    train,
-    train_stacked,
-)
+from dlcourse.widgets._plotting import fixed_margins, one_blas_thread, plain_log_ticks
+from dlcourse.widgets.practice import accuracy, digits_data, stack_params, train, train_stacked
 
 __all__ = [
     "NEWTON_SURFACES", "hessian", "newton_step", "newton_path", "newton_view", "draw_newton", "newton_explorer",
@@ -175,7 +167,7 @@ def newton_view(surface: str, steps: int, lr: float, damping: float) -> dict[str
 
 def draw_newton(figure: Any, data: dict[str, Any], surface: str, steps: int, lr: float, damping: float) -> None:
     """Trajectories on the contours (left) and the loss per step (right)."""
-    fixed_layout(figure, left=0.06, right=0.98, bottom=0.11, top=0.88, wspace=0.22)
+    fixed_margins(figure, left=0.06, right=0.98, bottom=0.11, top=0.88, wspace=0.22)
     path_ax, loss_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.25, 1]})
     eig_start, eig_end = data["eig_start"], data["eig_end"]
     X, Y, Z = data["grid"]
