@@ -232,7 +232,7 @@ def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> Non
                 fontweight="bold" if o == tune else "normal")
     if log:
         ax.set_xscale("log")
-        plain_log_ticks(ax.xaxis)
+        plain_log_ticks(ax.xaxis, numticks=4)  # plain labels (0.0001) are wide: fewer of them
         ax.set_xlim(min(scores.values(), default=1.0) / 10, max(max(scores.values(), default=1.0) * 100, 1.0))
     else:
         ax.set_xlim(0, data["steps"] * 1.1)
