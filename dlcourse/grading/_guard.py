@@ -230,6 +230,8 @@ def guarded_call(
             f"{fn_name} did not finish within {time_limit:g} s and was stopped. Look for a loop that never "
             f"ends (a while loop whose condition never changes) or work that grows with every call."
         ) from None
+    except GradingError:  # already feedback (e.g. from a proxy into a sandboxed worker)
+        raise
     except Exception as exc:  # the student's bug, reported as feedback
         where = _student_traceback(exc)
         raise GradingError(

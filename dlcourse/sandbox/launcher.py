@@ -1,0 +1,393 @@
+"""Start the worker in a sandbox and talk to it with limits on time, CPU, memory and output.
+
+Two modes, chosen automatically (``Sandbox(use_bwrap=None)``):
+
+**bubblewrap** (``shutil.which("bwrap")``; Debian package ``bubblewrap``).
+The worker sees a read-only ``/usr`` (system libraries), the Python
+installation (its ``site-packages`` hidden under an empty tmpfs), numpy's own
+directory and the three worker modules under ``/sandbox/lib``, a fresh tmpfs
+``/tmp`` and working directory, a private ``/dev`` and ``/proc``, and nothing
+else: no course directory, no ``dlcourse``, no torch, no home directory.  It
+runs in new IPC, PID, network (no interfaces: no network access), UTS and
+cgroup namespaces, with every capability dropped, a cleared environment, and
+dies with the grader.  When the grader runs as root, bwrap cannot create a
+user namespace that maps another uid, so no user namespace is made; instead
+the worker keeps only CAP_SETUID/CAP_SETGID and switches to ``nobody``
+(65534) before reading the first request, which drops those too and makes
+``RLIMIT_NPROC`` effective (the kernel never applies it to uid 0).
+
+**plain subprocess** (fallback without bwrap).  The interpreter runs with
+``-I -S`` (no environment variables, no user or system site-packages) and
+``sys.path`` holds only the standard library and a temporary directory with
+a link to numpy and copies of the worker modules, so ``import dlcourse`` and
+``import torch`` fail, and the same rlimits apply.  It does NOT protect:
+reading any file the grader's user can read (the solution key, other
+students' work), writing files, the network, or other processes of the same
+user; a student who knows the paths can put them back on ``sys.path``.  Run as
+root, ``RLIMIT_NPROC`` is ignored by the kernel (fork bombs are then only
+bounded by the per-request timeout, which kills the worker's whole process
+group).  Use it for development only; grade untrusted work with bwrap.
+
+Both modes: ``RLIMIT_CPU`` (cpu_s), ``RLIMIT_AS`` (memory_mb), ``RLIMIT_NPROC``,
+``RLIMIT_FSIZE``, no core dumps; one thread for BLAS; a wall-clock timeout
+per request after which the worker (and its process group) is killed and
+:class:`SandboxTimeout` raised; a worker that exits or crashes raises
+:class:`SandboxCrashed`, never hangs; printed output is capped.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlcourse.sandbox import protocol
+
+_HERE = Path(__file__).resolve().parent
+WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py")
+SANDBOX_LIB = "/sandbox/lib"
+SANDBOX_WORK = "/sandbox/work"
+NOBODY = 65534
+_BOOT = "import sys; sys.path.insert(0, {lib!r}); import worker; worker.main()"
+
+
+class SandboxError(Exception):
+    """The sandbox could not run the request (timeout, crash, protocol violation)."""
+
+
+class SandboxTimeout(SandboxError):
+    """A request ran past the wall-clock limit; the worker was killed."""
+
+
+class SandboxCrashed(SandboxError):
+    """The worker exited or was killed by a signal (a limit, os._exit, sys.exit, a segfault)."""
+
+
+class StudentError(SandboxError):
+    """The student's code raised, timed out inside the worker, modified an input, or returned unsendable data."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        self.kind = reply.get("error", "")
+        self.type = reply.get("type", "")
+        self.detail = reply.get("message", "")
+        self.traceback = reply.get("traceback", "")
+        self.output = reply.get("output", "")
+        head = f"{self.type}: {self.detail}" if self.type else self.detail
+        super().__init__(head + (f"\n  where it happened:\n{self.traceback}" if self.traceback else ""))
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+_SIGNAL_HINTS = {
+    "SIGXCPU": "the CPU-time limit was reached",
+    "SIGKILL": "it was killed (memory or CPU limit, or the grader stopped it)",
+    "SIGSEGV": "a segmentation fault",
+    "SIGXFSZ": "it wrote more than the file-size limit",
+    "SIGABRT": "it aborted (often: out of memory in C code)",
+}
+
+
+class Sandbox:
+    """A worker process running student code, as a context manager.
+
+    Args:
+        timeout_s: wall-clock seconds per request before the worker is killed.
+        cpu_s: CPU seconds for the worker's whole life (RLIMIT_CPU).
+        memory_mb: address-space limit (RLIMIT_AS); numpy alone needs ~100 MB.
+        max_output_bytes: printed output kept per request (and in total in ``output``).
+        max_message_bytes: largest request or reply.
+        nproc: RLIMIT_NPROC (processes of the worker's user).
+        file_size_mb: RLIMIT_FSIZE.
+        use_bwrap: True, False, or None for "when bwrap is installed".
+    """
+
+    def __init__(self, timeout_s: float = 10.0, cpu_s: int = 60, memory_mb: int = 1024,
+                 max_output_bytes: int = 65536, max_message_bytes: int = protocol.DEFAULT_MAX_MESSAGE_BYTES,
+                 nproc: int = 64, file_size_mb: int = 16, use_bwrap: bool | None = None) -> None:
+        self.timeout_s = timeout_s
+        self.cpu_s = cpu_s
+        self.memory_mb = memory_mb
+        self.max_output_bytes = max_output_bytes
+        self.max_message_bytes = max_message_bytes
+        self.nproc = nproc
+        self.file_size_mb = file_size_mb
+        bwrap = shutil.which("bwrap")
+        if use_bwrap and not bwrap:
+            raise SandboxError("use_bwrap=True but bwrap is not installed (apt-get install -y bubblewrap)")
+        self.bwrap = bwrap if use_bwrap is not False else None
+        self.mode = "bwrap" if self.bwrap else "subprocess"
+        self.output = ""
+        self.process: subprocess.Popen | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._buffer = bytearray()
+
+    # ---------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        if self.process is not None:
+            raise SandboxError("this sandbox was already started")
+        self._tmp = tempfile.TemporaryDirectory(prefix="dlcourse-sandbox-")
+        root = Path(self._tmp.name)
+        self._stderr_path = root / "stderr"
+        stderr = open(self._stderr_path, "wb")
+        command, cwd = self._bwrap_command() if self.bwrap else self._plain_command(root)
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "HOME": cwd}
+        try:
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+                                            cwd=None if self.bwrap else cwd, env=env, start_new_session=True,
+                                            preexec_fn=self._limits, close_fds=True)
+        finally:
+            stderr.close()
+        os.set_blocking(self.process.stdout.fileno(), False)
+        os.set_blocking(self.process.stdin.fileno(), False)
+
+    def _limits(self) -> None:
+        """Runs in the child before exec (bwrap or python); the limits are inherited by the worker."""
+        megabyte = 1024 * 1024
+        for limit, value in ((resource.RLIMIT_CPU, self.cpu_s), (resource.RLIMIT_AS, self.memory_mb * megabyte),
+                             (resource.RLIMIT_NPROC, self.nproc), (resource.RLIMIT_FSIZE, self.file_size_mb * megabyte),
+                             (resource.RLIMIT_CORE, 0)):
+            hard = value + 1 if limit == resource.RLIMIT_CPU else value  # CPU: SIGXCPU first, then SIGKILL
+            resource.setrlimit(limit, (value, hard))
+
+    def _worker_args(self, lib: str) -> list[str]:
+        return ["-I", "-S", "-c", _BOOT.format(lib=lib), "--max-output-chars", str(self.max_output_bytes),
+                "--max-message-bytes", str(self.max_message_bytes)]
+
+    def _plain_command(self, root: Path) -> tuple[list[str], str]:
+        lib, work = root / "lib", root / "work"
+        lib.mkdir()
+        work.mkdir()
+        numpy_dir = Path(np.__file__).resolve().parent
+        for name in (numpy_dir.name, numpy_dir.name + ".libs"):
+            if (numpy_dir.parent / name).exists():
+                (lib / name).symlink_to(numpy_dir.parent / name)
+        for name in WORKER_MODULES:
+            shutil.copy(_HERE / name, lib / name)
+        return [os.path.realpath(sys.executable), *self._worker_args(str(lib))], str(work)
+
+    def _bwrap_command(self) -> tuple[list[str], str]:
+        python = os.path.realpath(sys.executable)
+        base = os.path.realpath(sys.base_prefix)
+        args = [self.bwrap, "--ro-bind", "/usr", "/usr"]
+        for name in ("lib", "lib64", "bin", "lib32"):
+            path = Path("/") / name
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        # directories bwrap creates for mount points default to 0700: the worker runs as nobody
+        for directory in [*reversed(Path(base).parents), *reversed(Path(SANDBOX_LIB).parents), Path(SANDBOX_LIB)]:
+            if str(directory) != "/" and not str(directory).startswith("/usr"):
+                args += ["--perms", "0755", "--dir", str(directory)]
+        if not base.startswith("/usr/"):
+            args += ["--ro-bind", base, base]
+        site_dirs = {sysconfig.get_paths(vars={"base": base, "platbase": base})[key] for key in ("purelib", "platlib")}
+        for site in sorted(site_dirs):
+            if os.path.isdir(site):
+                args += ["--tmpfs", site]  # the interpreter's own packages stay out of reach
+        numpy_dir = Path(np.__file__).resolve().parent
+        for name in (numpy_dir.name, numpy_dir.name + ".libs"):
+            if (numpy_dir.parent / name).exists():
+                args += ["--ro-bind", str(numpy_dir.parent / name), f"{SANDBOX_LIB}/{name}"]
+        for name in WORKER_MODULES:
+            args += ["--ro-bind", str(_HERE / name), f"{SANDBOX_LIB}/{name}"]
+        args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", SANDBOX_WORK,
+                 "--chdir", SANDBOX_WORK, "--die-with-parent", "--new-session", "--clearenv",
+                 "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORK, "--setenv", "LANG", "C.UTF-8",
+                 "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1", "--cap-drop", "ALL"]
+        worker_args = self._worker_args(SANDBOX_LIB)
+        if os.geteuid() == 0:
+            # no user namespace (it could only map uid 0): keep setuid/setgid just long enough to become nobody
+            args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                     "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            worker_args += ["--drop-uid", str(NOBODY)]
+        else:
+            args += ["--unshare-all"]
+        return [*args, python, *worker_args], SANDBOX_WORK
+
+    def kill(self) -> None:
+        """Stop the worker and everything it started, at once."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.process.kill()
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+    def close(self) -> None:
+        """Stop the worker (politely, then by force) and remove the temporary files."""
+        if self.process is not None:
+            for stream in (self.process.stdin, self.process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            try:
+                self.process.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                pass
+            self.kill()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    # ---------------------------------------------------------- requests
+
+    def _stderr_tail(self) -> str:
+        try:
+            with open(self._stderr_path, "rb") as file:
+                file.seek(0, os.SEEK_END)
+                file.seek(max(0, file.tell() - 2000))
+                return file.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def _crashed(self) -> SandboxCrashed:
+        self.kill()
+        code = self.process.returncode
+        if self.bwrap and code > 128:
+            code = 128 - code  # bwrap reports its child's death by signal N as status 128 + N
+        if code < 0:
+            name = _signal_name(-code)
+            what = f"was killed by {name}" + (f" ({_SIGNAL_HINTS[name]})" if name in _SIGNAL_HINTS else "")
+        elif code == 1 and self.bwrap and "bwrap:" in self._stderr_tail():
+            what = "could not be started by bwrap"
+        else:
+            what = (f"exited with status {code} (the code called sys.exit/exit/os._exit, or the worker hit a "
+                    f"limit it could not report)")
+        tail = self._stderr_tail()
+        return SandboxCrashed(f"the sandboxed worker {what}" + (f"\n  its last error output:\n{tail[-800:]}" if tail else ""))
+
+    def _parse_reply(self) -> list[bytes] | None:
+        """The parts of one complete reply in the buffer, or None if more bytes are needed."""
+        buffer = self._buffer
+        if len(buffer) < 4:
+            return None
+        (count,) = struct.unpack_from(">I", buffer, 0)
+        if not 1 <= count <= protocol.MAX_PARTS:
+            raise protocol.ProtocolError(f"malformed reply: {count} parts")
+        offset, parts = 4, []
+        for _ in range(count):
+            if len(buffer) < offset + 8:
+                return None
+            (length,) = struct.unpack_from(">Q", buffer, offset)
+            if offset + 8 + length > self.max_message_bytes:
+                raise protocol.ProtocolError(f"reply exceeds the limit of {self.max_message_bytes} bytes")
+            if len(buffer) < offset + 8 + length:
+                return None
+            parts.append(bytes(buffer[offset + 8:offset + 8 + length]))
+            offset += 8 + length
+        del buffer[:offset]
+        return parts
+
+    def request(self, message: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+        """Send one request and return the reply; Generators in ``message`` are advanced as the worker's were.
+
+        Raises SandboxTimeout (the worker is killed), SandboxCrashed, or
+        SandboxError for a malformed or oversized message.
+        """
+        if self.process is None:
+            self.start()
+        if not self.alive:
+            raise SandboxCrashed("the sandboxed worker is no longer running (it was stopped after an earlier error)")
+        data, generators = protocol.encode_message(message, self.max_message_bytes)
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + limit
+        stdin, stdout = self.process.stdin.fileno(), self.process.stdout.fileno()
+        view, written = memoryview(data), 0
+        self._buffer.clear()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise SandboxTimeout(f"the sandboxed code did not answer within {limit:g} s and was stopped")
+            writers = [stdin] if written < len(data) else []
+            readable, writable, _ = select.select([stdout], writers, [], remaining)
+            if writable:
+                try:
+                    written += os.write(stdin, view[written:written + 1 << 20])
+                except BrokenPipeError:
+                    raise self._crashed() from None
+            if readable:
+                chunk = os.read(stdout, 1 << 20)
+                if not chunk:
+                    raise self._crashed()
+                self._buffer += chunk
+                try:
+                    parts = self._parse_reply()
+                except protocol.ProtocolError as error:
+                    self.kill()
+                    raise SandboxError(f"the sandboxed worker sent a bad reply: {error}") from None
+                if parts is not None:
+                    break
+        try:
+            reply, _ = protocol.decode_message(parts)
+            protocol.update_generators(generators, reply.pop("rng_states", []))
+        except protocol.ProtocolError as error:
+            self.kill()
+            raise SandboxError(f"the sandboxed worker sent a bad reply: {error}") from None
+        printed = reply.get("output", "")
+        if printed and len(self.output) < self.max_output_bytes:
+            self.output = (self.output + printed)[: self.max_output_bytes]
+        return reply
+
+    def _value(self, message: dict[str, Any], timeout_s: float | None = None) -> Any:
+        reply = self.request(message, timeout_s)
+        if "error" in reply:
+            raise StudentError(reply)
+        return reply.get("value")
+
+    def load(self, cells: list[str], timeout_s: float | None = None) -> list[str]:
+        """Execute the solution cells in one fresh namespace; return the names of the callables defined."""
+        return self._value({"op": "load", "cells": list(cells)}, timeout_s)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``name(*args, **kwargs)`` in the worker; StudentError if it raises."""
+        return self._value({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
+
+    def call_listed(self, name: str, *args: Any, **kwargs: Any) -> list:
+        """``list(name(*args, **kwargs))`` materialized inside the worker."""
+        reply = self.request({"op": "call_listed", "name": name, "args": list(args), "kwargs": kwargs})
+        if "error" in reply:
+            raise StudentError(reply)
+        if "not_iterable" in reply:
+            raise StudentError({"error": "not_iterable", "message": f"{name} returned {reply['not_iterable']}, not an iterable"})
+        return reply["value"]
+
+
+__all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxCrashed", "StudentError"]
