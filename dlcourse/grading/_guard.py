@@ -23,9 +23,9 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import numpy as np
 
 from dlcourse.grading._report import GradingError, describe_value
+from dlcourse.sandbox.purity import changed_path, snapshot
 
 # Module prefixes a student function may not reach unless a check allows them:
 # the reference itself (dlcourse.grading included: its catalogue holds working
@@ -153,41 +153,6 @@ def _time_limit(seconds: float) -> Iterator[None]:
         thread.join()
 
 
-def _snapshot(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {key: _snapshot(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        items = [_snapshot(item) for item in value]
-        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)  # namedtuples too
-    return value
-
-
-def _changed_path(before: Any, after: Any, path: str) -> str | None:
-    """The first place where ``after`` differs from the snapshot ``before``."""
-    if isinstance(before, np.ndarray):
-        if not isinstance(after, np.ndarray) or after.shape != before.shape or not np.array_equal(after, before, equal_nan=True):
-            return path
-        return None
-    if isinstance(before, dict):
-        if not isinstance(after, dict) or before.keys() != after.keys():
-            return path
-        for key in before:
-            found = _changed_path(before[key], after[key], f"{path}[{key!r}]")
-            if found:
-                return found
-        return None
-    if isinstance(before, (list, tuple)):
-        if len(after) != len(before):
-            return path
-        for index, (b, a) in enumerate(zip(before, after)):
-            found = _changed_path(b, a, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
 def _student_traceback(exc: BaseException) -> str:
     """The traceback lines that are in the student's code, not the grader's."""
     frames = [
@@ -218,7 +183,7 @@ def guarded_call(
     """
     kwargs = dict(kwargs or {})
     values = [value for _, value in args]
-    before = _snapshot((values, kwargs)) if pure else None
+    before = snapshot((values, kwargs)) if pure else None
     watcher = _Watcher(forbidden, allowed)
     try:
         # a warning (overflow in exp) is shown, never turned into an error that zeroes an answer
@@ -245,7 +210,7 @@ def guarded_call(
         )
     if pure:
         for (name, _), value, old in zip(args, values, before[0]):
-            path = _changed_path(old, value, name)
+            path = changed_path(old, value, name)
             if path:
                 raise GradingError(
                     f"{fn_name} modified its input {path} in place. The function must be pure: leave the "
@@ -253,7 +218,7 @@ def guarded_call(
                     f"`theta -= step`; copy an array before changing it)."
                 )
         for name, value in kwargs.items():
-            path = _changed_path(before[1][name], value, name)
+            path = changed_path(before[1][name], value, name)
             if path:
                 raise GradingError(f"{fn_name} modified its keyword argument {path} in place; leave inputs untouched.")
     return result

@@ -56,7 +56,7 @@ import numpy as np
 from dlcourse.sandbox import protocol
 
 _HERE = Path(__file__).resolve().parent
-WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py")
+WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py", "purity.py")
 SANDBOX_LIB = "/sandbox/lib"
 SANDBOX_WORK = "/sandbox/work"
 NOBODY = 65534

@@ -43,9 +43,11 @@ from typing import Any
 
 if __package__:
     from dlcourse.sandbox import protocol, test_functions
+    from dlcourse.sandbox.purity import changed_path, snapshot
 else:  # inside the sandbox: the three modules sit side by side, dlcourse is absent
     import protocol  # type: ignore[no-redef]
     import test_functions  # type: ignore[no-redef]
+    from purity import changed_path, snapshot  # type: ignore[no-redef]
 
 import numpy as np
 
@@ -84,32 +86,6 @@ class CappedText(io.TextIOBase):
             text += f"\n[... {self.dropped} more characters of output were dropped]"
         self.parts, self.kept, self.dropped = [], 0, 0
         return text
-
-
-def _snapshot(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {key: _snapshot(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_snapshot(item) for item in value)
-    return value
-
-
-def _changed_path(before: Any, after: Any, path: str) -> str | None:
-    """The first place where ``after`` differs from the snapshot ``before`` (as in the grader's guard)."""
-    if isinstance(before, np.ndarray):
-        same = isinstance(after, np.ndarray) and after.shape == before.shape and np.array_equal(after, before, equal_nan=True)
-        return None if same else path
-    if isinstance(before, dict):
-        if not isinstance(after, dict) or before.keys() != after.keys():
-            return path
-        return next((p for key in before if (p := _changed_path(before[key], after[key], f"{path}[{key!r}]"))), None)
-    if isinstance(before, (list, tuple)):
-        if len(after) != len(before):
-            return path
-        return next((p for i, (b, a) in enumerate(zip(before, after)) if (p := _changed_path(b, a, f"{path}[{i}]"))), None)
-    return None
 
 
 def _student_traceback(exc: BaseException) -> str:
@@ -209,7 +185,7 @@ class Worker:
         kwargs = _resolve_functions(request.get("kwargs", {}))
         names = request.get("arg_names") or [f"argument {i + 1}" for i in range(len(args))]
         pure = request.get("pure", False)
-        before = _snapshot((args, kwargs)) if pure else None
+        before = snapshot((args, kwargs)) if pure else None
         max_items = int(request.get("max_items", DEFAULT_MAX_ITEMS))
 
         def run() -> Any:
@@ -227,11 +203,11 @@ class Worker:
         result = self._timed(request, run)
         if pure:
             for name, value, old in zip(names, args, before[0]):
-                path = _changed_path(old, value, name)
+                path = changed_path(old, value, name)
                 if path:
                     return {"error": "impure", "message": f"modified its input {path} in place", "path": path}
             for name, value in kwargs.items():
-                path = _changed_path(before[1][name], value, name)
+                path = changed_path(before[1][name], value, name)
                 if path:
                     return {"error": "impure", "message": f"modified its keyword argument {path} in place", "path": path}
         if isinstance(result, _NotIterable):

@@ -170,3 +170,4 @@ def test_student_timeout_through_the_proxy(wrong):
     with pytest.raises(GradingError, match="did not finish within 0.3 s"):
         slow("relu", [("x", np.ones(2))])
     assert wrong.alive  # the worker's own timer stopped the function; no restart needed
+
