@@ -4,14 +4,12 @@ Every student function below is written from scratch with numpy, as a student
 would, not taken from the catalogue.
 """
 
-import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from dlcourse.grading import get_target, targets
-from dlcourse.grading._core import run_check
 from dlcourse.grading.topics.optim import textbook
 from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
 
@@ -36,9 +34,7 @@ def test_reference_passes(name, hidden):
 @pytest.mark.parametrize("name", NAMES)
 def test_catalogue_without_its_mistake_is_correct(name):
     # each catalogued variant is this implementation with one line changed: it must pass, so the variants are faithful
-    target = dataclasses.replace(get_target(name), forbidden=("torch",))
-    for hidden in (False, True):
-        assert run_check(target, list(textbook(name.split(".")[1])), hidden=hidden).startswith("OK")
+    assert_accepted(list(textbook(name.split(".")[1])), name, trusted=True)
 
 
 @pytest.mark.parametrize("name", NAMES)

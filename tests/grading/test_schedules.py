@@ -4,7 +4,6 @@ Every student function below is written from scratch with numpy/math, as a
 student would, not taken from the catalogue.
 """
 
-import dataclasses
 import math
 
 import numpy as np
@@ -13,7 +12,6 @@ import torch
 from torch.optim import lr_scheduler as tsched
 
 from dlcourse.grading import get_target, targets
-from dlcourse.grading._core import run_check
 from dlcourse.grading.topics.schedules import textbook
 from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
 
@@ -85,9 +83,7 @@ def test_step_decay_reference_matches_torch(lr, step_size, gamma):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_catalogue_without_its_mistake_is_correct(name):
-    target = dataclasses.replace(get_target(name), forbidden=("torch",))
-    for hidden in (False, True):
-        assert run_check(target, list(textbook(name.split(".")[1])), hidden=hidden).startswith("OK")
+    assert_accepted(list(textbook(name.split(".")[1])), name, trusted=True)
 
 
 @pytest.mark.parametrize("name", NAMES)
