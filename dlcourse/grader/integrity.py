@@ -29,7 +29,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Flag", "code_flags", "near_copies", "structure_flags", "integrity_report", "summarize"]
+from dlcourse.grader.notebooks import cell_source, nbgrader_metadata
+
+__all__ = ["Flag", "code_flags", "near_copies", "structure_flags", "notebook_flags", "integrity_report", "summarize"]
 
 # Modules whose import in a solution cell asks for a second look.
 SUSPICIOUS_MODULES = {
@@ -215,15 +217,10 @@ def near_copies(source: str, cell: str = "", threshold: float = NEAR_COPY_THRESH
 
 def _cells(notebook: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [
-        (cell["metadata"]["nbgrader"]["grade_id"], cell)
+        (str(nbgrader_metadata(cell)["grade_id"]), cell)
         for cell in notebook.get("cells", [])
-        if isinstance(cell, dict) and cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if isinstance(cell, dict) and nbgrader_metadata(cell).get("grade_id")
     ]
-
-
-def _text(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def structure_flags(submission: dict[str, Any], source: dict[str, Any]) -> list[Flag]:
@@ -240,14 +237,14 @@ def structure_flags(submission: dict[str, Any], source: dict[str, Any]) -> list[
     flags += [Flag("structure", g, f"cell appears {n} times") for g, n in counts.items() if n > 1]
     by_id = dict(submitted)
     for grade_id, original in _cells(source):
-        meta = original["metadata"]["nbgrader"]
+        meta = nbgrader_metadata(original)
         if grade_id not in by_id:
             kind = "test" if meta.get("grade") and not meta.get("solution") else "read-only" if meta.get("locked") else "answer"
             flags.append(Flag("structure", grade_id, f"{kind} cell was deleted"))
             continue
         if meta.get("locked") and not meta.get("solution"):
-            released = _text(original).split("### BEGIN HIDDEN TESTS")[0].rstrip()
-            if _text(by_id[grade_id]).split("### BEGIN HIDDEN TESTS")[0].rstrip() != released:
+            released = cell_source(original).split("### BEGIN HIDDEN TESTS")[0].rstrip()
+            if cell_source(by_id[grade_id]).split("### BEGIN HIDDEN TESTS")[0].rstrip() != released:
                 flags.append(Flag("structure", grade_id, "read-only cell was edited"))
     return flags
 
@@ -260,11 +257,15 @@ def integrity_report(submission_path: Path, source_path: Path) -> list[Flag]:
             raise ValueError("no cells")
     except (OSError, ValueError, UnicodeDecodeError) as error:
         return [Flag("structure", "", f"notebook cannot be read: {error}")]
-    source = json.loads(Path(source_path).read_text())
+    return notebook_flags(submission, json.loads(Path(source_path).read_text()))
+
+
+def notebook_flags(submission: dict[str, Any], source: dict[str, Any]) -> list[Flag]:
+    """Every flag for a parsed submission, given the parsed source notebook."""
     flags = structure_flags(submission, source)
     for grade_id, cell in _cells(submission):
-        if cell["metadata"]["nbgrader"].get("solution") and cell.get("cell_type") == "code":
-            flags += code_flags(_text(cell), grade_id) + near_copies(_text(cell), grade_id)
+        if nbgrader_metadata(cell).get("solution") and cell.get("cell_type") == "code":
+            flags += code_flags(cell_source(cell), grade_id) + near_copies(cell_source(cell), grade_id)
     return flags
 
 

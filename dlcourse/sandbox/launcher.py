@@ -56,7 +56,7 @@ import numpy as np
 from dlcourse.sandbox import protocol
 
 _HERE = Path(__file__).resolve().parent
-WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py", "purity.py")
+WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py", "purity.py", "provided.py")
 SANDBOX_LIB = "/sandbox/lib"
 SANDBOX_WORK = "/sandbox/work"
 NOBODY = 65534
@@ -134,6 +134,7 @@ class Sandbox:
         self.bwrap = bwrap if use_bwrap is not False else None
         self.mode = "bwrap" if self.bwrap else "subprocess"
         self.output = ""
+        self.deadline: float | None = None  # time.monotonic() after which no request may run
         self.process: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._buffer = bytearray()
@@ -327,6 +328,8 @@ class Sandbox:
             raise SandboxCrashed("the sandboxed worker is no longer running (it was stopped after an earlier error)")
         data, generators = protocol.encode_message(message, self.max_message_bytes)
         limit = self.timeout_s if timeout_s is None else timeout_s
+        if self.deadline is not None:
+            limit = min(limit, self.deadline - time.monotonic())
         deadline = time.monotonic() + limit
         stdin, stdout = self.process.stdin.fileno(), self.process.stdout.fileno()
         view, written = memoryview(data), 0
@@ -375,6 +378,27 @@ class Sandbox:
     def load(self, cells: list[str], timeout_s: float | None = None) -> list[str]:
         """Execute the solution cells in one fresh namespace; return the names of the callables defined."""
         return self._value({"op": "load", "cells": list(cells)}, timeout_s)
+
+    def provide(self, modules: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                helpers: dict[str, str] | None = None, returns: dict[str, Any] | None = None) -> list[str]:
+        """Make setup names available to the solution cells (see ``worker.op_provide``); returns modules not importable."""
+        reply = self._value({"op": "provide", "modules": dict(modules or {}), "values": dict(values or {}),
+                             "helpers": dict(helpers or {}), "returns": dict(returns or {})})
+        return reply["missing_modules"]
+
+    def load_cells(self, cells: list[tuple[str, str]], time_limit: float, timeout_s: float | None = None) -> dict[str, Any]:
+        """Run ``(label, source)`` cells one by one (an error does not stop the next); see ``worker.op_load_cells``.
+
+        ``time_limit`` bounds each cell inside the worker; ``timeout_s`` (default:
+        every cell's limit plus a margin) is the wall clock after which the worker is killed.
+        """
+        wall = timeout_s if timeout_s is not None else time_limit * max(1, len(cells)) + 5.0
+        return self._value({"op": "load_cells", "cells": [{"label": label, "source": source} for label, source in cells],
+                            "time_limit": time_limit}, wall)
+
+    def get(self, names: list[str]) -> dict[str, Any]:
+        """The values of globals of the solution cells (unsendable ones as handles); absent names are left out."""
+        return self._value({"op": "get", "names": list(names)})
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """``name(*args, **kwargs)`` in the worker; StudentError if it raises."""

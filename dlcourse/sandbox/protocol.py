@@ -67,6 +67,29 @@ class NamedFunction:
         return f"NamedFunction({self.name!r})"
 
 
+class Handle:
+    """An object that stays in the worker (a student's cache object, say), referred to by number.
+
+    The worker replaces a result it cannot send (an instance of a student's
+    class, a namedtuple, a closure) by a Handle; the grader passes the Handle
+    back as an argument and the worker substitutes its object.  On the wire:
+    ``{"__handle__": number}``.
+    """
+
+    def __init__(self, number: int, type_name: str = "object") -> None:
+        self.number = int(number)
+        self.type_name = str(type_name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Handle) and other.number == self.number
+
+    def __hash__(self) -> int:
+        return hash(("Handle", self.number))
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} kept in the sandbox, handle {self.number}>"
+
+
 # ------------------------------------------------------------------ encoding
 
 
@@ -100,6 +123,8 @@ class _Encoder:
             return {"__scalar__": self.array_frame(np.asarray(value), where)}
         if isinstance(value, NamedFunction):
             return {"__function__": str(value.name)}
+        if type(value) is Handle:
+            return {"__handle__": [value.number, value.type_name]}
         if isinstance(value, np.random.Generator):
             for index, known in enumerate(self.generators):
                 if known is value:
@@ -180,6 +205,10 @@ class _Decoder:
             return self.array(content)[()]
         if tag == "__function__":
             return NamedFunction(str(content))
+        if tag == "__handle__":
+            if not (isinstance(content, list) and len(content) == 2 and type(content[0]) is int):
+                raise ProtocolError(f"bad handle {content!r}")
+            return Handle(content[0], str(content[1]))
         if tag == "__float__":
             return float(content)
         if tag == "__tuple__":
@@ -262,6 +291,23 @@ def read_message(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -
     return decode_message(read_parts(stream, max_bytes))
 
 
+def sendable(value: Any) -> bool:
+    """Whether ``value`` can be encoded (checked without building the message's frames)."""
+    if value is None or isinstance(value, (bool, str, NamedFunction, Handle, np.random.Generator)):
+        return True
+    if type(value) in (int, float):
+        return True
+    if type(value) is np.ndarray:
+        return not value.dtype.hasobject
+    if isinstance(value, np.generic):
+        return not isinstance(value, np.object_)
+    if type(value) in (list, tuple):
+        return all(sendable(item) for item in value)
+    if type(value) is dict:
+        return all(isinstance(key, str) and sendable(item) for key, item in value.items())
+    return False
+
+
 def round_trip(value: Any) -> Any:
     """``value`` encoded and decoded in this process (tests, and checking that a value can be sent)."""
     data, _ = encode_message({"value": value})
@@ -271,6 +317,6 @@ def round_trip(value: Any) -> Any:
 
 
 __all__ = [
-    "ProtocolError", "PeerClosed", "NamedFunction", "encode_message", "decode_message", "read_message", "write_message",
+    "ProtocolError", "PeerClosed", "NamedFunction", "Handle", "sendable", "encode_message", "decode_message", "read_message", "write_message",
     "update_generators", "generator_states", "round_trip", "DEFAULT_MAX_MESSAGE_BYTES",
 ]

@@ -148,10 +148,37 @@ def _object_class(type_name: str) -> type:
     return type(type_name if type_name.isidentifier() else "RemoteObject", (RemoteObject,), {})
 
 
-class RemoteMethod(_Remote):
+class _GuardedRemote:
+    """``remote_call``: how :func:`dlcourse.grading._guard.guarded_call` calls a proxy.
+
+    The guard's own checks cannot see into the worker, so it hands over the
+    call with the target's settings: the worker checks purity and the time
+    limit, and failures come back as the guard's GradingError wording with
+    the role name.
+    """
+
+    @grader_code
+    def remote_call(self, role: str, args: Sequence[tuple[str, Any]], kwargs: dict[str, Any] | None,
+                    pure: bool, time_limit: float | None) -> Any:
+        profile = sys.getprofile()
+        sys.setprofile(None)
+        saved = (self.label, self.pure, self.time_limit)
+        self.label, self.pure, self.time_limit = role, pure, time_limit
+        try:
+            return self.call_named([name for name, _ in args], [value for _, value in args], dict(kwargs or {}))
+        finally:
+            self.label, self.pure, self.time_limit = saved
+            sys.setprofile(profile)
+
+
+class RemoteMethod(_Remote, _GuardedRemote):
     def __init__(self, obj: RemoteObject, method: str) -> None:
         super().__init__(obj._sandbox, f"{obj._type_name}.{method}", obj._pure, obj._time_limit)
         self.handle, self.method = obj._handle, method
+
+    def call_named(self, arg_names: Sequence[str] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        message = {"op": "method", "handle": self.handle, "method": self.method}
+        return self._call_remote(message, args, kwargs, arg_names)["value"]
 
     @grader_code
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -164,7 +191,7 @@ class RemoteMethod(_Remote):
         return reply["value"]
 
 
-class RemoteFunction(_Remote):
+class RemoteFunction(_Remote, _GuardedRemote):
     """A student function (or class) in the worker, callable from the grader."""
 
     def __init__(self, sandbox: Sandbox, name: str, pure: bool = True, time_limit: float | None = None,

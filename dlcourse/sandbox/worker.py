@@ -20,6 +20,24 @@ Operations (``op`` of the request):
 * ``construct``: ``name`` (a class), ``args``, ``kwargs`` -> ``handle``.
 * ``method``: ``handle``, ``method``, ``args``, ``kwargs`` -> result.
 * ``release``: forget a handle.  ``ping``: nothing.
+* ``provide``: names the instructor's setup cells define, made available to
+  the solution cells: ``modules`` (``{alias: module}``, imported here, so only
+  numpy and the standard library work), ``values`` (plain data), ``helpers``
+  (``{name: helper}`` from :mod:`provided`, e.g. a numpy ``erf``) and
+  ``returns`` (``{name: value}``: a function of no arguments returning a copy
+  of value, e.g. the course's fixed data split).
+* ``load_cells``: ``cells`` (``[{"label", "source"}]``) each executed on its
+  own, in order, in the one namespace; an error in one cell is recorded and
+  the next cell still runs (as in a notebook run with errors allowed).  Replies
+  with ``functions``, ``classes``, ``names`` (every other global) and
+  ``errors`` (``[{"cell", "type", "message", "traceback"}]``).
+* ``get``: ``names`` -> ``{name: value}`` for globals of the solution cells
+  (values that cannot be sent come back as handles).
+
+A result (or part of one) that cannot be sent as plain data, such as an
+instance of a student's class or a namedtuple used as a backward cache, stays
+in the worker and is replaced by a :class:`protocol.Handle`; a handle sent
+back as an argument is replaced by its object.
 
 Arguments may name one of the grader's test functions (``{"__function__":
 name}``), looked up in :mod:`test_functions`.  Generators arrive as their
@@ -42,10 +60,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 if __package__:
-    from dlcourse.sandbox import protocol, test_functions
+    from dlcourse.sandbox import protocol, provided, test_functions
     from dlcourse.sandbox.purity import changed_path, snapshot
-else:  # inside the sandbox: the three modules sit side by side, dlcourse is absent
+else:  # inside the sandbox: the modules sit side by side, dlcourse is absent
     import protocol  # type: ignore[no-redef]
+    import provided  # type: ignore[no-redef]
     import test_functions  # type: ignore[no-redef]
     from purity import changed_path, snapshot  # type: ignore[no-redef]
 
@@ -93,18 +112,22 @@ def _student_traceback(exc: BaseException) -> str:
     return "".join(traceback.format_list(frames[-3:]))
 
 
-def _resolve_functions(value: Any) -> Any:
-    """Replace ``NamedFunction`` markers by the worker's copy of the grader's test function."""
+def _resolve_functions(value: Any, handles: dict[int, Any] | None = None) -> Any:
+    """Replace ``NamedFunction`` markers by the worker's copy of the grader's test function, handles by their objects."""
     if isinstance(value, protocol.NamedFunction):
         if value.name not in test_functions.TEST_FUNCTIONS:
             raise protocol.ProtocolError(f"unknown grader function {value.name!r}")
         return test_functions.TEST_FUNCTIONS[value.name]
+    if isinstance(value, protocol.Handle):
+        if handles is None or value.number not in handles:
+            raise protocol.ProtocolError(f"no object with handle {value.number}")
+        return handles[value.number]
     if isinstance(value, list):
-        return [_resolve_functions(item) for item in value]
+        return [_resolve_functions(item, handles) for item in value]
     if type(value) is tuple:
-        return tuple(_resolve_functions(item) for item in value)
+        return tuple(_resolve_functions(item, handles) for item in value)
     if isinstance(value, dict):
-        return {key: _resolve_functions(item) for key, item in value.items()}
+        return {key: _resolve_functions(item, handles) for key, item in value.items()}
     return value
 
 
@@ -119,6 +142,46 @@ class Worker:
 
     def op_ping(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"value": None}
+
+    def op_provide(self, request: dict[str, Any]) -> dict[str, Any]:
+        missing = []
+        for alias, module in request.get("modules", {}).items():
+            try:
+                self.namespace[alias] = __import__(module, fromlist=["_"])
+            except ImportError:
+                missing.append(module)
+        self.namespace.update(request.get("values", {}))
+        for name, helper in request.get("helpers", {}).items():
+            if helper not in provided.HELPERS:
+                raise protocol.ProtocolError(f"unknown helper {helper!r}")
+            self.namespace[name] = provided.HELPERS[helper]
+        for name, value in request.get("returns", {}).items():
+            self.namespace[name] = provided.returning(name, value)
+        return {"value": {"missing_modules": missing}}
+
+    def op_load_cells(self, request: dict[str, Any]) -> dict[str, Any]:
+        errors = []
+        for cell in request["cells"]:
+            label = str(cell["label"])
+            try:
+                code = compile(str(cell["source"]), f"{STUDENT_FILENAME_PREFIX}{label}>", "exec")
+                self._timed(request, lambda: exec(code, self.namespace))
+            except _Timeout:
+                errors.append({"cell": label, "type": "Timeout",
+                               "message": f"the cell did not finish within {request.get('time_limit'):g} s"})
+            except (Exception, SystemExit) as exc:  # the student's error; the next cell still runs
+                errors.append({"cell": label, "type": type(exc).__name__, "message": str(exc)[:2000],
+                               "traceback": _student_traceback(exc)})
+        functions, classes, names = [], [], []
+        for key, value in self.namespace.items():
+            if key.startswith("__"):
+                continue
+            (classes if isinstance(value, type) else functions if callable(value) else names).append(key)
+        return {"value": {"functions": sorted(functions), "classes": sorted(classes), "names": sorted(names),
+                          "errors": errors}}
+
+    def op_get(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"value": {name: self._keep(self.namespace[name]) for name in request["names"] if name in self.namespace}}
 
     def op_load(self, request: dict[str, Any]) -> dict[str, Any]:
         for index, source in enumerate(request["cells"]):
@@ -180,9 +243,25 @@ class Worker:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
+    def _keep(self, value: Any, depth: int = 0) -> Any:
+        """``value`` with every part that cannot be sent replaced by a handle to it."""
+        if protocol.sendable(value):
+            return value
+        if depth < protocol.MAX_DEPTH:
+            if type(value) is list:
+                return [self._keep(item, depth + 1) for item in value]
+            if type(value) is tuple:
+                return tuple(self._keep(item, depth + 1) for item in value)
+            if type(value) is dict and all(isinstance(key, str) for key in value):
+                return {key: self._keep(item, depth + 1) for key, item in value.items()}
+        number = self.next_handle
+        self.handles[number] = value
+        self.next_handle += 1
+        return protocol.Handle(number, type(value).__name__)
+
     def _invoke(self, fn: Any, request: dict[str, Any], listed: bool = False, keep: bool = False) -> dict[str, Any]:
-        args = _resolve_functions(request.get("args", []))
-        kwargs = _resolve_functions(request.get("kwargs", {}))
+        args = _resolve_functions(request.get("args", []), self.handles)
+        kwargs = _resolve_functions(request.get("kwargs", {}), self.handles)
         names = request.get("arg_names") or [f"argument {i + 1}" for i in range(len(args))]
         pure = request.get("pure", False)
         before = snapshot((args, kwargs)) if pure else None
@@ -212,7 +291,7 @@ class Worker:
                     return {"error": "impure", "message": f"modified its keyword argument {path} in place", "path": path}
         if isinstance(result, _NotIterable):
             return {"value": None, "not_iterable": _describe(result.value)}
-        return {"value": result}
+        return {"value": result if keep else self._keep(result)}
 
     # ---------------------------------------------------------- loop
 
