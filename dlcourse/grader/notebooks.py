@@ -89,6 +89,8 @@ def source_notebooks(course: Path, assignment: str, source_dir: str = "solutions
 
 def read_submission(data: bytes) -> dict[str, Any]:
     """A submitted notebook's JSON, or :class:`Unreadable` with the reason."""
+    if not data:
+        raise Unreadable(f"the file is empty (or larger than the {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB limit)")
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise Unreadable(f"the notebook is {len(data) / 1e6:.1f} MB, more than the {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB limit")
     try:

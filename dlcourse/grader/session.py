@@ -136,6 +136,21 @@ def setup_context(source: SourceNotebook) -> SetupContext:
     return _setup_context(tuple(source.setup))
 
 
+def _targets_checked(source: str) -> list[str]:
+    """The ``against=`` names of the checks in a test cell."""
+    return [keyword.value.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+            for keyword in node.keywords
+            if keyword.arg == "against" and isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str)]
+
+
+def needs_torch(source: SourceNotebook) -> bool:
+    """Whether the worker gets torch: only when every check of the notebook is on a target that allows torch."""
+    from dlcourse.grading.registry import get_target
+
+    names = [name for test in source.tests for name in _targets_checked(test.source)]
+    return bool(names) and all("torch" in get_target(name).allowed for name in names)
+
+
 def _names_used(source: str) -> list[str]:
     tree = ast.parse(source)
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
@@ -159,9 +174,9 @@ class _Worker:
     """The notebook's sandbox, restarted with the same cells if it dies."""
 
     def __init__(self, context: SetupContext, cells: list[tuple[str, str]], limits: Limits, deadline: float,
-                 use_bwrap: bool | None) -> None:
+                 use_bwrap: bool | None, allow_torch: bool = False) -> None:
         self.context, self.cells, self.limits, self.deadline = context, cells, limits, deadline
-        self.use_bwrap = use_bwrap
+        self.use_bwrap, self.allow_torch = use_bwrap, allow_torch
         self.sandbox: Sandbox | None = None
         self.starts = 0
         self.loaded: dict[str, Any] = {}
@@ -172,7 +187,7 @@ class _Worker:
         self.starts += 1
         limits = self.limits
         sandbox = Sandbox(timeout_s=limits.call_s, cpu_s=limits.cpu_s, memory_mb=limits.memory_mb,
-                          max_output_bytes=limits.output_bytes, use_bwrap=self.use_bwrap)
+                          max_output_bytes=limits.output_bytes, use_bwrap=self.use_bwrap, allow_torch=self.allow_torch)
         sandbox.deadline = self.deadline
         self.sandbox = sandbox
         sandbox.start()
@@ -253,7 +268,8 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
         return finish("unreadable", f"the notebook could not be read: {error}")
     result["flags"] = [flag.as_dict() for flag in notebook_flags(notebook, source.notebook)]
     context = setup_context(source)
-    worker = _Worker(context, solution_cells(notebook, source), limits, time.monotonic() + limits.notebook_s, use_bwrap)
+    worker = _Worker(context, solution_cells(notebook, source), limits, time.monotonic() + limits.notebook_s, use_bwrap,
+                     allow_torch=needs_torch(source))
     try:
         try:
             loaded = worker.start()

@@ -56,7 +56,10 @@ import numpy as np
 from dlcourse.sandbox import protocol
 
 _HERE = Path(__file__).resolve().parent
-WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py", "purity.py", "provided.py")
+WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py", "purity.py", "provided.py", "torch_observe.py")
+# What `import torch` (CPU build) loads from site-packages; mounted only with allow_torch=True.
+TORCH_PACKAGES = ("torch", "torchgen", "functorch", "typing_extensions.py", "sympy", "mpmath", "filelock", "fsspec",
+                  "jinja2", "markupsafe", "networkx")
 SANDBOX_LIB = "/sandbox/lib"
 SANDBOX_WORK = "/sandbox/work"
 NOBODY = 65534
@@ -116,11 +119,14 @@ class Sandbox:
         nproc: RLIMIT_NPROC (processes of the worker's user).
         file_size_mb: RLIMIT_FSIZE.
         use_bwrap: True, False, or None for "when bwrap is installed".
+        allow_torch: also give the worker torch (read-only), for exercises
+            about torch code; the course's reference library stays out.
     """
 
     def __init__(self, timeout_s: float = 10.0, cpu_s: int = 60, memory_mb: int = 1024,
                  max_output_bytes: int = 65536, max_message_bytes: int = protocol.DEFAULT_MAX_MESSAGE_BYTES,
-                 nproc: int = 64, file_size_mb: int = 16, use_bwrap: bool | None = None) -> None:
+                 nproc: int = 64, file_size_mb: int = 16, use_bwrap: bool | None = None,
+                 allow_torch: bool = False) -> None:
         self.timeout_s = timeout_s
         self.cpu_s = cpu_s
         self.memory_mb = memory_mb
@@ -128,6 +134,7 @@ class Sandbox:
         self.max_message_bytes = max_message_bytes
         self.nproc = nproc
         self.file_size_mb = file_size_mb
+        self.allow_torch = allow_torch
         bwrap = shutil.which("bwrap")
         if use_bwrap and not bwrap:
             raise SandboxError("use_bwrap=True but bwrap is not installed (apt-get install -y bubblewrap)")
@@ -180,6 +187,20 @@ class Sandbox:
             hard = value + 1 if limit == resource.RLIMIT_CPU else value  # CPU: SIGXCPU first, then SIGKILL
             resource.setrlimit(limit, (value, hard))
 
+    def _library_dirs(self) -> list[Path]:
+        """What the worker may import besides the standard library: numpy, and torch if allowed."""
+        numpy_dir = Path(np.__file__).resolve().parent
+        found = [numpy_dir.parent / name for name in (numpy_dir.name, numpy_dir.name + ".libs")]
+        if self.allow_torch:
+            import importlib.util
+
+            spec = importlib.util.find_spec("torch")
+            if spec is None or spec.origin is None:
+                raise SandboxError("allow_torch=True but torch is not installed")
+            site = Path(spec.origin).resolve().parent.parent
+            found += [site / name for name in TORCH_PACKAGES]
+        return [path for path in found if path.exists()]
+
     def _worker_args(self, lib: str) -> list[str]:
         return ["-I", "-S", "-c", _BOOT.format(lib=lib), "--max-output-chars", str(self.max_output_bytes),
                 "--max-message-bytes", str(self.max_message_bytes)]
@@ -188,10 +209,8 @@ class Sandbox:
         lib, work = root / "lib", root / "work"
         lib.mkdir()
         work.mkdir()
-        numpy_dir = Path(np.__file__).resolve().parent
-        for name in (numpy_dir.name, numpy_dir.name + ".libs"):
-            if (numpy_dir.parent / name).exists():
-                (lib / name).symlink_to(numpy_dir.parent / name)
+        for path in self._library_dirs():
+            (lib / path.name).symlink_to(path)
         for name in WORKER_MODULES:
             shutil.copy(_HERE / name, lib / name)
         return [os.path.realpath(sys.executable), *self._worker_args(str(lib))], str(work)
@@ -216,10 +235,8 @@ class Sandbox:
         for site in sorted(site_dirs):
             if os.path.isdir(site):
                 args += ["--tmpfs", site]  # the interpreter's own packages stay out of reach
-        numpy_dir = Path(np.__file__).resolve().parent
-        for name in (numpy_dir.name, numpy_dir.name + ".libs"):
-            if (numpy_dir.parent / name).exists():
-                args += ["--ro-bind", str(numpy_dir.parent / name), f"{SANDBOX_LIB}/{name}"]
+        for path in self._library_dirs():
+            args += ["--ro-bind", str(path), f"{SANDBOX_LIB}/{path.name}"]
         for name in WORKER_MODULES:
             args += ["--ro-bind", str(_HERE / name), f"{SANDBOX_LIB}/{name}"]
         args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", SANDBOX_WORK,

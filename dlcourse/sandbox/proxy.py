@@ -217,6 +217,31 @@ class RemoteFunction(_Remote, _GuardedRemote):
                                                      info.get("methods", ()), self.pure, self.time_limit)
         return self._call_remote({"op": "call", "name": self.name}, args, kwargs, arg_names)["value"]
 
+    @grader_code
+    def remote_observe(self, observer: str, role: str, trial: Any, pure: bool = True,
+                       time_limit: float | None = None) -> dict[str, Any]:
+        """A torch observation (``dlcourse.sandbox.torch_observe``) run in the worker on this function.
+
+        Only the observables (numbers, arrays) come back; the sandbox must
+        have been started with ``allow_torch=True``.
+        """
+        profile = sys.getprofile()
+        sys.setprofile(None)
+        message = {"op": "observe", "observer": observer, "name": self.name, "label": trial.label,
+                   "args": [list(pair) for pair in trial.args], "extra": trial.extra, "time_limit": time_limit or 0}
+        calls = len(trial.extra.get("batches", ())) or 1
+        try:
+            reply = self.sandbox.request(message, (time_limit or self.sandbox.timeout_s) * (calls + 1) + _TIMEOUT_MARGIN_S)
+            if reply.get("error") == "observation":
+                raise GradingError(reply.get("message", ""))
+            if "error" in reply:
+                raise StudentError(reply)
+            return reply["value"]
+        except SandboxError as error:
+            raise feedback(role, error, time_limit) from None
+        finally:
+            sys.setprofile(profile)
+
     def listed(self, arg_names: Sequence[str] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> list:
         """``list(function(...))`` materialized in the worker; GradingError if the result is not iterable."""
         reply = self._call_remote({"op": "call_listed", "name": self.name}, args, kwargs, arg_names)

@@ -183,6 +183,25 @@ class Worker:
     def op_get(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"value": {name: self._keep(self.namespace[name]) for name in request["names"] if name in self.namespace}}
 
+    def op_observe(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run a torch observation (``torch_observe.OBSERVERS``) on the student's function; reply its observables."""
+        if __package__:
+            from dlcourse.sandbox import torch_observe
+        else:
+            import torch_observe  # type: ignore[no-redef]
+        observer = torch_observe.OBSERVERS[request["observer"]]
+        function = self._lookup(request["name"])
+        trial = _Trial(request.get("label", ""), [tuple(pair) for pair in request.get("args", [])],
+                       request.get("extra") or {})
+
+        def call(role: str, args: Any = (), kwargs: dict[str, Any] | None = None) -> Any:
+            return self._timed(request, lambda: function(*(value for _, value in args), **(kwargs or {})))
+
+        try:
+            return {"value": observer(call, trial)}
+        except torch_observe.ObservationError as error:
+            return {"error": "observation", "message": str(error)}
+
     def op_load(self, request: dict[str, Any]) -> dict[str, Any]:
         for index, source in enumerate(request["cells"]):
             code = compile(source, f"{STUDENT_FILENAME_PREFIX}{index}>", "exec")
@@ -317,6 +336,13 @@ class Worker:
         except Exception as exc:  # the student's error, reported as feedback
             return {"error": "exception", "type": type(exc).__name__, "message": str(exc),
                     "traceback": _student_traceback(exc)}
+
+
+class _Trial:
+    """The parts of a grading trial an observation reads."""
+
+    def __init__(self, label: str, args: list, extra: dict[str, Any]) -> None:
+        self.label, self.args, self.extra = label, args, extra
 
 
 class _NotIterable:

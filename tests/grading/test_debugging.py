@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from dlcourse.grading import GradingError, get_target
 from dlcourse.grading._guard import guarded_call
 from dlcourse.grading.topics import debugging as D
+from dlcourse.sandbox import torch_observe
 from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
 
 NAMES = ["debugging.mse", "debugging.epoch_loss", "debugging.train_step", "debugging.prepare"]
@@ -358,14 +359,14 @@ def test_the_checks_leave_torch_global_state_alone():
 def test_the_graph_watching_loss_counts_graphs_held_across_batches():
     model = _model()
     x, y = torch.ones(2, 4, dtype=torch.float64), torch.tensor([0, 2])
-    watching = D._GraphWatchingLoss("cross_entropy")
+    watching = torch_observe.GraphWatchingLoss("cross_entropy")
     total = 0.0
     for _ in range(4):
         total = total + watching(model(x), y)
     assert watching.most_alive == 2 and watching.alive() == 4
     del total
     assert watching.alive() == 0
-    freed = D._GraphWatchingLoss("cross_entropy")
+    freed = torch_observe.GraphWatchingLoss("cross_entropy")
     for _ in range(4):
         loss = freed(model(x), y)
         loss.item()

@@ -50,7 +50,6 @@ than the training set's); Univ. of Macau 'Modern Techniques' (torch.optim).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -61,16 +60,15 @@ from dlcourse.grading._core import Caller, Mistake, Target, Trial
 from dlcourse.grading._guard import DEFAULT_FORBIDDEN, grader_code
 from dlcourse.grading._report import GradingError
 from dlcourse.grading.registry import register
-from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array
+from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, random_array
 from dlcourse.grading.topics.model import digits_split
+from dlcourse.sandbox import torch_observe
+from dlcourse.sandbox.torch_observe import CONNECTED_FLAG, FLOAT_FLAG, ObservationError  # noqa: F401  (the flags: re-exported for tests)
 
 __all__ = ["mse_reference", "epoch_loss_reference", "train_step_reference", "prepare_reference"]
 
 ALLOWED = ("torch",)
 CONSTANT_STD = 1e-12  # a training std at most this marks a constant feature: centred, not scaled
-FLOAT_FLAG = "returned a Python float (1 = yes; 0 = no, a tensor or an array)"
-CONNECTED_FLAG = ("returned a tensor connected to pred's autograd graph "
-                  "(1 = yes; 0 = no: a number, or cut off by .item()/.detach())")
 LOSS_FUNCTIONS = {"cross_entropy": "torch.nn.functional.cross_entropy", "mse_loss": "torch.nn.functional.mse_loss"}
 
 
@@ -141,77 +139,55 @@ def _single_threaded(observe: Callable[[Caller, Trial], dict[str, Any]]) -> Call
     return observe_single_threaded
 
 
+def _observer(name: str) -> Callable[[Caller, Trial], dict[str, Any]]:
+    """The observation of ``torch_observe.OBSERVERS[name]``: here, or in the sandbox for a proxied function.
+
+    A proxy into the sandbox (``dlcourse grade``) runs the observation in the
+    worker, next to the student's function, and returns only its plain
+    observables; judging them stays here.
+    """
+    observe = torch_observe.OBSERVERS[name]
+
+    def observe_here_or_there(call: Caller, trial: Trial) -> dict[str, Any]:
+        function = call.functions[name]
+        remote_observe = getattr(type(function), "remote_observe", None)
+        if remote_observe is not None:
+            target = call.target
+            return function.remote_observe(name, name, trial, pure=target.pure if target else True,
+                                           time_limit=target.time_limit if target else None)
+        try:
+            return observe(call, trial)
+        except ObservationError as error:
+            raise GradingError(str(error)) from None
+
+    return observe_here_or_there
+
+
+# the graph-watching loss runs inside the student's watched call: it is grader code, not a forbidden module
+grader_code(torch_observe.GraphWatchingLoss.__call__)
+
+
 def _target(name: str, reference: Callable[..., Any], trials: Callable[..., list[Trial]],
-            observe: Callable[[Caller, Trial], dict[str, Any]], mistakes: Sequence[tuple[str, str, Callable]],
+            observe: str, mistakes: Sequence[tuple[str, str, Callable]],
             what: str, pure: bool = True) -> Target:
     return Target(name=name, roles=(name.split(".")[1],), reference=(reference,), trials=trials,
-                  observe=_single_threaded(observe), what=what, pure=pure, forbidden=DEFAULT_FORBIDDEN,
+                  observe=_single_threaded(_observer(observe)), what=what, pure=pure, forbidden=DEFAULT_FORBIDDEN,
                   allowed=ALLOWED, mistakes=tuple(Mistake(n, text, (fn,)) for n, text, fn in mistakes))
 
 
-def _snapshot(tensors: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    return [(name, tensor.detach().clone()) for name, tensor in tensors]
 
 
-def _check_untouched(role: str, before: Sequence[tuple[str, Any]], after: Sequence[Any]) -> None:
-    """GradingError naming the first input tensor that ``role`` changed in place."""
-    torch = _torch()
-    for (name, old), new in zip(before, after):
-        if new.shape != old.shape or not torch.equal(new.detach(), old):
-            raise GradingError(f"{role} modified its input {name} in place. Leave the inputs untouched and compute "
-                               f"new tensors (write `x = x - mean`, not `x -= mean`; avoid in-place methods ending "
-                               f"in _, such as unsqueeze_ or sub_).")
 
 
-def _returned_number(result: Any, role: str, when: str = "") -> tuple[float, float]:
-    """``(1.0 if result is a Python float else 0.0, its value)``; GradingError when it is not one number."""
-    torch = _torch()
-    if result is None:
-        raise GradingError(f"{role} returned None{when}: is `return` missing?")
-    if isinstance(result, (float, np.floating)):
-        return 1.0, float(result)
-    if isinstance(result, (int, np.integer)) and not isinstance(result, (bool, np.bool_)):
-        return 0.0, float(result)
-    if isinstance(result, (torch.Tensor, np.ndarray)):
-        if int(np.prod(result.shape)) != 1:
-            kind = "a tensor" if isinstance(result, torch.Tensor) else "an array"
-            raise GradingError(f"{role} returned {kind} of shape {tuple(result.shape)}{when}; it should return one "
-                               f"number, a Python float")
-        return 0.0, float(result.detach().reshape(()).item() if isinstance(result, torch.Tensor) else result.item())
-    raise GradingError(f"{role} returned a {type(result).__name__}{when}; it should return one number, a Python float")
 
 
 # Models and batches of a trial are numpy data in ``trial.extra``; observe builds fresh torch objects from them.
 
 
-def _build_model(extra: dict[str, Any]) -> Any:
-    """The trial's nn.Linear layers (tanh or relu between them), with its weights; the torch RNG is not used."""
-    torch = _torch()
-    nn = torch.nn
-    modules = []
-    for index, (W, b) in enumerate(extra["layers"]):
-        if index:
-            modules.append(nn.Tanh() if extra["activation"] == "tanh" else nn.ReLU())
-        linear = nn.utils.skip_init(nn.Linear, W.shape[1], W.shape[0], dtype=getattr(torch, extra["dtype"]))
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(W))
-            linear.bias.copy_(torch.from_numpy(b))
-        modules.append(linear)
-    return nn.Sequential(*modules)
 
 
-def _batch_tensors(extra: dict[str, Any]) -> list[tuple[Any, Any]]:
-    """The trial's batches as (x, y) tensors: x in the trial's dtype, y class labels or (B, 1) targets."""
-    torch = _torch()
-    dtype = getattr(torch, extra["dtype"])
-    return [(torch.tensor(x, dtype=dtype), torch.tensor(y, dtype=torch.int64 if y.dtype.kind == "i" else dtype))
-            for x, y in extra["batches"]]
 
 
-def _flat_parameters(model: Any) -> np.ndarray:
-    torch = _torch()
-    with torch.no_grad():
-        return torch.cat([p.reshape(-1) for p in model.parameters()]).numpy().copy()
 
 
 def _model_trial(rng: np.random.Generator, label: str, sizes: Sequence[int], activation: str, dtype: str,
@@ -266,25 +242,6 @@ def _mse_trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
             for words, n, scale, dtype in cases]
 
 
-def _mse_observe(call: Caller, trial: Trial) -> dict[str, Any]:
-    torch = _torch()
-    pred, target = torch.tensor(trial.args[0][1], requires_grad=True), torch.tensor(trial.args[1][1])
-    before = _snapshot([("pred", pred), ("target", target)])
-    result = call("mse", [("pred", pred), ("target", target)])
-    _check_untouched("mse", before, [pred, target])
-    gradient = None
-    if isinstance(result, torch.Tensor):
-        value = result.detach().numpy().copy()
-        if result.grad_fn is not None:
-            gradient = torch.autograd.grad(result.sum(), pred, allow_unused=True)[0]
-    else:
-        value = np.asarray(_returned_number(result, "mse")[1])
-    return {
-        CONNECTED_FLAG: 0.0 if gradient is None else 1.0,
-        "mse(pred, target)": value,
-        # a result that does not depend on pred through the graph has gradient 0
-        "gradient of the loss with respect to pred": np.zeros(pred.shape) if gradient is None else gradient.numpy(),
-    }
 
 
 _MSE_MISTAKES = [
@@ -311,38 +268,6 @@ _MSE_MISTAKES = [
 # ------------------------------------------------- debugging.epoch_loss
 
 
-class _GraphWatchingLoss:
-    """The ``loss_fn`` given to epoch_loss: a torch loss that counts how many batches' graphs are alive.
-
-    Every loss that has a graph gets ``0.0 * sentinel`` added, a fresh leaf
-    tensor (the value is unchanged).  The graph holds the sentinel and this
-    object only a weak reference, so the sentinel dies with the graph.  When
-    batch k arrives, the graph of batch k - 1 may still be alive (the
-    caller's ``loss`` variable), older ones may not.
-    """
-
-    def __init__(self, loss_name: str) -> None:
-        torch = _torch()
-        self.loss, self.zeros = getattr(torch.nn.functional, loss_name), torch.zeros
-        self.sentinels: list[weakref.ref] = []
-        self.most_alive = 0
-
-    @grader_code  # runs inside the student's watched call: only torch and builtins in here
-    def __call__(self, output: Any, target: Any) -> Any:
-        alive = 0
-        for reference in self.sentinels[:-1]:
-            if reference() is not None:
-                alive += 1
-        self.most_alive = max(self.most_alive, alive)
-        loss = self.loss(output, target)
-        if not loss.requires_grad:  # computed without a graph (no_grad, detached outputs): nothing to hold
-            return loss
-        sentinel = self.zeros((), dtype=loss.dtype, requires_grad=True)
-        self.sentinels.append(weakref.ref(sentinel))
-        return loss + 0.0 * sentinel
-
-    def alive(self) -> int:
-        return sum(reference() is not None for reference in self.sentinels)
 
 
 def _epoch_loss_trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
@@ -358,27 +283,6 @@ def _epoch_loss_trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
     return [_model_trial(rng, *case) for case in cases]
 
 
-def _epoch_loss_observe(call: Caller, trial: Trial) -> dict[str, Any]:
-    model, batches = _build_model(trial.extra), _batch_tensors(trial.extra)
-    start = _flat_parameters(model)
-    loss_fn = _GraphWatchingLoss(trial.extra["loss"])
-    named = [(f"batches[{i}][{j}]", tensor) for i, batch in enumerate(batches) for j, tensor in enumerate(batch)]
-    before = _snapshot(named)
-    result = call("epoch_loss", [("model", model), ("batches", batches), ("loss_fn", loss_fn)])
-    _check_untouched("epoch_loss", before, [tensor for _, tensor in named])
-    if any(p.grad is not None for p in model.parameters()):
-        raise GradingError("epoch_loss changed the model's gradients (.grad): it only measures the loss, so it must "
-                           "not call loss.backward() (those gradients would be added to the next training step's)")
-    if not np.array_equal(_flat_parameters(model), start):
-        raise GradingError("epoch_loss changed the model's parameters: it only measures the loss, it must not train")
-    is_float, value = _returned_number(result, "epoch_loss")
-    return {
-        FLOAT_FLAG: is_float,
-        "average loss over the batches": value,
-        # graphs still alive after the call are held by the result
-        "graphs of earlier batches kept alive (most at any time; 0 = each freed once its loss is read)":
-            max(loss_fn.most_alive, loss_fn.alive()),
-    }
 
 
 def _epoch_loss_sums_tensors(model, batches, loss_fn):
@@ -437,26 +341,6 @@ def _train_step_trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
     return [_model_trial(rng, *case) for case in cases]
 
 
-def _train_step_observe(call: Caller, trial: Trial) -> dict[str, Any]:
-    torch = _torch()
-    model = _build_model(trial.extra)
-    optimizer = getattr(torch.optim, trial.extra["optimizer"])(model.parameters(), **trial.extra["options"])
-    loss_fn = getattr(torch.nn.functional, trial.extra["loss"])
-    flags, losses, parameters = [], [], [_flat_parameters(model)]
-    for number, (x, y) in enumerate(_batch_tensors(trial.extra), 1):
-        before = _snapshot([("x", x), ("y", y)])
-        result = call("train_step", [("model", model), ("optimizer", optimizer), ("x", x), ("y", y),
-                                     ("loss_fn", loss_fn)])
-        _check_untouched("train_step", before, [x, y])
-        is_float, value = _returned_number(result, "train_step", f" at call {number}")
-        flags.append(is_float)
-        losses.append(value)
-        parameters.append(_flat_parameters(model))
-    return {
-        FLOAT_FLAG: min(flags),
-        "loss returned by each call": np.array(losses),
-        "all parameters, flattened (row k = after k calls; row 0 = the start)": np.stack(parameters),
-    }
 
 
 def _train_step_with(order: str) -> Callable[..., Any]:
@@ -525,19 +409,6 @@ def _prepare_trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
             for label, (X_train, X_test), dtype in cases]
 
 
-def _prepare_observe(call: Caller, trial: Trial) -> dict[str, Any]:
-    torch = _torch()
-    inputs = [(name, torch.from_numpy(array.copy())) for name, array in trial.args]
-    before = _snapshot(inputs)
-    result = call("prepare", inputs)
-    _check_untouched("prepare", before, [tensor for _, tensor in inputs])
-    outputs = expect_values(result, "prepare", ("X_train_std", "X_test_std"))
-    for name, value in zip(("X_train_std", "X_test_std"), outputs):
-        if not isinstance(value, torch.Tensor):
-            raise GradingError(f"prepare must return torch tensors (the script feeds them to the model), but "
-                               f"{name} is a {type(value).__name__}")
-    return {"X_train standardized": outputs[0].detach().numpy().copy(),
-            "X_test standardized": outputs[1].detach().numpy().copy()}
 
 
 def _prepare_variant(statistics: str = "train", correction: int = 0, constant: str = "one") -> Callable[..., Any]:
@@ -581,10 +452,10 @@ _PREPARE_MISTAKES = [
 
 
 register(
-    _target("debugging.mse", mse_reference, _mse_trials, _mse_observe, _MSE_MISTAKES, "losses"),
-    _target("debugging.epoch_loss", epoch_loss_reference, _epoch_loss_trials, _epoch_loss_observe,
+    _target("debugging.mse", mse_reference, _mse_trials, "mse", _MSE_MISTAKES, "losses"),
+    _target("debugging.epoch_loss", epoch_loss_reference, _epoch_loss_trials, "epoch_loss",
             _EPOCH_LOSS_MISTAKES, "evaluation passes"),
-    _target("debugging.train_step", train_step_reference, _train_step_trials, _train_step_observe,
+    _target("debugging.train_step", train_step_reference, _train_step_trials, "train_step",
             _TRAIN_STEP_MISTAKES, "training runs", pure=False),
-    _target("debugging.prepare", prepare_reference, _prepare_trials, _prepare_observe, _PREPARE_MISTAKES, "splits"),
+    _target("debugging.prepare", prepare_reference, _prepare_trials, "prepare", _PREPARE_MISTAKES, "splits"),
 )

@@ -1,0 +1,158 @@
+"""The ``dlcourse`` command: ``dlcourse grade`` for instructors, ``dlcourse check`` for students."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+GRADE_HELP = """\
+Grade every submission of ASSIGNMENT with the student's code sandboxed.
+
+Run it in the course directory (the one with nbgrader_config.py).  Each
+submission under submitted/<student>/<assignment>/ (or in --zip) is graded
+like this: only the cells with the assignment's solution grade ids are
+taken from the student's notebook and run in a sandboxed worker (bubblewrap
+when installed: no course files, no network, no dlcourse or torch; limits on
+time, CPU, memory, processes and output); the instructor's own test cells,
+hidden tests included, run in this trusted process and call the student's
+functions through a proxy.  Nothing in a submission can change how it is
+judged, read other submissions, or reach the gradebook.
+
+Writes:
+  dlcourse_grades/<assignment>/results/<student>.json
+                   score, status, every part's feedback, integrity flags
+  dlcourse_grades/<assignment>/grades.csv
+                   one row per student
+  gradebook.db     auto scores under nbgrader's grade ids (manual scores kept)
+  autograded/<student>/<assignment>/*.ipynb
+                   for the formgrader and `nbgrader generate_feedback`
+Nothing else in the course directory is touched.  Every submission ends
+graded or with an explicit status: missing, unreadable, timeout, crashed.
+A re-run grades only submissions whose files or grader changed.
+
+The gradebook must know the assignment: run `nbgrader generate_assignment
+ASSIGNMENT` once before grading (you do it anyway to release it).
+
+Clusters: run `dlcourse grade ASSIGNMENT --shard $i/$N` for i = 0..N-1 (a
+Slurm array or a Kubernetes Indexed Job; the README has both job files),
+then `dlcourse grade merge ASSIGNMENT` once.
+"""
+
+MERGE_HELP = """\
+Combine the results of `dlcourse grade --shard` runs into the gradebook,
+the autograded notebooks and grades.csv.  Students whose submission has no
+up-to-date result are listed, and the exit status is 1.
+"""
+
+CHECK_HELP = """\
+Check your notebook before you submit it: your answer cells run the way the
+grader runs them (sandboxed, only the answer cells, nothing you added in
+other cells), then the notebook's visible test cells run and a table shows
+each part.  Hidden tests are not run (only the instructor has them).
+"""
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard expects i/N such as 0/4; got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard expects i/N with 0 <= i < N; got {text!r}")
+    return index, count
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlcourse", description="dlcourse command-line tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade submissions (instructors)", description=GRADE_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    grade.add_argument("assignment", help="assignment name, e.g. ps1_backprop; or `merge` followed by the name")
+    grade.add_argument("merge_assignment", nargs="?", help=argparse.SUPPRESS)
+    grade.add_argument("--course", type=Path, default=Path("."), help="course directory (default: the current one)")
+    grade.add_argument("--zip", type=Path, dest="zip_path",
+                       help="grade the notebooks in this zip (an LMS download) instead of submitted/")
+    grade.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
+                       help="grading processes (default: the number of cores, %(default)s here)")
+    grade.add_argument("--shard", type=_shard, help="grade only slice i of N (0-based), e.g. 3/10; no merge")
+    grade.add_argument("--results", type=Path, help="results directory (default: COURSE/dlcourse_grades)")
+    grade.add_argument("--db", dest="db_url", help="gradebook URL (default: from nbgrader_config.py)")
+    grade.add_argument("--force", action="store_true", help="grade again even if nothing changed")
+    grade.add_argument("--timeout", type=float, default=300.0,
+                       help="wall-clock seconds per notebook (default: %(default)s)")
+    grade.add_argument("--cell-timeout", type=float, default=60.0,
+                       help="seconds each answer cell may run (default: %(default)s)")
+    grade.add_argument("--memory", type=int, default=2048, help="MB of memory per sandbox (default: %(default)s)")
+    grade.add_argument("--no-bwrap", action="store_true",
+                       help="use the weaker plain-subprocess sandbox even if bubblewrap is installed (development)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    check = commands.add_parser("check", help="check a notebook before submitting (students)", description=CHECK_HELP,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("notebook", type=Path, help="your notebook, e.g. ps1_backprop.ipynb")
+    check.add_argument("--timeout", type=float, default=300.0, help="wall-clock seconds in all (default: %(default)s)")
+    return parser
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from dlcourse.grader.batch import Options, finalize, grade_assignment
+    from dlcourse.grader.gradebook import GradebookError
+    from dlcourse.grader.session import Limits
+
+    merging = args.assignment == "merge"
+    assignment = args.merge_assignment if merging else args.assignment
+    if not assignment or (args.merge_assignment and not merging):
+        print("usage: dlcourse grade ASSIGNMENT | dlcourse grade merge ASSIGNMENT", file=sys.stderr)
+        return 2
+    limits = Limits(cell_s=args.cell_timeout, notebook_s=args.timeout, memory_mb=args.memory)
+    options = Options(args.course, assignment, results=args.results, workers=args.workers, shard=args.shard,
+                      zip_path=args.zip_path, force=args.force, limits=limits,
+                      use_bwrap=False if args.no_bwrap else None, progress=not args.quiet, db_url=args.db_url)
+    try:
+        if merging:
+            missing = finalize(options)
+            print(f"merged the results of {assignment} into the gradebook and "
+                  f"{options.results / assignment / 'grades.csv'}")
+            if missing:
+                print(f"no up-to-date result for {len(missing)} submission(s): {', '.join(missing[:20])}")
+                return 1
+            return 0
+        summary = grade_assignment(options)
+    except (FileNotFoundError, GradebookError, ValueError) as error:
+        print(f"dlcourse grade: {error}", file=sys.stderr)
+        return 2
+    print(summary.text())
+    if summary.finalized:
+        print(f"scores in the gradebook; table in {options.results / assignment / 'grades.csv'}")
+    return 1 if summary.missing_results else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from dlcourse.grader.student import check_notebook
+
+    try:
+        table, ok = check_notebook(args.notebook, timeout_s=args.timeout)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"dlcourse check: {error}", file=sys.stderr)
+        return 2
+    print(table)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return _grade(args) if args.command == "grade" else _check(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

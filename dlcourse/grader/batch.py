@@ -1,0 +1,247 @@
+"""Grading a whole class: a local process pool, shards for clusters, and the final merge into the gradebook.
+
+``grade_assignment`` grades every submission that has no up-to-date result
+(each result is written atomically as soon as it is ready, so an
+interrupted run loses nothing and a re-run continues), then, unless it is
+one shard of several, calls :func:`finalize`.  ``finalize`` (also
+``dlcourse grade merge``) reads the stored results of every submission and
+writes the gradebook scores, the autograded notebooks and ``grades.csv``.
+
+Each (student, assignment) is graded by :func:`grade_submission` in a pool
+process of this (trusted) program; the student's code runs only in the
+sandboxed workers that it starts.  A pool process that dies is replaced and
+its submission retried once, then reported as ``crashed``: no submission can
+stop the batch.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import functools
+import multiprocessing
+import os
+import time
+import traceback
+from collections import Counter
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from dlcourse.grader import gradebook, results, submissions
+from dlcourse.grader.notebooks import SourceNotebook, source_notebooks
+from dlcourse.grader.session import Limits, grade_notebook
+
+STATUS_ORDER = ("crashed", "timeout", "unreadable", "missing", "graded")
+
+
+@dataclass
+class Options:
+    """What ``dlcourse grade`` was asked to do (see ``dlcourse grade --help``)."""
+
+    course: Path
+    assignment: str
+    results: Path | None = None
+    workers: int = 0
+    shard: tuple[int, int] | None = None
+    zip_path: Path | None = None
+    force: bool = False
+    limits: Limits = field(default_factory=Limits)
+    use_bwrap: bool | None = None
+    progress: bool = True
+    db_url: str | None = None
+
+    def __post_init__(self) -> None:
+        self.course = Path(self.course).resolve()
+        self.results = Path(self.results).resolve() if self.results else self.course / "dlcourse_grades"
+        self.workers = self.workers or os.cpu_count() or 1
+
+
+@functools.lru_cache(maxsize=8)
+def _sources(course: str, source_dir: str, assignment: str) -> tuple[SourceNotebook, ...]:
+    return tuple(source_notebooks(Path(course), assignment, source_dir))
+
+
+def _overall_status(notebooks: list[dict[str, Any]]) -> str:
+    statuses = [notebook["status"] for notebook in notebooks]
+    if statuses and all(status == "missing" for status in statuses):
+        return "missing"
+    for status in STATUS_ORDER:
+        if status != "missing" and status in statuses:
+            return status
+    return "graded"
+
+
+def grade_submission(course: str, source_dir: str, assignment: str, submission: submissions.Submission,
+                     limits: Limits, use_bwrap: bool | None, version: str) -> dict[str, Any]:
+    """The result of one student's submission of one assignment (never raises)."""
+    started = time.monotonic()
+    result: dict[str, Any] = {"student": submission.student, "assignment": assignment,
+                              "content_hash": submission.content_hash(), "grader_version": version,
+                              "timestamp": submission.timestamp, "origin": submission.origin}
+    sources = _sources(course, source_dir, assignment)
+    notebooks = []
+    for source in sources:
+        try:
+            notebooks.append(grade_notebook(source, submission.notebooks.get(source.name), limits, use_bwrap))
+        except Exception:  # a bug of the grader itself: report it, keep the batch going
+            notebooks.append({"notebook": source.name, "status": "crashed", "score": 0.0,
+                              "max_score": source.max_points, "cell_errors": [], "flags": [], "printed": "",
+                              "sandbox": "", "seconds": 0.0, "grader_error": traceback.format_exc()[-2000:],
+                              "parts": [{"grade_id": test.grade_id, "max_score": test.points, "score": 0.0,
+                                         "passed": False, "output": "",
+                                         "feedback": "not graded: the grader failed (see grader_error)"}
+                                        for test in source.tests]})
+    result.update(notebooks=notebooks, status=_overall_status(notebooks),
+                  score=float(sum(notebook["score"] for notebook in notebooks)),
+                  max_score=float(sum(source.max_points for source in sources)),
+                  graded_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  seconds=round(time.monotonic() - started, 3))
+    return result
+
+
+def _crashed_result(submission: submissions.Submission, assignment: str, sources: tuple[SourceNotebook, ...],
+                    version: str, why: str) -> dict[str, Any]:
+    notebooks = [{"notebook": source.name, "status": "crashed", "score": 0.0, "max_score": source.max_points,
+                  "cell_errors": [], "flags": [], "printed": "", "sandbox": "", "seconds": 0.0,
+                  "parts": [{"grade_id": test.grade_id, "max_score": test.points, "score": 0.0, "passed": False,
+                             "output": "", "feedback": why} for test in source.tests]} for source in sources]
+    return {"student": submission.student, "assignment": assignment, "content_hash": submission.content_hash(),
+            "grader_version": version, "timestamp": submission.timestamp, "origin": submission.origin,
+            "notebooks": notebooks, "status": "crashed", "score": 0.0,
+            "max_score": float(sum(source.max_points for source in sources)), "seconds": 0.0,
+            "graded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def discover(options: Options, source_dir: str) -> tuple[list[submissions.Submission], list[str]]:
+    names = [source.name for source in _sources(str(options.course), source_dir, options.assignment)]
+    if options.zip_path:
+        return submissions.from_zip(options.zip_path, options.assignment, names)
+    return submissions.from_submitted(options.course, options.assignment, names), []
+
+
+@dataclass
+class Summary:
+    graded: list[dict[str, Any]]
+    reused: int
+    skipped_members: list[str]
+    seconds: float
+    finalized: bool
+    missing_results: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        counts = Counter(result["status"] for result in self.graded)
+        line = ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "nothing new"
+        flagged = sum(1 for result in self.graded if any(nb["flags"] for nb in result["notebooks"]))
+        lines = [f"graded {len(self.graded)} submission(s) in {self.seconds:.1f} s ({line}); "
+                 f"{self.reused} unchanged result(s) reused; {flagged} with integrity flags to review"]
+        if self.skipped_members:
+            lines.append(f"zip members not matched to a student and notebook: {', '.join(self.skipped_members[:10])}")
+        if self.missing_results:
+            lines.append(f"no result yet for: {', '.join(self.missing_results[:20])}")
+        return "\n".join(lines)
+
+
+def _run_pool(options: Options, todo: list[submissions.Submission], settings: dict[str, str], version: str,
+              on_result: Any) -> None:
+    args = (str(options.course), settings["source"], options.assignment)
+    if options.workers <= 1 or len(todo) <= 1:
+        for submission in todo:
+            on_result(grade_submission(*args, submission, options.limits, options.use_bwrap, version))
+        return
+    remaining, attempts = list(todo), Counter()
+    context = multiprocessing.get_context("spawn")
+    while remaining:
+        with concurrent.futures.ProcessPoolExecutor(min(options.workers, len(remaining)), mp_context=context) as pool:
+            futures = {pool.submit(grade_submission, *args, submission, options.limits, options.use_bwrap, version):
+                       submission for submission in remaining}
+            remaining = []
+            for future in concurrent.futures.as_completed(futures):
+                submission = futures[future]
+                try:
+                    on_result(future.result())
+                except BrokenProcessPool:
+                    attempts[submission.student] += 1
+                    if attempts[submission.student] >= 2:
+                        on_result(_crashed_result(submission, options.assignment, _sources(*args), version,
+                                                  "not graded: the grading process died twice on this submission"))
+                    else:
+                        remaining.append(submission)
+
+
+def grade_assignment(options: Options) -> Summary:
+    """Grade what needs grading; finalize unless this is one shard of several."""
+    started = time.monotonic()
+    settings = gradebook.course_settings(options.course)
+    if options.db_url:
+        settings["db_url"] = options.db_url
+    sources = _sources(str(options.course), settings["source"], options.assignment)
+    version = results.grader_version(source.path for source in sources)
+    found, skipped = discover(options, settings["source"])
+    mine = submissions.shard(found, *options.shard) if options.shard else found
+    stored = results.stored_results(options.results, options.assignment)
+    todo, reused = [], 0
+    for submission in mine:
+        old = stored.get(submission.student)
+        if (not options.force and old is not None and old["content_hash"] == submission.content_hash()
+                and old["grader_version"] == version):
+            reused += 1
+        else:
+            todo.append(submission)
+    graded: list[dict[str, Any]] = []
+    bar = tqdm(total=len(todo), desc=f"grading {options.assignment}", unit="submission", disable=not options.progress)
+
+    def on_result(result: dict[str, Any]) -> None:
+        results.write_result(options.results, result)
+        graded.append(result)
+        bar.update(1)
+
+    try:
+        _run_pool(options, todo, settings, version, on_result)
+    finally:
+        bar.close()
+    summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False)
+    if options.shard is None or options.shard[1] == 1:
+        summary.missing_results = finalize(options, found, settings, version)
+        summary.finalized = True
+    return summary
+
+
+def finalize(options: Options, found: list[submissions.Submission] | None = None,
+             settings: dict[str, str] | None = None, version: str | None = None) -> list[str]:
+    """Gradebook scores, autograded notebooks and grades.csv from the stored results; returns students lacking one.
+
+    A result counts only if it matches the submission's current content and
+    the current grader; students without such a result are listed and left
+    out of the gradebook until they are graded.
+    """
+    settings = settings or gradebook.course_settings(options.course)
+    if options.db_url:
+        settings["db_url"] = options.db_url
+    sources = _sources(str(options.course), settings["source"], options.assignment)
+    version = version or results.grader_version(source.path for source in sources)
+    if found is None:
+        found, _ = discover(options, settings["source"])
+    stored = results.stored_results(options.results, options.assignment)
+    current, missing = [], []
+    for submission in found:
+        result = stored.get(submission.student)
+        if result is None or result["content_hash"] != submission.content_hash() or result["grader_version"] != version:
+            missing.append(submission.student)
+            continue
+        current.append(result)
+        by_name = {notebook["notebook"]: notebook for notebook in result["notebooks"]}
+        files = {source.name: (source, submission.notebooks.get(source.name), by_name[source.name])
+                 for source in sources if source.name in by_name}
+        gradebook.write_autograded(options.course, settings["autograded"], submission.student, options.assignment,
+                                   files, submission.timestamp)
+    gradebook.write_scores(settings["db_url"], settings["course_id"], current)
+    part_ids = [test.grade_id for source in sources for test in source.tests]
+    results.atomic_write(options.results / options.assignment / "grades.csv", results.csv_text(current, part_ids))
+    return missing
+
+
+__all__ = ["Options", "Summary", "discover", "finalize", "grade_assignment", "grade_submission"]

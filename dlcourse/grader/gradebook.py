@@ -1,0 +1,152 @@
+"""Writing ``dlcourse grade`` results into nbgrader's gradebook and its ``autograded/`` folder.
+
+Scores go to the same places ``nbgrader autograde`` puts them: one
+``Grade.auto_score`` per test cell (nbgrader's grade id) of each
+notebook, so ``nbgrader export``, the formgrader and
+``nbgrader generate_feedback`` work unchanged.  A manual score an
+instructor already entered is never overwritten (the cell is marked as
+needing review, as nbgrader does).  For the formgrader and feedback, the
+autograded notebook is the student's notebook with the instructor's test
+cells put back (hidden tests included, as nbgrader does) and their output
+set to what the trusted checks printed or the error they raised.
+
+Only the trusted grading process calls this module; student code never
+runs while the gradebook is open.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from dlcourse.grader.notebooks import SourceNotebook, nbgrader_metadata, read_submission, Unreadable
+from dlcourse.grader.results import atomic_write
+
+
+class GradebookError(Exception):
+    """The gradebook lacks what grading needs (e.g. the assignment was never generated)."""
+
+
+def course_settings(course: Path) -> dict[str, str]:
+    """db_url, course_id and the source/autograded folder names from the course's nbgrader_config.py."""
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    course = Path(course).resolve()
+    config = Config()
+    if (course / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    directory = CourseDirectory(config=config)
+    directory.root = str(course)
+    return {"db_url": directory.db_url, "course_id": directory.course_id,
+            "source": directory.source_directory, "autograded": directory.autograded_directory}
+
+
+def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]]) -> None:
+    """Put every result's part scores into the gradebook (students and submissions created as needed)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not results:
+        return
+    with Gradebook(db_url, course_id) as gradebook:
+        assignments = {result["assignment"] for result in results}
+        for assignment in assignments:
+            try:
+                gradebook.find_assignment(assignment)
+            except MissingEntry:
+                raise GradebookError(
+                    f"the gradebook has no assignment {assignment!r}; run `nbgrader generate_assignment {assignment}` "
+                    f"once (it records the notebooks, grade ids and points) and grade again") from None
+        for result in results:
+            student, assignment = result["student"], result["assignment"]
+            gradebook.update_or_create_student(student)
+            try:
+                submission = gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                extra = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
+                submission = gradebook.add_submission(assignment, student, **extra)
+            for notebook in result["notebooks"]:
+                for part in notebook["parts"]:
+                    try:
+                        grade = gradebook.find_grade(part["grade_id"], notebook["notebook"], assignment, student)
+                    except MissingEntry:
+                        raise GradebookError(
+                            f"the gradebook's {assignment!r} has no test cell {part['grade_id']!r} in "
+                            f"{notebook['notebook']!r}; the source changed since `nbgrader generate_assignment`: "
+                            f"run it again") from None
+                    grade.auto_score = float(part["score"])
+                    grade.needs_manual_grade = grade.manual_score is not None
+            del submission
+        gradebook.db.commit()
+
+
+def _output_for(part: dict[str, Any]) -> list[dict[str, Any]]:
+    outputs = []
+    if part["output"]:
+        outputs.append({"output_type": "stream", "name": "stdout", "text": part["output"]})
+    if not part["passed"]:
+        lines = part["feedback"].splitlines() or ["failed"]
+        outputs.append({"output_type": "error", "ename": "GradingError", "evalue": lines[0],
+                        "traceback": part["feedback"].splitlines()})
+    return outputs
+
+
+def autograded_notebook(source: SourceNotebook, data: bytes | None, notebook_result: dict[str, Any]) -> dict[str, Any]:
+    """The student's notebook with the instructor's test cells (and their results) put back.
+
+    An unreadable or missing notebook is replaced by the instructor's notebook
+    with the solution cells emptied, so the formgrader can still show the scores.
+    """
+    try:
+        notebook = read_submission(data) if data is not None else None
+    except Unreadable:
+        notebook = None
+    if notebook is None:
+        notebook = copy.deepcopy(source.notebook)
+        for cell in notebook["cells"]:
+            if nbgrader_metadata(cell).get("solution"):
+                cell["source"] = "# (no readable submission)"
+    else:
+        notebook = copy.deepcopy(notebook)
+    tests = {cell_id: cell for cell_id, cell in
+             ((nbgrader_metadata(cell).get("grade_id"), cell) for cell in source.notebook["cells"])
+             if cell_id and nbgrader_metadata(cell).get("grade") and not nbgrader_metadata(cell).get("solution")}
+    parts = {part["grade_id"]: part for part in notebook_result["parts"]}
+    cells, seen = [], set()
+    for cell in notebook["cells"]:
+        grade_id = nbgrader_metadata(cell).get("grade_id") if isinstance(cell, dict) else None
+        if grade_id in tests:
+            if grade_id in seen:
+                continue  # a duplicated test cell is graded once
+            seen.add(grade_id)
+            cell = copy.deepcopy(tests[grade_id])
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            cell["outputs"] = _output_for(parts[grade_id]) if grade_id in parts else cell.get("outputs", [])
+            cell.setdefault("execution_count", None)
+        cells.append(cell)
+    for grade_id, cell in tests.items():  # deleted test cells come back at the end, as nbgrader's add_missing_cells
+        if grade_id not in seen:
+            restored = copy.deepcopy(cell)
+            restored["outputs"] = _output_for(parts[grade_id]) if grade_id in parts else []
+            cells.append(restored)
+    notebook["cells"] = cells
+    notebook.setdefault("nbformat", 4)
+    notebook.setdefault("nbformat_minor", 5)
+    notebook.setdefault("metadata", {})
+    return notebook
+
+
+def write_autograded(course: Path, autograded_dir: str, student: str, assignment: str,
+                     files: dict[str, tuple[SourceNotebook, bytes | None, dict[str, Any]]], timestamp: str | None) -> None:
+    folder = Path(course) / autograded_dir / student / assignment
+    for name, (source, data, notebook_result) in files.items():
+        notebook = autograded_notebook(source, data, notebook_result)
+        atomic_write(folder / f"{name}.ipynb", json.dumps(notebook, indent=1))
+    if timestamp:
+        atomic_write(folder / "timestamp.txt", timestamp)
+
+
+__all__ = ["GradebookError", "autograded_notebook", "course_settings", "write_autograded", "write_scores"]

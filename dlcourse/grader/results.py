@@ -1,0 +1,120 @@
+"""Where ``dlcourse grade`` keeps its results, and how it writes them (atomically, idempotently).
+
+Layout, under the results directory (default ``<course>/dlcourse_grades``)::
+
+    <assignment>/results/<student>.json   one per (student, assignment)
+    <assignment>/grades.csv               one row per student, written by grade / merge
+
+A result JSON holds ``content_hash`` (of the submitted files) and
+``grader_version`` (of the grading code and the instructor's notebooks): a
+later run reuses a result whose two hashes match and grades the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import dlcourse
+
+_CODE_PACKAGES = ("grading", "sandbox", "grader")
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write ``path`` so that a reader sees the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(raw)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with _suppress_missing():
+            os.unlink(temporary)
+        raise
+
+
+class _suppress_missing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, value: Any, trace: Any) -> bool:
+        return kind is not None and issubclass(kind, FileNotFoundError)
+
+
+def grader_version(source_paths: Iterable[Path]) -> str:
+    """A hash of dlcourse's version, its grading code and the instructor's notebooks of the assignment."""
+    digest = hashlib.sha256(dlcourse.__version__.encode())
+    package = Path(dlcourse.__file__).resolve().parent
+    for sub in _CODE_PACKAGES:
+        for path in sorted((package / sub).rglob("*.py")):
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(Path(p) for p in source_paths):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def result_dir(results: Path, assignment: str) -> Path:
+    return Path(results) / assignment / "results"
+
+
+def result_path(results: Path, assignment: str, student: str) -> Path:
+    return result_dir(results, assignment) / f"{student}.json"
+
+
+def write_result(results: Path, result: dict[str, Any]) -> Path:
+    path = result_path(results, result["assignment"], result["student"])
+    atomic_write(path, json.dumps(result, indent=1, sort_keys=True))
+    return path
+
+
+def read_result(path: Path) -> dict[str, Any] | None:
+    """A stored result, or None if it is missing or damaged (it is then graded again)."""
+    try:
+        result = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    needed = {"student", "assignment", "status", "score", "max_score", "notebooks", "content_hash", "grader_version"}
+    return result if isinstance(result, dict) and needed <= result.keys() else None
+
+
+def stored_results(results: Path, assignment: str) -> dict[str, dict[str, Any]]:
+    folder = result_dir(results, assignment)
+    found = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        result = read_result(path)
+        if result is not None and result["assignment"] == assignment:
+            found[result["student"]] = result
+    return found
+
+
+CSV_FIELDS = ["student", "assignment", "status", "score", "max_score", "flags", "timestamp"]
+
+
+def csv_text(results: Iterable[dict[str, Any]], part_ids: list[str]) -> str:
+    """One row per student: totals, status, number of integrity flags, then the score of every part."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS + part_ids)
+    for result in sorted(results, key=lambda item: item["student"]):
+        scores = {part["grade_id"]: part["score"] for notebook in result["notebooks"] for part in notebook["parts"]}
+        flags = sum(len(notebook["flags"]) for notebook in result["notebooks"])
+        writer.writerow([result["student"], result["assignment"], result["status"], f"{result['score']:g}",
+                         f"{result['max_score']:g}", flags, result.get("timestamp") or ""]
+                        + [f"{scores.get(grade_id, 0.0):g}" for grade_id in part_ids])
+    return out.getvalue()
+
+
+__all__ = ["atomic_write", "grader_version", "result_path", "result_dir", "write_result", "read_result",
+           "stored_results", "csv_text", "CSV_FIELDS"]

@@ -1,0 +1,53 @@
+"""``dlcourse check NOTEBOOK``: a student's own pre-submission check, graded the way ``dlcourse grade`` grades.
+
+The answer cells (nbgrader solution cells) run sandboxed exactly as at
+grading time, so code that only works because of another cell the student
+added, or that needs a module the grader lacks, shows up here first.  The
+notebook's own test cells are the visible checks (a released notebook has no
+hidden tests).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from dlcourse.grader.notebooks import parse_source
+from dlcourse.grader.session import Limits, grade_notebook
+
+
+def format_table(result: dict) -> str:
+    """The per-part table (part, points, result, first line of the feedback) and the total."""
+    rows = [("part", "points", "result", "feedback")]
+    for part in result["parts"]:
+        first = part["feedback"].strip().splitlines()[0] if part["feedback"].strip() else ""
+        rows.append((part["grade_id"], f"{part['score']:g}/{part['max_score']:g}",
+                     "passed" if part["passed"] else "FAILED", textwrap.shorten(first, 90, placeholder="...")))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows]
+    lines.insert(1, "-" * min(120, max(len(line) for line in lines)))
+    lines.append(f"total {result['score']:g}/{result['max_score']:g} (visible checks only; hidden tests come at grading)")
+    if result["status"] != "graded":
+        lines.append(f"status: {result['status']}")
+    for error in result["cell_errors"]:
+        lines.append(f"answer cell {error['cell']} raised {error['type']}: {error['message'][:200]}")
+    for part in result["parts"]:
+        if not part["passed"]:
+            lines += ["", f"--- {part['grade_id']} ---", part["feedback"].rstrip()]
+    return "\n".join(lines)
+
+
+def check_notebook(path: Path, timeout_s: float = 300.0) -> tuple[str, bool]:
+    """The table for the notebook at ``path`` and whether every part passed."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}")
+    try:
+        source = parse_source(path)
+    except (ValueError, KeyError) as error:
+        raise ValueError(f"{path} is not a dlcourse exercise notebook: {error}") from None
+    result = grade_notebook(source, path.read_bytes(), Limits(notebook_s=timeout_s))
+    return format_table(result), all(part["passed"] for part in result["parts"])
+
+
+__all__ = ["check_notebook", "format_table"]
