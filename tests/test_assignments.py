@@ -16,7 +16,6 @@ One test per assignment, so that xdist spreads assignments over the cores.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -26,10 +25,11 @@ from pathlib import Path
 
 import pytest
 
+from assignments import load_planted, plant
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
-PLANTED_DIR = Path(__file__).resolve().parent / "assignments"
 ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir()) if SOLUTIONS.exists() else []
 
 
@@ -43,19 +43,6 @@ def nbgrader(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.Com
     )
     assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result
-
-
-def load_planted(notebooks: list[str]) -> list[dict]:
-    planted = []
-    for notebook in notebooks:
-        path = PLANTED_DIR / f"planted_{Path(notebook).stem}.py"
-        if not path.exists():
-            continue
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        planted += module.PLANTED
-    return planted
 
 
 def cells_by_id(notebook: dict) -> dict[str, dict]:
@@ -95,10 +82,7 @@ def test_assignment(assignment, tmp_path):
         shutil.copytree(source, course / "submitted" / student / assignment)
     for index, entry in enumerate(planted):
         path = course / "submitted" / f"planted{index}" / assignment / entry["notebook"]
-        notebook = json.loads(path.read_text())
-        cell = cells_by_id(notebook)[entry["cell"]]
-        cell["source"] = entry["source"]
-        path.write_text(json.dumps(notebook))
+        path.write_text(json.dumps(plant(json.loads(path.read_text()), entry)))
     nbgrader(["autograde", assignment, "--force"], course)
 
     from nbgrader.api import Gradebook

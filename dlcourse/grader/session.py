@@ -217,6 +217,9 @@ class _Worker:
 
 def _feedback(error: BaseException) -> str:
     text = str(error) if isinstance(error, AssertionError) and str(error) else f"{type(error).__name__}: {error}"
+    if isinstance(error, NameError):
+        text += ("\n  The graded code is the answer cells only: define it there (a cell you added is not run), and "
+                 "check that the answer cell runs without an error.")
     return text[:FEEDBACK_CHARS]
 
 
