@@ -9,7 +9,9 @@ For each assignment in solutions/, in a temporary course directory:
 3. the unmodified release scores 0 and autograding finishes;
 4. each planted wrong submission (tests/assignments/planted_<notebook>.py)
    loses exactly the points of the part it breaks, and the failing test
-   cell's output names the mistake.
+   cell's output names the mistake;
+5. ``dlcourse grade`` (sandboxed) gives every test cell of every one of these
+   submissions the same score as nbgrader's in-notebook execution.
 
 One test per assignment, so that xdist spreads assignments over the cores.
 """
@@ -108,6 +110,7 @@ def test_assignment(assignment, tmp_path):
         for index, entry in enumerate(planted):
             expected = {name: (0.0 if name in entry["zero"] else points) for name, points in full.items()}
             assert scores(f"planted{index}") == expected, f"planted bug {entry['name']!r}"
+        in_notebook = {student: scores(student) for student in submissions}
 
     # no cell of the solution raised (explorations included), and feedback names each planted mistake
     for notebook in notebooks:
@@ -124,6 +127,16 @@ def test_assignment(assignment, tmp_path):
                 if out["output_type"] == "error"
             )
             assert entry["feedback"] in text, f"{entry['name']}: the feedback of {name} does not name the mistake"
+
+    # 5. dlcourse grade (student code sandboxed, tests run outside it) gives every test cell the score the
+    #    in-notebook test cells gave under nbgrader autograde
+    from dlcourse.cli import main as dlcourse_main
+
+    assert dlcourse_main(["grade", assignment, "--course", str(course), "--quiet", "--force"]) == 0
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        sandboxed = {student: {name: gradebook.find_grade(name, notebook, assignment, student).score
+                               for name, notebook, _ in test_cells} for student in submissions}
+    assert sandboxed == in_notebook
 
 
 def test_notebooks_are_committed_without_outputs():

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,13 @@ def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]]) -> 
 
     if not results:
         return
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
+        raise GradebookError(f"there is no gradebook at {db_url[len('sqlite:///'):]}; run `nbgrader generate_assignment "
+                             f"{results[0]['assignment']}` in the course directory first (it creates the gradebook)")
+    # nbgrader runs `alembic` by name when it opens a gradebook: the environment's bin/ must be on PATH
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     with Gradebook(db_url, course_id) as gradebook:
         assignments = {result["assignment"] for result in results}
         for assignment in assignments:
