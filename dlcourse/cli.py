@@ -108,6 +108,7 @@ def _grade(args: argparse.Namespace) -> int:
     from dlcourse.grader.batch import Options, finalize, grade_assignment
     from dlcourse.grader.gradebook import GradebookError
     from dlcourse.grader.session import Limits
+    from dlcourse.sandbox.launcher import SandboxError
 
     merging = args.assignment == "merge"
     assignment = args.merge_assignment if merging else args.assignment
@@ -128,7 +129,7 @@ def _grade(args: argparse.Namespace) -> int:
                 return 1
             return 0
         summary = grade_assignment(options)
-    except (FileNotFoundError, GradebookError, ValueError) as error:
+    except (FileNotFoundError, GradebookError, SandboxError, ValueError) as error:
         print(f"dlcourse grade: {error}", file=sys.stderr)
         return 2
     print(summary.text())

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from dlcourse.grader import gradebook, results, submissions
 from dlcourse.grader.notebooks import SourceNotebook, source_notebooks
 from dlcourse.grader.session import Limits, grade_notebook
+from dlcourse.sandbox.launcher import isolation_check
 
 STATUS_ORDER = ("crashed", "timeout", "unreadable", "missing", "graded")
 
@@ -131,6 +132,7 @@ class Summary:
     seconds: float
     finalized: bool
     missing_results: list[str] = field(default_factory=list)
+    sandbox: str = ""
 
     def text(self) -> str:
         counts = Counter(result["status"] for result in self.graded)
@@ -138,6 +140,9 @@ class Summary:
         flagged = sum(1 for result in self.graded if any(nb["flags"] for nb in result["notebooks"]))
         lines = [f"graded {len(self.graded)} submission(s) in {self.seconds:.1f} s ({line}); "
                  f"{self.reused} unchanged result(s) reused; {flagged} with integrity flags to review"]
+        if self.sandbox == "subprocess":
+            lines.append("WARNING: graded with the plain-subprocess sandbox (bubblewrap is not installed or --no-bwrap): "
+                         "student code could read course files and use the network; see docs/grading.md")
         if self.skipped_members:
             lines.append(f"zip members not matched to a student and notebook: {', '.join(self.skipped_members[:10])}")
         if self.missing_results:
@@ -182,6 +187,7 @@ def grade_assignment(options: Options) -> Summary:
     version = results.grader_version(source.path for source in sources)
     found, skipped = discover(options, settings["source"])
     mine = submissions.shard(found, *options.shard) if options.shard else found
+    mode = isolation_check(options.use_bwrap) if mine else ""
     stored = results.stored_results(options.results, options.assignment)
     todo, reused = [], 0
     for submission in mine:
@@ -203,7 +209,7 @@ def grade_assignment(options: Options) -> Summary:
         _run_pool(options, todo, settings, version, on_result)
     finally:
         bar.close()
-    summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False)
+    summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False, sandbox=mode)
     if options.shard is None or options.shard[1] == 1:
         summary.missing_results = finalize(options, found, settings, version)
         summary.finalized = True

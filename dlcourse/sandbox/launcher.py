@@ -12,9 +12,12 @@ runs in new IPC, PID, network (no interfaces: no network access), UTS and
 cgroup namespaces, with every capability dropped, a cleared environment, and
 dies with the grader.  When the grader runs as root, bwrap cannot create a
 user namespace that maps another uid, so no user namespace is made; instead
-the worker keeps only CAP_SETUID/CAP_SETGID and switches to ``nobody``
-(65534) before reading the first request, which drops those too and makes
-``RLIMIT_NPROC`` effective (the kernel never applies it to uid 0).
+the worker keeps only CAP_SETUID/CAP_SETGID and switches to an unused uid
+of its own (from ``SANDBOX_UIDS``) before reading the first request, which
+drops those too and makes ``RLIMIT_NPROC`` effective per sandbox (the kernel
+never applies it to uid 0).  After every request the worker kills every other
+process in its PID namespace, so nothing a student started keeps running
+while the grader is not waiting for an answer.
 
 **plain subprocess** (fallback without bwrap).  The interpreter runs with
 ``-I -S`` (no environment variables, no user or system site-packages) and
@@ -37,6 +40,7 @@ per request after which the worker (and its process group) is killed and
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import select
@@ -62,7 +66,15 @@ TORCH_PACKAGES = ("torch", "torchgen", "functorch", "typing_extensions.py", "sym
                   "jinja2", "markupsafe", "networkx")
 SANDBOX_LIB = "/sandbox/lib"
 SANDBOX_WORK = "/sandbox/work"
-NOBODY = 65534
+# Run as root, each worker becomes a uid of its own from this range, so RLIMIT_NPROC (counted per uid) of one
+# sandbox is never used up by another's fork storm.  No account needs to exist for these uids.
+SANDBOX_UIDS = range(200_000, 260_000)
+_uid_counter = itertools.count()
+
+
+def _next_uid() -> int:
+    # distinct within a process; processes start at different offsets
+    return SANDBOX_UIDS[(os.getpid() * 997 + next(_uid_counter)) % len(SANDBOX_UIDS)]
 _BOOT = "import sys; sys.path.insert(0, {lib!r}); import worker; worker.main()"
 
 
@@ -225,7 +237,7 @@ class Sandbox:
                 args += ["--symlink", os.readlink(path), str(path)]
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
-        # directories bwrap creates for mount points default to 0700: the worker runs as nobody
+        # directories bwrap creates for mount points default to 0700: the worker runs as an unprivileged uid
         for directory in [*reversed(Path(base).parents), *reversed(Path(SANDBOX_LIB).parents), Path(SANDBOX_LIB)]:
             if str(directory) != "/" and not str(directory).startswith("/usr"):
                 args += ["--perms", "0755", "--dir", str(directory)]
@@ -239,18 +251,20 @@ class Sandbox:
             args += ["--ro-bind", str(path), f"{SANDBOX_LIB}/{path.name}"]
         for name in WORKER_MODULES:
             args += ["--ro-bind", str(_HERE / name), f"{SANDBOX_LIB}/{name}"]
-        args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", SANDBOX_WORK,
+        args += ["--dev", "/dev", "--proc", "/proc", "--perms", "01777", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", SANDBOX_WORK,
                  "--chdir", SANDBOX_WORK, "--die-with-parent", "--new-session", "--clearenv",
                  "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORK, "--setenv", "LANG", "C.UTF-8",
                  "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1", "--cap-drop", "ALL"]
         worker_args = self._worker_args(SANDBOX_LIB)
         if os.geteuid() == 0:
-            # no user namespace (it could only map uid 0): keep setuid/setgid just long enough to become nobody
+            # no user namespace (it could only map uid 0): keep setuid/setgid just long enough to drop them
             args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                      "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-            worker_args += ["--drop-uid", str(NOBODY)]
+            worker_args += ["--drop-uid", str(_next_uid())]
         else:
             args += ["--unshare-all"]
+        # in its own PID namespace the worker may kill every other process of the sandbox after each request
+        worker_args += ["--reap"]
         return [*args, python, *worker_args], SANDBOX_WORK
 
     def kill(self) -> None:
@@ -431,4 +445,26 @@ class Sandbox:
         return reply["value"]
 
 
-__all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxCrashed", "StudentError"]
+def isolation_check(use_bwrap: bool | None = None) -> str:
+    """The sandbox mode grading will use ("bwrap" or "subprocess"), after starting one worker to prove it works.
+
+    With ``use_bwrap=None`` an installed bwrap that cannot start (a container
+    whose seccomp profile forbids namespaces, say) raises SandboxError
+    instead of silently grading with the weaker fallback.
+    """
+    sandbox = Sandbox(timeout_s=30.0, use_bwrap=use_bwrap)
+    try:
+        sandbox.request({"op": "ping"})
+    except SandboxError as error:
+        if sandbox.mode == "bwrap":
+            raise SandboxError(
+                f"bubblewrap is installed but could not start the sandbox ({error}). Allow unprivileged user "
+                f"namespaces (for a container: a seccomp profile that permits unshare/clone), or pass --no-bwrap to "
+                f"grade with the weaker plain-subprocess sandbox (see docs/grading.md)") from None
+        raise
+    finally:
+        sandbox.close()
+    return sandbox.mode
+
+
+__all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxCrashed", "StudentError", "isolation_check"]

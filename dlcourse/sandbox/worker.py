@@ -55,6 +55,7 @@ import io
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -375,6 +376,21 @@ def _reply(out: Any, reply: dict[str, Any], generators: list, max_bytes: int) ->
     out.flush()
 
 
+def _reap() -> None:
+    """Kill every other process of this PID namespace (only ever called inside bwrap's own namespace)."""
+    try:
+        os.kill(-1, signal.SIGKILL)  # kill(-1) spares the caller and the namespace's init
+    except OSError:
+        pass
+    deadline = time.monotonic() + 1.0
+    try:  # collect our own killed children (a SIGKILLed process exits at once; bounded all the same)
+        while time.monotonic() < deadline:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.001)
+    except ChildProcessError:
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve requests until stdin closes.  ``--drop-uid N`` switches to uid/gid N first (run as root in bwrap)."""
     try:
@@ -415,6 +431,8 @@ def _serve(argv: list[str] | None) -> None:
         except protocol.ProtocolError as error:
             reply = {"error": "protocol", "message": str(error)}
         reply["output"] = worker.output.take()
+        if "--reap" in argv:
+            _reap()
         _reply(replies, reply, generators, max_bytes)
 
 

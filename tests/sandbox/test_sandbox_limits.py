@@ -51,7 +51,7 @@ def test_no_network(jail):
            "unreachable|OSError|PermissionError")
 
 
-def test_runs_as_nobody_without_capabilities(jail):
+def test_runs_unprivileged_without_capabilities(jail):
     jail.load(["import os\nprint(os.getuid() if os.getuid() else 'root', open('/proc/self/status').read().split('CapEff:')[1].split()[0])"])
     uid, capabilities = jail.output.split()[-2:]
     assert uid != "root" and int(capabilities, 16) == 0
@@ -150,3 +150,22 @@ def test_sandbox_is_always_cleaned_up(use_bwrap):
             tmp, process = other._tmp.name, other.process
             1 / 0
     assert not os.path.exists(tmp) and process.poll() is not None
+
+
+@needs_bwrap
+def test_processes_a_student_starts_do_not_outlive_the_request():
+    with Sandbox(use_bwrap=True) as sandbox:
+        sandbox.load(["import os, time\nif os.fork() == 0:\n    while True:\n        time.sleep(0.01)\n",
+                      "import os\nos.makedirs('/tmp/x', exist_ok=True)"])
+        sandbox.load(["import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"])
+        alive = eval(sandbox.output.strip().splitlines()[-1])
+        assert len(alive) <= 2, f"only the namespace's init and the worker should be left: {alive}"
+
+
+@needs_bwrap
+def test_each_sandbox_has_its_own_uid():
+    # RLIMIT_NPROC counts per uid: a fork storm in one sandbox must not use up another's processes
+    with Sandbox(use_bwrap=True) as first, Sandbox(use_bwrap=True) as second:
+        first.load(["import os\nprint(os.getuid())"])
+        second.load(["import os\nprint(os.getuid())"])
+        assert first.output.split()[-1] != second.output.split()[-1]

@@ -1,0 +1,17 @@
+"""Grading refuses to fall back silently when bubblewrap is installed but cannot start."""
+
+import shutil
+
+import pytest
+
+from dlcourse.sandbox import launcher
+
+
+def test_a_bwrap_that_cannot_start_stops_grading_with_advice(tmp_path, monkeypatch):
+    broken = tmp_path / "bwrap"
+    broken.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(launcher.shutil, "which", lambda name: str(broken) if name == "bwrap" else shutil.which(name))
+    with pytest.raises(launcher.SandboxError, match="--no-bwrap"):
+        launcher.isolation_check()
+    assert launcher.isolation_check(use_bwrap=False) == "subprocess"
