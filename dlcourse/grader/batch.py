@@ -76,6 +76,14 @@ def _overall_status(notebooks: list[dict[str, Any]]) -> str:
     return "graded"
 
 
+def _crashed_notebook(source: SourceNotebook, why: str) -> dict[str, Any]:
+    """A notebook result with status ``crashed``: every part 0 with ``why`` as its feedback."""
+    return {"notebook": source.name, "status": "crashed", "score": 0.0, "max_score": source.max_points,
+            "cell_errors": [], "flags": [], "printed": "", "sandbox": "", "seconds": 0.0,
+            "parts": [{"grade_id": test.grade_id, "max_score": test.points, "score": 0.0, "passed": False,
+                       "output": "", "feedback": why} for test in source.tests]}
+
+
 def grade_submission(course: str, source_dir: str, assignment: str, submission: submissions.Submission,
                      limits: Limits, use_bwrap: bool | None, version: str) -> dict[str, Any]:
     """The result of one student's submission of one assignment (never raises)."""
@@ -89,13 +97,8 @@ def grade_submission(course: str, source_dir: str, assignment: str, submission: 
         try:
             notebooks.append(grade_notebook(source, submission.notebooks.get(source.name), limits, use_bwrap))
         except Exception:  # a bug of the grader itself: report it, keep the batch going
-            notebooks.append({"notebook": source.name, "status": "crashed", "score": 0.0,
-                              "max_score": source.max_points, "cell_errors": [], "flags": [], "printed": "",
-                              "sandbox": "", "seconds": 0.0, "grader_error": traceback.format_exc()[-2000:],
-                              "parts": [{"grade_id": test.grade_id, "max_score": test.points, "score": 0.0,
-                                         "passed": False, "output": "",
-                                         "feedback": "not graded: the grader failed (see grader_error)"}
-                                        for test in source.tests]})
+            notebooks.append(_crashed_notebook(source, "not graded: the grader failed (see grader_error)")
+                             | {"grader_error": traceback.format_exc()[-2000:]})
     result.update(notebooks=notebooks, status=_overall_status(notebooks),
                   score=float(sum(notebook["score"] for notebook in notebooks)),
                   max_score=float(sum(source.max_points for source in sources)),
@@ -106,10 +109,7 @@ def grade_submission(course: str, source_dir: str, assignment: str, submission: 
 
 def _crashed_result(submission: submissions.Submission, assignment: str, sources: tuple[SourceNotebook, ...],
                     version: str, why: str) -> dict[str, Any]:
-    notebooks = [{"notebook": source.name, "status": "crashed", "score": 0.0, "max_score": source.max_points,
-                  "cell_errors": [], "flags": [], "printed": "", "sandbox": "", "seconds": 0.0,
-                  "parts": [{"grade_id": test.grade_id, "max_score": test.points, "score": 0.0, "passed": False,
-                             "output": "", "feedback": why} for test in source.tests]} for source in sources]
+    notebooks = [_crashed_notebook(source, why) for source in sources]
     return {"student": submission.student, "assignment": assignment, "content_hash": submission.content_hash(),
             "grader_version": version, "timestamp": submission.timestamp, "origin": submission.origin,
             "notebooks": notebooks, "status": "crashed", "score": 0.0,

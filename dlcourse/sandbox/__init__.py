@@ -6,8 +6,12 @@
   (or, without bwrap, a restricted subprocess) and enforces time, CPU, memory and output limits.
 * :mod:`dlcourse.sandbox.proxy`: :class:`RemoteCaller` and function/class proxies, so that the
   existing checks call functions that live in the worker.
+* :mod:`dlcourse.sandbox.provided`: numpy stand-ins for setup imports the worker lacks (erf, tqdm).
+* :mod:`dlcourse.sandbox.torch_observe`: what the torch debugging checks observe, run in the
+  worker next to the student's torch code (torch is mounted only for those notebooks).
 
-The worker side (protocol, worker, test_functions) imports only numpy and the standard library.
+The worker side (protocol, worker, test_functions, purity, provided, torch_observe) imports only
+numpy, torch (torch_observe, lazily) and the standard library.
 """
 
 from typing import Any

@@ -40,6 +40,10 @@ Notes:
     with ``pure=False``: updating the model's parameters and the optimizer's
     state in place is its contract (its x and y are still checked).  torch is
     imported inside functions only, so ``import dlcourse.grading`` stays light.
+    The observations themselves live in ``dlcourse.sandbox.torch_observe``
+    (numpy and torch only): for a proxy into the sandbox (``dlcourse grade``)
+    they run in the worker, where the student's torch code is, and only
+    their plain observables come back to be judged here.
 
 Source of the exercise: VU Amsterdam DLVU lecture 4 'Tools of the trade'
 (neural networks fail silently: broadcasting and keepdim; the memory leak of
