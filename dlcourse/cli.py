@@ -25,6 +25,8 @@ Writes:
                    score, status, every part's feedback, integrity flags
   dlcourse_grades/<assignment>/grades.csv
                    one row per student
+  dlcourse_grades/<assignment>/integrity.txt
+                   integrity flags to review (they never change a score)
   gradebook.db     auto scores under nbgrader's grade ids (manual scores kept)
   autograded/<student>/<assignment>/*.ipynb
                    for the formgrader and `nbgrader generate_feedback`
@@ -134,7 +136,8 @@ def _grade(args: argparse.Namespace) -> int:
         return 2
     print(summary.text())
     if summary.finalized:
-        print(f"scores in the gradebook; table in {options.results / assignment / 'grades.csv'}")
+        print(f"scores in the gradebook; table in {options.results / assignment / 'grades.csv'}; flags to review in "
+              f"{options.results / assignment / 'integrity.txt'}")
     return 1 if summary.missing_results else 0
 
 

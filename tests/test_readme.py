@@ -36,3 +36,26 @@ def test_ci_runs_the_readme_test_command():
     assert command.startswith("pip install") and "pytest" in command
     ci = (ROOT / ".ci" / "run").read_text()
     assert "<!-- test-command -->" in ci and 'eval "$test_command"' in ci
+
+
+def test_instructor_section_leads_with_dlcourse_grade():
+    section = README.split("## For instructors", 1)[1].split("\n## ", 1)[0]
+    first_block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines() if line.strip()]
+    grading = [command for command in commands if "autograde" in command or command.startswith("dlcourse grade")]
+    assert grading and grading[0].startswith("dlcourse grade"), "the instructor's grading command is dlcourse grade"
+    assert "nbgrader autograde" not in first_block
+
+
+def test_cluster_job_files_use_shards_and_merge():
+    section = README.split("### On a cluster", 1)[1].split("\n### ", 1)[0]
+    slurm = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    kubernetes = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    assert "#SBATCH --array=0-9" in slurm and '--shard "${SLURM_ARRAY_TASK_ID}/10"' in slurm
+    assert "dlcourse grade merge" in slurm
+    assert "completionMode: Indexed" in kubernetes and "completions: 10" in kubernetes
+    assert "--shard ${JOB_COMPLETION_INDEX}/10" in kubernetes and "dlcourse grade merge" in kubernetes
+    from dlcourse.cli import _parser
+
+    parsed = _parser().parse_args(["grade", "ps1_backprop", "--shard", "9/10", "--workers", "2"])
+    assert parsed.shard == (9, 10)

@@ -247,6 +247,7 @@ def finalize(options: Options, found: list[submissions.Submission] | None = None
     gradebook.write_scores(settings["db_url"], settings["course_id"], current)
     part_ids = [test.grade_id for source in sources for test in source.tests]
     results.atomic_write(options.results / options.assignment / "grades.csv", results.csv_text(current, part_ids))
+    results.atomic_write(options.results / options.assignment / "integrity.txt", results.integrity_text(current))
     return missing
 
 

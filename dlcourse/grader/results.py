@@ -116,5 +116,21 @@ def csv_text(results: Iterable[dict[str, Any]], part_ids: list[str]) -> str:
     return out.getvalue()
 
 
-__all__ = ["atomic_write", "grader_version", "result_path", "result_dir", "write_result", "read_result",
+def integrity_text(results: Iterable[dict[str, Any]]) -> str:
+    """The instructor's review list: every integrity flag, by student and notebook (flags never change a score)."""
+    lines = ["Integrity flags ask for a review; they never change a score.", ""]
+    flagged = 0
+    for result in sorted(results, key=lambda item: item["student"]):
+        entries = [(notebook["notebook"], flag) for notebook in result["notebooks"] for flag in notebook["flags"]]
+        if not entries:
+            continue
+        flagged += 1
+        lines.append(f"{result['student']} (score {result['score']:g}/{result['max_score']:g}, {result['status']})")
+        lines += [f"  {notebook}: [{flag['kind']}] {flag['cell'] or '(notebook)'}: {flag['detail']}"
+                  for notebook, flag in entries]
+    lines.insert(1, f"{flagged} submission(s) flagged.")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["integrity_text", "atomic_write", "grader_version", "result_path", "result_dir", "write_result", "read_result",
            "stored_results", "csv_text", "CSV_FIELDS"]

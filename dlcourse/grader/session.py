@@ -171,7 +171,14 @@ class Part:
 
 
 class _Worker:
-    """The notebook's sandbox, restarted with the same cells if it dies."""
+    """The notebook's sandbox, restarted with the same cells if it dies.
+
+    Answer cells load one request each, so a cell that kills the worker
+    (``os._exit``, a CPU limit, a hang that ignores the in-worker alarm) is
+    known: it is recorded as that cell's error and skipped when the worker is
+    started again with the other cells, as a notebook run goes on after a
+    failing cell.
+    """
 
     def __init__(self, context: SetupContext, cells: list[tuple[str, str]], limits: Limits, deadline: float,
                  use_bwrap: bool | None, allow_torch: bool = False) -> None:
@@ -179,10 +186,11 @@ class _Worker:
         self.use_bwrap, self.allow_torch = use_bwrap, allow_torch
         self.sandbox: Sandbox | None = None
         self.starts = 0
+        self.fatal: dict[str, str] = {}  # answer cells that stopped the worker, and how
         self.loaded: dict[str, Any] = {}
         self.printed = ""
 
-    def start(self) -> dict[str, Any]:
+    def _launch(self) -> Sandbox:
         self.close()
         self.starts += 1
         limits = self.limits
@@ -193,9 +201,33 @@ class _Worker:
         sandbox.start()
         context = self.context
         sandbox.provide(context.modules, context.values, context.helpers, context.returns)
-        self.loaded = sandbox.load_cells(self.cells, time_limit=limits.cell_s)
-        self.printed = sandbox.output
-        return self.loaded
+        return sandbox
+
+    def start(self) -> dict[str, Any]:
+        """A fresh worker with every answer cell loaded (except cells that stopped a worker before)."""
+        while True:
+            sandbox = self._launch()
+            loaded: dict[str, Any] = {"functions": [], "classes": [], "names": [], "errors": []}
+            try:
+                for label, source in self.cells:
+                    if label in self.fatal:
+                        continue
+                    current = label
+                    reply = sandbox.load_cells([(label, source)], time_limit=self.limits.cell_s,
+                                               timeout_s=self.limits.cell_s + 5.0)
+                    loaded.update(functions=reply["functions"], classes=reply["classes"], names=reply["names"])
+                    loaded["errors"] += reply["errors"]
+            except (SandboxCrashed, SandboxTimeout) as error:
+                if time.monotonic() >= self.deadline or self.starts > len(self.cells) + self.limits.restarts:
+                    raise
+                kind = "did not finish and was stopped" if isinstance(error, SandboxTimeout) else "stopped the worker"
+                self.fatal[current] = f"the cell {kind}: {str(error).splitlines()[0]}"
+                continue
+            loaded["errors"] += [{"cell": label, "type": "WorkerStopped", "message": message, "traceback": ""}
+                                 for label, message in self.fatal.items()]
+            self.loaded = loaded
+            self.printed = sandbox.output
+            return loaded
 
     def bindings(self, names: list[str]) -> dict[str, Any]:
         """Proxies for the student's functions and classes, values of the student's variables, among ``names``."""

@@ -96,6 +96,9 @@ def test_grade_fills_gradebook_results_csv_and_feedback(course, capsys):
     assert lines[0].startswith("student,assignment,status,score,max_score,flags,timestamp,gates_tests")
     assert len(lines) == 1 + len(found)
     assert any(line.startswith("corrupt,ps1_backprop,unreadable,0,18,1,") for line in lines)
+    review = (course / "dlcourse_grades" / ASSIGNMENT / "integrity.txt").read_text()
+    assert "corrupt (score 0/18, unreadable)" in review and "notebook cannot be read" in review
+    assert "planted" not in review
 
     # nbgrader's own tools read what dlcourse grade wrote
     run_nbgrader(["export"], course)

@@ -181,3 +181,20 @@ def test_code_outside_answer_cells_is_not_run():
     result = grade_notebook(source, json.dumps(notebook).encode(), FAST)
     sgd = next(part for part in result["parts"] if part["grade_id"] == "sgd_tests")
     assert not sgd["passed"] and "helper" in sgd["feedback"]
+
+
+@pytest.mark.slow
+def test_a_cell_that_kills_or_hangs_the_worker_costs_only_its_parts():
+    source = source_of("ps1_backprop")
+    cells = dict(solution_cells(source.notebook, source))
+    hang = ("import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+            "while True:\n    pass\n")
+    result = grade_notebook(source, edited(source, linear=cells["linear"] + "\nimport os\nos._exit(1)\n",
+                                           softmax_ce=cells["softmax_ce"] + "\n" + hang),
+                            Limits(cell_s=2, notebook_s=60))
+    assert result["status"] == "graded"
+    stopped = {error["cell"]: error["message"] for error in result["cell_errors"] if error["type"] == "WorkerStopped"}
+    assert set(stopped) == {"linear", "softmax_ce"}
+    assert "did not finish" in stopped["softmax_ce"] and "stopped the worker" in stopped["linear"]
+    lost = {grade_id for grade_id, score in scores(result).items() if score == 0}
+    assert lost == {"linear_tests", "softmax_ce_tests"}
