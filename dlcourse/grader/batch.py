@@ -9,9 +9,10 @@ writes the gradebook scores, the autograded notebooks and ``grades.csv``.
 
 Each (student, assignment) is graded by :func:`grade_submission` in a pool
 process of this (trusted) program; the student's code runs only in the
-sandboxed workers that it starts.  A pool process that dies is replaced and
-its submission retried once, then reported as ``crashed``: no submission can
-stop the batch.
+sandboxed workers that it starts.  If a pool process dies anyway (a grader
+bug, the machine's OOM killer), every submission it left unfinished is graded
+again in a process of its own, and one that kills that too is reported as
+``crashed``: no submission can stop the batch or cost another its grade.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections import Counter
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -121,7 +123,7 @@ def discover(options: Options, source_dir: str) -> tuple[list[submissions.Submis
     names = [source.name for source in _sources(str(options.course), source_dir, options.assignment)]
     if options.zip_path:
         return submissions.from_zip(options.zip_path, options.assignment, names)
-    return submissions.from_submitted(options.course, options.assignment, names), []
+    return submissions.from_submitted(options.course, options.assignment, names)
 
 
 @dataclass
@@ -144,37 +146,44 @@ class Summary:
             lines.append("WARNING: graded with the plain-subprocess sandbox (bubblewrap is not installed or --no-bwrap): "
                          "student code could read course files and use the network; see docs/grading.md")
         if self.skipped_members:
-            lines.append(f"zip members not matched to a student and notebook: {', '.join(self.skipped_members[:10])}")
+            lines.append(f"left out (not a student's submission: unmatched zip members, links, odd folder names): "
+                         f"{', '.join(self.skipped_members[:10])}")
         if self.missing_results:
             lines.append(f"no result yet for: {', '.join(self.missing_results[:20])}")
         return "\n".join(lines)
 
 
-def _run_pool(options: Options, todo: list[submissions.Submission], settings: dict[str, str], version: str,
-              on_result: Any) -> None:
+def run_pool(options: Options, todo: list[submissions.Submission], settings: dict[str, str], version: str,
+             on_result: Callable[[dict[str, Any]], None], grade: Callable[..., dict[str, Any]] | None = None) -> None:
+    """Grade ``todo`` with ``options.workers`` processes, calling ``on_result`` as each result arrives.
+
+    ``grade`` (default :func:`grade_submission`; tests pass others) must be a
+    module-level function, since spawned processes import it by name.
+    """
+    grade = grade or grade_submission
     args = (str(options.course), settings["source"], options.assignment)
     if options.workers <= 1 or len(todo) <= 1:
         for submission in todo:
-            on_result(grade_submission(*args, submission, options.limits, options.use_bwrap, version))
+            on_result(grade(*args, submission, options.limits, options.use_bwrap, version))
         return
-    remaining, attempts = list(todo), Counter()
     context = multiprocessing.get_context("spawn")
-    while remaining:
-        with concurrent.futures.ProcessPoolExecutor(min(options.workers, len(remaining)), mp_context=context) as pool:
-            futures = {pool.submit(grade_submission, *args, submission, options.limits, options.use_bwrap, version):
-                       submission for submission in remaining}
-            remaining = []
-            for future in concurrent.futures.as_completed(futures):
-                submission = futures[future]
-                try:
-                    on_result(future.result())
-                except BrokenProcessPool:
-                    attempts[submission.student] += 1
-                    if attempts[submission.student] >= 2:
-                        on_result(_crashed_result(submission, options.assignment, _sources(*args), version,
-                                                  "not graded: the grading process died twice on this submission"))
-                    else:
-                        remaining.append(submission)
+    broken = []
+    with concurrent.futures.ProcessPoolExecutor(min(options.workers, len(todo)), mp_context=context) as pool:
+        futures = {pool.submit(grade, *args, submission, options.limits, options.use_bwrap, version): submission
+                   for submission in todo}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                on_result(future.result())
+            except BrokenProcessPool:  # a pool process died: every unfinished submission lands here
+                broken.append(futures[future])
+    # each again in a process of its own, so that a second death names its submission and no other
+    for submission in broken:
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as solo:
+            try:
+                on_result(solo.submit(grade, *args, submission, options.limits, options.use_bwrap, version).result())
+            except BrokenProcessPool:
+                on_result(_crashed_result(submission, options.assignment, _sources(*args), version,
+                                          "not graded: the grading process died twice on this submission"))
 
 
 def grade_assignment(options: Options) -> Summary:
@@ -206,7 +215,7 @@ def grade_assignment(options: Options) -> Summary:
         bar.update(1)
 
     try:
-        _run_pool(options, todo, settings, version, on_result)
+        run_pool(options, todo, settings, version, on_result)
     finally:
         bar.close()
     summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False, sandbox=mode)
@@ -251,4 +260,4 @@ def finalize(options: Options, found: list[submissions.Submission] | None = None
     return missing
 
 
-__all__ = ["Options", "Summary", "discover", "finalize", "grade_assignment", "grade_submission"]
+__all__ = ["Options", "Summary", "discover", "finalize", "grade_assignment", "grade_submission", "run_pool"]

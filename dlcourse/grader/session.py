@@ -190,6 +190,14 @@ class _Worker:
         self.loaded: dict[str, Any] = {}
         self.printed = ""
 
+    @property
+    def mode(self) -> str:
+        return self.sandbox.mode if self.sandbox is not None else ""
+
+    @property
+    def alive(self) -> bool:
+        return self.sandbox is not None and self.sandbox.alive
+
     def _launch(self) -> Sandbox:
         self.close()
         self.starts += 1
@@ -247,6 +255,42 @@ class _Worker:
             self.sandbox = None
 
 
+class _InProcess:
+    """Answer cells run in this process: only for a student's own ``dlcourse check`` where no sandbox exists.
+
+    The student checks their own work on their own machine (on Windows,
+    where the sandbox's process limits do not exist); grading never uses this.
+    """
+
+    mode = "in-process"
+    alive = True
+    starts = 1
+
+    def __init__(self, context: SetupContext, cells: list[tuple[str, str]], deadline: float) -> None:
+        self.context, self.cells, self.deadline = context, cells, deadline
+        self.namespace: dict[str, Any] = {}
+        self.printed = ""
+
+    def start(self) -> dict[str, Any]:
+        self.namespace = dict(self.context.namespace)
+        errors, printed = [], io.StringIO()
+        for label, source in self.cells:
+            try:
+                with contextlib.redirect_stdout(printed):
+                    exec(compile(source, f"<solution cell {label}>", "exec"), self.namespace)
+            except (Exception, SystemExit) as error:
+                errors.append({"cell": label, "type": type(error).__name__, "message": str(error)[:2000],
+                               "traceback": ""})
+        self.printed = printed.getvalue()
+        return {"errors": errors}
+
+    def bindings(self, names: list[str]) -> dict[str, Any]:
+        return {name: self.namespace[name] for name in names if name in self.namespace}
+
+    def close(self) -> None:
+        return None
+
+
 def _feedback(error: BaseException) -> str:
     text = str(error) if isinstance(error, AssertionError) and str(error) else f"{type(error).__name__}: {error}"
     if isinstance(error, NameError):
@@ -268,14 +312,15 @@ def _run_test(test_source: str, grade_id: str, namespace: dict[str, Any]) -> tup
 
 
 def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = Limits(),
-                   use_bwrap: bool | None = None) -> dict[str, Any]:
+                   use_bwrap: bool | None = None, sandboxed: bool = True) -> dict[str, Any]:
     """The result of one submitted notebook (``data`` None: not submitted), as JSON-ready data.
 
     Keys: ``notebook``, ``status`` (``graded``, ``missing``, ``unreadable``,
     ``timeout``, ``crashed``), ``score``, ``max_score``, ``parts`` (one per
     test cell: ``grade_id``, ``score``, ``max_score``, ``passed``,
     ``feedback``, ``output``), ``cell_errors``, ``flags``, ``printed``,
-    ``sandbox`` and ``seconds``.
+    ``sandbox`` and ``seconds``.  ``sandboxed=False`` (a student's own
+    check where no sandbox exists) runs the answer cells in this process.
     """
     started = time.monotonic()
     parts = [Part(test.grade_id, test.points) for test in source.tests]
@@ -303,8 +348,12 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
         return finish("unreadable", f"the notebook could not be read: {error}")
     result["flags"] = [flag.as_dict() for flag in notebook_flags(notebook, source.notebook)]
     context = setup_context(source)
-    worker = _Worker(context, solution_cells(notebook, source), limits, time.monotonic() + limits.notebook_s, use_bwrap,
-                     allow_torch=needs_torch(source))
+    deadline = time.monotonic() + limits.notebook_s
+    if sandboxed:
+        worker: _Worker | _InProcess = _Worker(context, solution_cells(notebook, source), limits, deadline, use_bwrap,
+                                               allow_torch=needs_torch(source))
+    else:
+        worker = _InProcess(context, solution_cells(notebook, source), deadline)
     try:
         try:
             loaded = worker.start()
@@ -312,12 +361,12 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
             return finish("timeout", f"the solution cells did not finish within the notebook's {limits.notebook_s:g} s")
         except (SandboxCrashed, SandboxError) as error:
             return finish("crashed", f"the solution cells stopped the sandboxed worker: {error}")
-        result["sandbox"] = worker.sandbox.mode
+        result["sandbox"] = worker.mode
         result["cell_errors"] = loaded["errors"]
         for part, test in zip(parts, source.tests):
             if time.monotonic() >= worker.deadline:
                 return finish("timeout", f"not graded: the notebook used up its {limits.notebook_s:g} s budget")
-            if worker.sandbox is None or not worker.sandbox.alive:
+            if not worker.alive:
                 if worker.starts > limits.restarts:
                     return finish("crashed", "not graded: the sandboxed worker kept dying")
                 try:

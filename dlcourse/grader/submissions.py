@@ -52,17 +52,23 @@ def _read_capped(path: Path) -> bytes | None:
     return path.read_bytes()
 
 
-def from_submitted(course: Path, assignment: str, notebook_names: list[str]) -> list[Submission]:
-    """Every ``submitted/<student>/<assignment>/`` folder, sorted by student id."""
+def from_submitted(course: Path, assignment: str, notebook_names: list[str]) -> tuple[list[Submission], list[str]]:
+    """Every ``submitted/<student>/<assignment>/`` folder, sorted by student id, and the folders left out.
+
+    Left out (and reported): symbolic links, and folder names that are not a
+    plausible student id (letters, digits and ``._@+-``).
+    """
     root = Path(course) / "submitted"
-    found = []
+    found: list[Submission] = []
+    skipped: list[str] = []
     if not root.is_dir():
-        return found
+        return found, skipped
     for student_dir in sorted(root.iterdir()):
         folder = student_dir / assignment
-        if not folder.is_dir() or student_dir.is_symlink() or folder.is_symlink():
+        if not folder.exists() and not folder.is_symlink():
             continue
-        if not STUDENT_ID.match(student_dir.name):
+        if not folder.is_dir() or student_dir.is_symlink() or folder.is_symlink() or not STUDENT_ID.match(student_dir.name):
+            skipped.append(str(folder.relative_to(course)))
             continue
         submission = Submission(student_dir.name, origin=str(folder))
         for name in notebook_names:
@@ -78,7 +84,7 @@ def from_submitted(course: Path, assignment: str, notebook_names: list[str]) -> 
         if stamp.is_file():
             submission.timestamp = stamp.read_text(errors="replace").strip()[:64] or None
         found.append(submission)
-    return found
+    return found, skipped
 
 
 def _match_notebook(file_name: str, notebook_names: list[str]) -> str | None:

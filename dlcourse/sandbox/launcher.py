@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import resource
 import select
 import shutil
 import signal
@@ -192,6 +191,7 @@ class Sandbox:
 
     def _limits(self) -> None:
         """Runs in the child before exec (bwrap or python); the limits are inherited by the worker."""
+        import resource  # POSIX only: imported here so that dlcourse check can still run on Windows
         megabyte = 1024 * 1024
         for limit, value in ((resource.RLIMIT_CPU, self.cpu_s), (resource.RLIMIT_AS, self.memory_mb * megabyte),
                              (resource.RLIMIT_NPROC, self.nproc), (resource.RLIMIT_FSIZE, self.file_size_mb * megabyte),

@@ -229,3 +229,49 @@ def test_dlcourse_check_prints_a_table_per_part(tmp_path, capsys):
     assert table.count("FAILED") == 8 and "total 0/18" in table
     assert "NotImplementedError" in table
     assert dlcourse_main(["check", str(tmp_path / "nope.ipynb")]) == 2
+
+
+def test_a_dying_grading_process_costs_only_its_submission(course):
+    from dlcourse.grader import batch
+    from dlcourse.grader.demo import submit as file_submission
+    from grader.pool_faults import dies_on_doomed
+
+    solution = (course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_bytes()
+    file_submission(course, ASSIGNMENT, "doomed", {NOTEBOOK: solution})
+    options = batch.Options(course, ASSIGNMENT, workers=2, progress=False)
+    settings = batch.gradebook.course_settings(course)
+    found, _ = batch.discover(options, settings["source"])
+    collected: dict[str, dict] = {}
+    batch.run_pool(options, found, settings, "v", lambda result: collected.setdefault(result["student"], result),
+                   grade=dies_on_doomed)
+    assert set(collected) == {submission.student for submission in found}
+    assert collected["doomed"]["status"] == "crashed" and collected["doomed"]["score"] == 0.0
+    assert "died twice" in collected["doomed"]["notebooks"][0]["parts"][0]["feedback"]
+    assert all(result["status"] != "crashed" for student, result in collected.items() if student != "doomed")
+    correct = [result["score"] for student, result in collected.items() if student.endswith("_correct")]
+    assert correct and set(correct) == {18.0}
+
+
+def test_links_and_odd_folder_names_are_left_out_and_reported(course, capsys, tmp_path):
+    elsewhere = tmp_path / "elsewhere" / ASSIGNMENT
+    elsewhere.mkdir(parents=True)
+    (elsewhere / f"{NOTEBOOK}.ipynb").write_bytes(b"{}")
+    (course / "submitted" / "linked").mkdir()
+    (course / "submitted" / "linked" / ASSIGNMENT).symlink_to(elsewhere)
+    odd = course / "submitted" / "rm -rf ~" / ASSIGNMENT
+    odd.mkdir(parents=True)
+    (odd / f"{NOTEBOOK}.ipynb").write_bytes(b"{}")
+    assert grade(course) == 0
+    out = capsys.readouterr().out
+    assert "left out" in out and "linked" in out and "rm -rf ~" in out
+    assert "linked" not in results(course) and not any(" " in student for student in results(course))
+
+
+def test_dlcourse_check_without_a_sandbox_runs_in_process():
+    from dlcourse.grader.student import check_notebook
+
+    solved = ROOT / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    table, ok = check_notebook(solved, sandboxed=False)
+    assert ok and "total 18/18" in table and "no sandbox on this system" in table
+    table, ok = check_notebook(ROOT / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", sandboxed=False)
+    assert not ok and table.count("FAILED") == 8
