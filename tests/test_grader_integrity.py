@@ -109,3 +109,13 @@ def test_report_on_files_and_unreadable_notebooks(tmp_path):
     path.write_text(json.dumps(submission))
     text = summarize(integrity_report(path, source))
     assert "[code] relu: imports dlcourse" in text
+
+
+def test_reaching_into_the_sandbox_modules_is_flagged():
+    from dlcourse.grader.integrity import code_flags
+    from dlcourse.sandbox.launcher import WORKER_MODULES
+
+    for module in WORKER_MODULES:
+        name = module.removesuffix(".py")
+        flags = code_flags(f"import {name}\n{name}.anything = None\n", "cell")
+        assert any("sandbox's own code" in flag.detail for flag in flags), name

@@ -63,7 +63,8 @@ WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py", "purity.py", 
 # What `import torch` (CPU build) loads from site-packages; mounted only with allow_torch=True.
 TORCH_PACKAGES = ("torch", "torchgen", "functorch", "typing_extensions.py", "sympy", "mpmath", "filelock", "fsspec",
                   "jinja2", "markupsafe", "networkx")
-SANDBOX_LIB = "/sandbox/lib"
+SANDBOX_LIB = "/sandbox/lib"  # numpy (and torch): on the student's sys.path
+SANDBOX_GRADER = "/sandbox/grader"  # the worker modules: taken off sys.path once the worker has loaded them
 SANDBOX_WORK = "/sandbox/work"
 # Run as root, each worker becomes a uid of its own from this range, so RLIMIT_NPROC (counted per uid) of one
 # sandbox is never used up by another's fork storm.  No account needs to exist for these uids.
@@ -74,7 +75,7 @@ _uid_counter = itertools.count()
 def _next_uid() -> int:
     # distinct within a process; processes start at different offsets
     return SANDBOX_UIDS[(os.getpid() * 997 + next(_uid_counter)) % len(SANDBOX_UIDS)]
-_BOOT = "import sys; sys.path.insert(0, {lib!r}); import worker; worker.main()"
+_BOOT = "import sys; sys.path[:0] = [{lib!r}, {grader!r}]; import worker; worker.main()"
 
 
 class SandboxError(Exception):
@@ -213,19 +214,19 @@ class Sandbox:
             found += [site / name for name in TORCH_PACKAGES]
         return [path for path in found if path.exists()]
 
-    def _worker_args(self, lib: str) -> list[str]:
-        return ["-I", "-S", "-c", _BOOT.format(lib=lib), "--max-output-chars", str(self.max_output_bytes),
-                "--max-message-bytes", str(self.max_message_bytes)]
+    def _worker_args(self, lib: str, grader: str) -> list[str]:
+        return ["-I", "-S", "-c", _BOOT.format(lib=lib, grader=grader), "--grader-path", grader,
+                "--max-output-chars", str(self.max_output_bytes), "--max-message-bytes", str(self.max_message_bytes)]
 
     def _plain_command(self, root: Path) -> tuple[list[str], str]:
-        lib, work = root / "lib", root / "work"
-        lib.mkdir()
-        work.mkdir()
+        lib, grader, work = root / "lib", root / "grader", root / "work"
+        for folder in (lib, grader, work):
+            folder.mkdir()
         for path in self._library_dirs():
             (lib / path.name).symlink_to(path)
         for name in WORKER_MODULES:
-            shutil.copy(_HERE / name, lib / name)
-        return [os.path.realpath(sys.executable), *self._worker_args(str(lib))], str(work)
+            shutil.copy(_HERE / name, grader / name)
+        return [os.path.realpath(sys.executable), *self._worker_args(str(lib), str(grader))], str(work)
 
     def _bwrap_command(self) -> tuple[list[str], str]:
         python = os.path.realpath(sys.executable)
@@ -238,7 +239,8 @@ class Sandbox:
             elif path.is_dir():
                 args += ["--ro-bind", str(path), str(path)]
         # directories bwrap creates for mount points default to 0700: the worker runs as an unprivileged uid
-        for directory in [*reversed(Path(base).parents), *reversed(Path(SANDBOX_LIB).parents), Path(SANDBOX_LIB)]:
+        for directory in [*reversed(Path(base).parents), *reversed(Path(SANDBOX_LIB).parents), Path(SANDBOX_LIB),
+                          Path(SANDBOX_GRADER)]:
             if str(directory) != "/" and not str(directory).startswith("/usr"):
                 args += ["--perms", "0755", "--dir", str(directory)]
         if not base.startswith("/usr/"):
@@ -250,12 +252,12 @@ class Sandbox:
         for path in self._library_dirs():
             args += ["--ro-bind", str(path), f"{SANDBOX_LIB}/{path.name}"]
         for name in WORKER_MODULES:
-            args += ["--ro-bind", str(_HERE / name), f"{SANDBOX_LIB}/{name}"]
+            args += ["--ro-bind", str(_HERE / name), f"{SANDBOX_GRADER}/{name}"]
         args += ["--dev", "/dev", "--proc", "/proc", "--perms", "01777", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", SANDBOX_WORK,
                  "--chdir", SANDBOX_WORK, "--die-with-parent", "--new-session", "--clearenv",
                  "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORK, "--setenv", "LANG", "C.UTF-8",
                  "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1", "--cap-drop", "ALL"]
-        worker_args = self._worker_args(SANDBOX_LIB)
+        worker_args = self._worker_args(SANDBOX_LIB, SANDBOX_GRADER)
         if os.geteuid() == 0:
             # no user namespace (it could only map uid 0): keep setuid/setgid just long enough to drop them
             args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
