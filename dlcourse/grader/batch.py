@@ -26,7 +26,7 @@ import time
 import traceback
 from collections import Counter
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -92,7 +92,8 @@ def grade_submission(course: str, source_dir: str, assignment: str, submission: 
     started = time.monotonic()
     result: dict[str, Any] = {"student": submission.student, "assignment": assignment,
                               "content_hash": submission.content_hash(), "grader_version": version,
-                              "timestamp": submission.timestamp, "origin": submission.origin}
+                              "timestamp": submission.timestamp, "origin": submission.origin,
+                              "limits": asdict(limits)}
     sources = _sources(course, source_dir, assignment)
     notebooks = []
     for source in sources:
@@ -202,7 +203,9 @@ def grade_assignment(options: Options) -> Summary:
     for submission in mine:
         old = stored.get(submission.student)
         if (not options.force and old is not None and old["content_hash"] == submission.content_hash()
-                and old["grader_version"] == version):
+                and old["grader_version"] == version
+                # a timeout or crash is graded again when the limits changed (a larger --timeout, say)
+                and (old["status"] not in ("timeout", "crashed") or old.get("limits") == asdict(options.limits))):
             reused += 1
         else:
             todo.append(submission)

@@ -363,11 +363,13 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
             return finish("crashed", f"the solution cells stopped the sandboxed worker: {error}")
         result["sandbox"] = worker.mode
         result["cell_errors"] = loaded["errors"]
+        restarts = 0
         for part, test in zip(parts, source.tests):
             if time.monotonic() >= worker.deadline:
                 return finish("timeout", f"not graded: the notebook used up its {limits.notebook_s:g} s budget")
             if not worker.alive:
-                if worker.starts > limits.restarts:
+                restarts += 1
+                if restarts > limits.restarts:
                     return finish("crashed", "not graded: the sandboxed worker kept dying")
                 try:
                     worker.start()

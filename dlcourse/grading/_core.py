@@ -199,6 +199,35 @@ def _observe_rest(target: Target, student: Caller, trials: Sequence[Trial]) -> l
     return observed
 
 
+_REFERENCE_RUNS: dict[tuple[int, str, bool], tuple[Target, list[Trial], list[dict[str, Any]]]] = {}
+
+
+def _reference_run(target: Target, hidden: bool) -> tuple[list[Trial], Callable[[int], dict[str, Any]]]:
+    """The target's trials and, trial by trial, the reference's observations: computed once per process.
+
+    Trials come from a fixed seed and the reference is deterministic, so
+    every student (and every re-run of a check in a notebook) is judged
+    against the same observations; a class of 300 pays for them once per
+    grading process.  Observations are computed lazily, since a failing
+    student stops at the first failing trial.  Keyed by the target object
+    too, so a target registered anew (in tests) is not confused with an old one.
+    """
+    key = (id(target), target.name, hidden)
+    if key not in _REFERENCE_RUNS:
+        trials = target.trials(np.random.default_rng(seed_for(target.name, hidden)), hidden)
+        _REFERENCE_RUNS[key] = (target, trials, [])  # holding the target keeps its id from being reused
+    _, trials, observations = _REFERENCE_RUNS[key]
+    reference = Caller(target.reference, target.roles, None)
+
+    def expected(index: int) -> dict[str, Any]:
+        while len(observations) <= index:
+            trial = trials[len(observations)]
+            observations.append(_quietly(lambda: target.observe(reference, copy.deepcopy(trial))))
+        return observations[index]
+
+    return trials, expected
+
+
 def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) -> str:
     """Check ``functions`` against ``target``; return the success line or raise GradingError."""
     names = " and ".join(target.roles)
@@ -213,16 +242,15 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
                 f"{role} should be a function (or, for a gate, a class), but it is {type(fn).__name__} {fn!r}"
             )
     mode = "hidden" if hidden else "visible"
-    trials = target.trials(np.random.default_rng(seed_for(target.name, hidden)), hidden)
+    trials, expectations = _reference_run(target, hidden)
     student = Caller(functions, target.roles, target)
-    reference = Caller(target.reference, target.roles, None)
     worst = 0.0
     observed: list[tuple[Trial, dict[str, Any]]] = []
     start = time.perf_counter()
     for number, trial in enumerate(trials, 1):
         header = f"{names}: trial {number} of {len(trials)} ({mode} checks) failed: {trial.label}."
         # every implementation gets its own copy (and its own copy of any rng in it)
-        expected = _quietly(lambda: target.observe(reference, copy.deepcopy(trial)))
+        expected = expectations(number - 1)
         try:
             obtained = target.observe(student, copy.deepcopy(trial))
         except GradingError as error:

@@ -25,6 +25,7 @@ that is one of the grader's test functions
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from dlcourse.sandbox.protocol import NamedFunction
 _TIMEOUT_MARGIN_S = 2.0  # the worker reports its own time limit; the hard kill comes this much later
 
 
+@functools.lru_cache(maxsize=1)
 def _grader_functions() -> dict[int, str]:
     from dlcourse.grading.topics.gradcheck import TEST_FUNCTIONS
 

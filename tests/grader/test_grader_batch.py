@@ -275,3 +275,20 @@ def test_dlcourse_check_without_a_sandbox_runs_in_process():
     assert ok and "total 18/18" in table and "no sandbox on this system" in table
     table, ok = check_notebook(ROOT / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", sandboxed=False)
     assert not ok and table.count("FAILED") == 8
+
+
+def test_timeouts_are_graded_again_only_when_the_limits_change(course, capsys):
+    release = json.loads((course / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text())
+    for cell in release["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "gates":
+            cell["source"] = ("import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n"
+                              "while True:\n    pass\n")
+    shutil.rmtree(course / "submitted")
+    submit(course, ASSIGNMENT, "spinner", {NOTEBOOK: json.dumps(release).encode()})
+    assert grade(course, "--timeout", "3") == 0
+    assert results(course)["spinner"]["status"] == "timeout"
+    capsys.readouterr()
+    assert grade(course, "--timeout", "3") == 0
+    assert "graded 0 submission(s)" in capsys.readouterr().out
+    assert grade(course, "--timeout", "4") == 0
+    assert "graded 1 submission(s)" in capsys.readouterr().out

@@ -198,3 +198,14 @@ def test_a_cell_that_kills_or_hangs_the_worker_costs_only_its_parts():
     assert "did not finish" in stopped["softmax_ce"] and "stopped the worker" in stopped["linear"]
     lost = {grade_id for grade_id, score in scores(result).items() if score == 0}
     assert lost == {"linear_tests", "softmax_ce_tests"}
+
+
+def test_a_function_that_kills_the_worker_costs_only_its_part():
+    source = source_of("ps1_backprop")
+    killer = "def worked_example(x1, x2):\n    import os\n    os._exit(3)\n"
+    result = grade_notebook(source, edited(source, worked_example=killer), FAST)
+    assert result["status"] == "graded"
+    lost = {grade_id for grade_id, score in scores(result).items() if score == 0}
+    assert lost == {"worked_example_tests"}
+    part = next(part for part in result["parts"] if part["grade_id"] == "worked_example_tests")
+    assert "stopped the grading process" in part["feedback"] or "exited" in part["feedback"]

@@ -219,3 +219,34 @@ def test_checks_are_deterministic():
     first = run_check(target, [np.tanh]).split("(")[0]
     second = run_check(target, [np.tanh]).split("(")[0]
     assert first == second
+
+
+def test_reference_observations_are_computed_once_per_process():
+    # every student is judged against the same seeded trials, so the reference runs once per target and mode
+    target = get_target("optim.adam")
+    calls = {"reference": 0, "student": 0}
+
+    def counting(call, trial):
+        calls["student" if not call.trusted else "reference"] += 1
+        return target.observe(call, trial)
+
+    counted = dataclasses.replace(target, observe=counting)
+
+    def adam_init(theta):
+        return {"m": np.zeros_like(theta), "v": np.zeros_like(theta), "t": 0}
+
+    def adam_step(theta, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        grad = grad + weight_decay * theta
+        t = state["t"] + 1
+        m = betas[0] * state["m"] + (1 - betas[0]) * grad
+        v = betas[1] * state["v"] + (1 - betas[1]) * grad * grad
+        step = lr * (m / (1 - betas[0] ** t)) / (np.sqrt(v / (1 - betas[1] ** t)) + eps)
+        return theta - step, {"m": m, "v": v, "t": t}
+
+    first = run_check(counted, [adam_step, adam_init], hidden=True)
+    after_first = dict(calls)
+    second = run_check(counted, [adam_step, adam_init], hidden=True)
+    assert first.split("(")[0] == second.split("(")[0]
+    assert after_first["reference"] == after_first["student"] > 0
+    assert calls["reference"] == after_first["reference"]
+    assert calls["student"] == 2 * after_first["student"]

@@ -111,3 +111,34 @@ def test_worker_test_functions_equal_the_graders(name, shape):
     x = np.random.default_rng(sum(shape)).normal(size=shape)
     assert sorted(test_functions.TEST_FUNCTIONS) == sorted(GRADER_TEST_FUNCTIONS)
     assert test_functions.TEST_FUNCTIONS[name](x) == GRADER_TEST_FUNCTIONS[name](x)  # same code: bit-identical
+
+
+@pytest.mark.parametrize("array", [np.zeros(3), np.arange(6, dtype=np.int32).reshape(2, 3), np.ones(()),
+                                   np.ones((0, 4)), np.array([True, False]), np.array(["ab", "c"]),
+                                   np.ones((2, 3)).T, np.ones(1, dtype=">f8"), np.zeros((2, 1, 3), np.float16),
+                                   np.zeros(2, dtype=[("a", "<f8"), ("b", "<i4")])],
+                         ids=lambda array: f"{array.dtype}{array.shape}")
+def test_array_frames_are_exactly_what_np_save_writes(array):
+    import io
+
+    from dlcourse.sandbox.protocol import npy_array, npy_bytes
+
+    saved = io.BytesIO()
+    np.save(saved, np.ascontiguousarray(array) if array.ndim else array, allow_pickle=False)
+    assert npy_bytes(array) == saved.getvalue()
+    back = npy_array(npy_bytes(array))
+    assert back.dtype == array.dtype and back.shape == array.shape and np.array_equal(back, array)
+    assert back.flags.writeable
+
+
+def test_bad_array_frames_are_refused():
+    from dlcourse.sandbox.protocol import ProtocolError, npy_array, npy_bytes
+
+    good = npy_bytes(np.arange(4.0))
+    with pytest.raises(ProtocolError, match="bytes for shape"):
+        npy_array(good[:-8])
+    forged = good.replace(b"'<f8'", b"'|O8'")
+    with pytest.raises(ProtocolError):
+        npy_array(forged)
+    with pytest.raises(ProtocolError):
+        npy_array(b"not an array at all")
