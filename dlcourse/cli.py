@@ -107,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("nbgrader") is None:
+        print("dlcourse grade: nbgrader is not installed; install the instructor tools with "
+              "pip install \"dlcourse[instructor]\"", file=sys.stderr)
+        return 2
     from dlcourse.grader.batch import Options, finalize, grade_assignment
     from dlcourse.grader.gradebook import GradebookError
     from dlcourse.grader.session import Limits

@@ -292,3 +292,12 @@ def test_timeouts_are_graded_again_only_when_the_limits_change(course, capsys):
     assert "graded 0 submission(s)" in capsys.readouterr().out
     assert grade(course, "--timeout", "4") == 0
     assert "graded 1 submission(s)" in capsys.readouterr().out
+
+
+def test_grading_without_nbgrader_says_what_to_install(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nbgrader" else real(name, *a))
+    assert dlcourse_main(["grade", ASSIGNMENT]) == 2
+    assert 'pip install "dlcourse[instructor]"' in capsys.readouterr().err
