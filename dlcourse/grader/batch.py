@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from dlcourse.grader import gradebook, results, submissions
 from dlcourse.grader.notebooks import SourceNotebook, source_notebooks
-from dlcourse.grader.session import Limits, grade_notebook
+from dlcourse.grader.session import Limits, close_spares, grade_notebook
 from dlcourse.sandbox.launcher import isolation_check
 
 STATUS_ORDER = ("crashed", "timeout", "unreadable", "missing", "graded")
@@ -98,7 +98,8 @@ def grade_submission(course: str, source_dir: str, assignment: str, submission: 
     notebooks = []
     for source in sources:
         try:
-            notebooks.append(grade_notebook(source, submission.notebooks.get(source.name), limits, use_bwrap))
+            notebooks.append(grade_notebook(source, submission.notebooks.get(source.name), limits, use_bwrap,
+                                            prewarm=True))
         except Exception:  # a bug of the grader itself: report it, keep the batch going
             notebooks.append(_crashed_notebook(source, "not graded: the grader failed (see grader_error)")
                              | {"grader_error": traceback.format_exc()[-2000:]})
@@ -221,6 +222,7 @@ def grade_assignment(options: Options) -> Summary:
         run_pool(options, todo, settings, version, on_result)
     finally:
         bar.close()
+        close_spares()
     summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False, sandbox=mode)
     if options.shard is None or options.shard[1] == 1:
         summary.missing_results = finalize(options, found, settings, version)

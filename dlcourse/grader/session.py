@@ -26,6 +26,7 @@ when it is used up the remaining parts get 0 and the status is ``timeout``.
 from __future__ import annotations
 
 import ast
+import atexit
 import builtins
 import contextlib
 import functools
@@ -103,6 +104,7 @@ def _returning_specs() -> dict[int, Any]:
 class SetupContext:
     """The setup cells' namespace (trusted) and what of it the worker receives."""
 
+    setup: tuple[str, ...]
     namespace: dict[str, Any]
     modules: dict[str, str]
     values: dict[str, Any]
@@ -129,7 +131,7 @@ def _setup_context(key: tuple[str, ...]) -> SetupContext:
             returns[name] = returning[id(value)]()
         elif not callable(value) and sendable(value):
             values[name] = value
-    return SetupContext(namespace, modules, values, helpers, returns)
+    return SetupContext(key, namespace, modules, values, helpers, returns)
 
 
 def setup_context(source: SourceNotebook) -> SetupContext:
@@ -170,6 +172,19 @@ class Part:
     output: str = ""
 
 
+# torch.optim's first import (it pulls in torch._dynamo) costs as much as torch's own; more warm-up (a first
+# backward pass) would only move work from grading to the spare, whose start then becomes the bottleneck.
+_TORCH_WARM_UP = "__import__('torch.optim')"
+_SPARES: dict[tuple, Sandbox] = {}  # per kind of notebook, one sandbox started ahead (see _Worker._launch)
+
+
+@atexit.register
+def close_spares() -> None:
+    """Stop the sandboxes started ahead (at exit, or when a batch is done)."""
+    while _SPARES:
+        _SPARES.popitem()[1].close()
+
+
 class _Worker:
     """The notebook's sandbox, restarted with the same cells if it dies.
 
@@ -181,9 +196,9 @@ class _Worker:
     """
 
     def __init__(self, context: SetupContext, cells: list[tuple[str, str]], limits: Limits, deadline: float,
-                 use_bwrap: bool | None, allow_torch: bool = False) -> None:
+                 use_bwrap: bool | None, allow_torch: bool = False, prewarm: bool = False) -> None:
         self.context, self.cells, self.limits, self.deadline = context, cells, limits, deadline
-        self.use_bwrap, self.allow_torch = use_bwrap, allow_torch
+        self.use_bwrap, self.allow_torch, self.prewarm = use_bwrap, allow_torch, prewarm
         self.sandbox: Sandbox | None = None
         self.starts = 0
         self.fatal: dict[str, str] = {}  # answer cells that stopped the worker, and how
@@ -198,17 +213,43 @@ class _Worker:
     def alive(self) -> bool:
         return self.sandbox is not None and self.sandbox.alive
 
-    def _launch(self) -> Sandbox:
-        self.close()
-        self.starts += 1
+    def _new_sandbox(self) -> Sandbox:
+        """A started sandbox with the setup names posted (not yet collected): it works while we do."""
         limits = self.limits
         sandbox = Sandbox(timeout_s=limits.call_s, cpu_s=limits.cpu_s, memory_mb=limits.memory_mb,
                           max_output_bytes=limits.output_bytes, use_bwrap=self.use_bwrap, allow_torch=self.allow_torch)
-        sandbox.deadline = self.deadline
-        self.sandbox = sandbox
         sandbox.start()
         context = self.context
-        sandbox.provide(context.modules, context.values, context.helpers, context.returns)
+        sandbox.post({"op": "provide", "modules": context.modules, "values": context.values,
+                      "helpers": context.helpers, "returns": context.returns})
+        if self.allow_torch:
+            sandbox.post({"op": "load_cells", "cells": [{"label": "warm-up", "source": _TORCH_WARM_UP}],
+                          "time_limit": 120})
+        return sandbox
+
+    def _launch(self) -> Sandbox:
+        """A fresh sandbox with the setup names given: the spare started earlier, if there is one.
+
+        With ``prewarm``, the next sandbox of this kind is started at once, so
+        its imports (torch: ~1.5 s) run on an idle core while this one grades.
+        A spare has only ever received the instructor's setup: no student code.
+        """
+        self.close()
+        self.starts += 1
+        key = (self.use_bwrap, self.allow_torch, self.limits, self.context.setup)
+        sandbox = _SPARES.pop(key, None) if self.prewarm else None
+        if sandbox is None or not sandbox.alive:
+            if sandbox is not None:
+                sandbox.close()
+            sandbox = self._new_sandbox()
+        if self.prewarm:
+            _SPARES[key] = self._new_sandbox()
+        sandbox.deadline = self.deadline
+        self.sandbox = sandbox
+        for _ in range(2 if self.allow_torch else 1):
+            reply = sandbox.collect(timeout_s=120.0)
+            if "error" in reply:
+                raise StudentError(reply)
         return sandbox
 
     def start(self) -> dict[str, Any]:
@@ -312,7 +353,7 @@ def _run_test(test_source: str, grade_id: str, namespace: dict[str, Any]) -> tup
 
 
 def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = Limits(),
-                   use_bwrap: bool | None = None, sandboxed: bool = True) -> dict[str, Any]:
+                   use_bwrap: bool | None = None, sandboxed: bool = True, prewarm: bool = False) -> dict[str, Any]:
     """The result of one submitted notebook (``data`` None: not submitted), as JSON-ready data.
 
     Keys: ``notebook``, ``status`` (``graded``, ``missing``, ``unreadable``,
@@ -321,6 +362,7 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
     ``feedback``, ``output``), ``cell_errors``, ``flags``, ``printed``,
     ``sandbox`` and ``seconds``.  ``sandboxed=False`` (a student's own
     check where no sandbox exists) runs the answer cells in this process.
+    ``prewarm`` (a batch) starts the next notebook's sandbox ahead of time.
     """
     started = time.monotonic()
     parts = [Part(test.grade_id, test.points) for test in source.tests]
@@ -351,7 +393,7 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
     deadline = time.monotonic() + limits.notebook_s
     if sandboxed:
         worker: _Worker | _InProcess = _Worker(context, solution_cells(notebook, source), limits, deadline, use_bwrap,
-                                               allow_torch=needs_torch(source))
+                                               allow_torch=needs_torch(source), prewarm=prewarm)
     else:
         worker = _InProcess(context, solution_cells(notebook, source), deadline)
     try:
@@ -393,4 +435,4 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
         result["printed"] = worker.printed[:FEEDBACK_CHARS]
 
 
-__all__ = ["Limits", "Part", "SetupContext", "grade_notebook", "setup_context"]
+__all__ = ["Limits", "Part", "SetupContext", "close_spares", "grade_notebook", "setup_context"]

@@ -156,7 +156,9 @@ class Sandbox:
         self.deadline: float | None = None  # time.monotonic() after which no request may run
         self.process: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self._buffer = bytearray()
+        self._buffer = bytearray()  # reply bytes read but not yet parsed
+        self._outgoing = bytearray()  # request bytes not yet written
+        self._pending: list[list] = []  # per posted request, its Generators (updated from the reply)
 
     # ---------------------------------------------------------- lifecycle
 
@@ -355,42 +357,59 @@ class Sandbox:
         Raises SandboxTimeout (the worker is killed), SandboxCrashed, or
         SandboxError for a malformed or oversized message.
         """
+        self.post(message)
+        return self.collect(timeout_s)
+
+    def post(self, message: dict[str, Any]) -> None:
+        """Queue a request without waiting: the worker starts on it while this process does other work.
+
+        Each posted request gets its reply, in order, from :meth:`collect`.
+        """
         if self.process is None:
             self.start()
         if not self.alive:
             raise SandboxCrashed("the sandboxed worker is no longer running (it was stopped after an earlier error)")
         data, generators = protocol.encode_message(message, self.max_message_bytes)
+        self._outgoing += data
+        self._pending.append(generators)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Write as much of the queued requests as the pipe takes now, without blocking."""
+        while self._outgoing:
+            try:
+                written = os.write(self.process.stdin.fileno(), self._outgoing[:1 << 20])
+            except BlockingIOError:
+                return
+            except BrokenPipeError:
+                raise self._crashed() from None
+            del self._outgoing[:written]
+
+    def collect(self, timeout_s: float | None = None) -> dict[str, Any]:
+        """The reply to the oldest posted request (see :meth:`request` for the errors)."""
+        if not self._pending:
+            raise SandboxError("no request is waiting for a reply")
         limit = self.timeout_s if timeout_s is None else timeout_s
         if self.deadline is not None:
             limit = min(limit, self.deadline - time.monotonic())
         deadline = time.monotonic() + limit
         stdin, stdout = self.process.stdin.fileno(), self.process.stdout.fileno()
-        view, written = memoryview(data), 0
-        self._buffer.clear()
-        while True:
+        parts = self._next_reply()
+        while parts is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()
                 raise SandboxTimeout(f"the sandboxed code did not answer within {limit:g} s and was stopped")
-            writers = [stdin] if written < len(data) else []
-            readable, writable, _ = select.select([stdout], writers, [], remaining)
+            readable, writable, _ = select.select([stdout], [stdin] if self._outgoing else [], [], remaining)
             if writable:
-                try:
-                    written += os.write(stdin, view[written:written + 1 << 20])
-                except BrokenPipeError:
-                    raise self._crashed() from None
+                self._flush()
             if readable:
                 chunk = os.read(stdout, 1 << 20)
                 if not chunk:
                     raise self._crashed()
                 self._buffer += chunk
-                try:
-                    parts = self._parse_reply()
-                except protocol.ProtocolError as error:
-                    self.kill()
-                    raise SandboxError(f"the sandboxed worker sent a bad reply: {error}") from None
-                if parts is not None:
-                    break
+                parts = self._next_reply()
+        generators = self._pending.pop(0)
         try:
             reply, _ = protocol.decode_message(parts)
             protocol.update_generators(generators, reply.pop("rng_states", []))
@@ -401,6 +420,13 @@ class Sandbox:
         if printed and len(self.output) < self.max_output_bytes:
             self.output = (self.output + printed)[: self.max_output_bytes]
         return reply
+
+    def _next_reply(self) -> list[bytes] | None:
+        try:
+            return self._parse_reply()
+        except protocol.ProtocolError as error:
+            self.kill()
+            raise SandboxError(f"the sandboxed worker sent a bad reply: {error}") from None
 
     def _value(self, message: dict[str, Any], timeout_s: float | None = None) -> Any:
         reply = self.request(message, timeout_s)

@@ -209,3 +209,22 @@ def test_a_function_that_kills_the_worker_costs_only_its_part():
     assert lost == {"worked_example_tests"}
     part = next(part for part in result["parts"] if part["grade_id"] == "worked_example_tests")
     assert "stopped the grading process" in part["feedback"] or "exited" in part["feedback"]
+
+
+def test_sandboxes_started_ahead_carry_nothing_from_the_previous_student():
+    from dlcourse.grader import session
+
+    source = source_of("ps1_backprop")
+    cells = dict(solution_cells(source.notebook, source))
+    first = cells["gates"] + "\nSECRET = 'from the first student'\nopen('/tmp/secret.txt', 'w').write(SECRET)\n"
+    probe = ("\nimport os\nprint('SECRET' in globals(), os.path.exists('/tmp/secret.txt'), "
+             "os.path.exists('secret.txt'))\n")
+    try:
+        grade_notebook(source, edited(source, gates=first), FAST, prewarm=True)
+        assert session._SPARES, "a sandbox was started ahead"
+        second = grade_notebook(source, edited(source, gates=cells["gates"] + probe), FAST, prewarm=True)
+        assert second["score"] == source.max_points
+        assert "False False False" in second["printed"]
+    finally:
+        session.close_spares()
+    assert not session._SPARES
