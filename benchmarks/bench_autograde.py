@@ -10,9 +10,7 @@ blank release. Prints seconds per submission and the ratio to the baseline::
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,13 +19,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from dlcourse.grader.demo import run_nbgrader
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_nbgrader(args: list[str], cwd: Path) -> float:
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+def timed_nbgrader(args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, check=True, capture_output=True)
+    run_nbgrader(args, cwd)
     return time.perf_counter() - start
 
 
@@ -39,7 +38,7 @@ def main() -> None:
             course = Path(tmp)
             shutil.copy(ROOT / "nbgrader_config.py", course)
             shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
-            run_nbgrader(["generate_assignment", assignment, "--force"], course)
+            timed_nbgrader(["generate_assignment", assignment, "--force"], course)
 
             start = time.perf_counter()
             for path in sorted((course / "solutions" / assignment).glob("*.ipynb")):
@@ -50,7 +49,7 @@ def main() -> None:
             times = {}
             for student, source in [("solution", course / "solutions"), ("blank", course / "exercises")]:
                 shutil.copytree(source / assignment, course / "submitted" / student / assignment)
-                times[student] = run_nbgrader(["autograde", assignment, "--student", student, "--force"], course)
+                times[student] = timed_nbgrader(["autograde", assignment, "--student", student, "--force"], course)
         print(
             f"{assignment:24s} {execute:7.1f}s {times['solution']:8.1f}s {times['blank']:7.1f}s "
             f"{times['solution'] / execute:6.2f}"

@@ -21,21 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlcourse.grader.demo import generated_submissions, make_course, run_nbgrader, submit
+from dlcourse.grader.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def gradebook_scores(course: Path, assignment: str) -> dict[tuple[str, str, str], float]:
-    from nbgrader.api import Gradebook
-
-    scores = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "dlcourse") as gradebook:
-        for submission in gradebook.assignment_submissions(assignment):
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    scores[(submission.student.id, notebook.name, grade.name)] = grade.auto_score
-    return scores
+    return {key: grade["auto"] for key, grade in gradebook_grades(course, assignment).items()}
 
 
 def dlcourse_grade(course: Path, assignment: str, workers: int) -> float:

@@ -19,32 +19,18 @@ One test per assignment, so that xdist spreads assignments over the cores.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from assignments import load_planted, plant
+from dlcourse.grader.demo import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 ASSIGNMENTS = sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir()) if SOLUTIONS.exists() else []
-
-
-def nbgrader(args: list[str], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
-    # nbgrader calls alembic by name while it creates the gradebook: the
-    # environment's bin/ must come first on PATH.
-    bin_dir = str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
 
 
 def cells_by_id(notebook: dict) -> dict[str, dict]:
@@ -67,7 +53,7 @@ def test_assignment(assignment, tmp_path):
     assert notebooks
 
     # 1. the committed release is exactly what nbgrader makes from the sources
-    nbgrader(["generate_assignment", assignment, "--force"], course)
+    run_nbgrader(["generate_assignment", assignment, "--force"], course)
     released = course / "exercises" / assignment
     assert sorted(p.name for p in released.iterdir()) == sorted(p.name for p in (EXERCISES / assignment).iterdir())
     for notebook in notebooks:
@@ -85,7 +71,7 @@ def test_assignment(assignment, tmp_path):
     for index, entry in enumerate(planted):
         path = course / "submitted" / f"planted{index}" / assignment / entry["notebook"]
         path.write_text(json.dumps(plant(json.loads(path.read_text()), entry)))
-    nbgrader(["autograde", assignment, "--force"], course)
+    run_nbgrader(["autograde", assignment, "--force"], course)
 
     from nbgrader.api import Gradebook
 

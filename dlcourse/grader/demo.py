@@ -86,6 +86,22 @@ def generated_submissions(course: Path, assignment: str, count: int, seed: int =
     return students
 
 
+def gradebook_grades(course: Path, assignment: str, course_id: str = "dlcourse") -> dict[tuple[str, str, str], dict]:
+    """Every graded cell of ``assignment`` in the course's gradebook, by (student, notebook, grade id).
+
+    Each value: ``auto`` and ``manual`` scores, ``score`` (nbgrader's: the
+    manual one when set) and ``needs_review`` (nbgrader's needs_manual_grade).
+    """
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}", course_id) as gradebook:
+        return {(submission.student.id, notebook.name, grade.name):
+                {"auto": grade.auto_score, "manual": grade.manual_score, "score": grade.score,
+                 "needs_review": grade.needs_manual_grade}
+                for submission in gradebook.assignment_submissions(assignment)
+                for notebook in submission.notebooks for grade in notebook.grades}
+
+
 def submit(course: Path, assignment: str, student: str, files: dict[str, bytes],
            timestamp: str = "2026-11-20 12:00:00.000000 UTC") -> Path:
     """File ``files`` under ``submitted/<student>/<assignment>/`` as ``nbgrader collect`` would."""
@@ -97,4 +113,4 @@ def submit(course: Path, assignment: str, student: str, files: dict[str, bytes],
     return folder
 
 
-__all__ = ["blank_cells", "generated_submissions", "make_course", "run_nbgrader", "submit"]
+__all__ = ["blank_cells", "generated_submissions", "gradebook_grades", "make_course", "run_nbgrader", "submit"]

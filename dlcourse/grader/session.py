@@ -153,10 +153,12 @@ def needs_torch(source: SourceNotebook) -> bool:
     return bool(names) and all("torch" in get_target(name).allowed for name in names)
 
 
-def _names_used(source: str) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _names_used(source: str) -> tuple[str, ...]:
+    """The names a test cell reads (parsed once per process: every student runs the same cells)."""
     tree = ast.parse(source)
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 # ------------------------------------------------------------------ grading
@@ -220,11 +222,9 @@ class _Worker:
                           max_output_bytes=limits.output_bytes, use_bwrap=self.use_bwrap, allow_torch=self.allow_torch)
         sandbox.start()
         context = self.context
-        sandbox.post({"op": "provide", "modules": context.modules, "values": context.values,
-                      "helpers": context.helpers, "returns": context.returns})
+        sandbox.post_provide(context.modules, context.values, context.helpers, context.returns)
         if self.allow_torch:
-            sandbox.post({"op": "load_cells", "cells": [{"label": "warm-up", "source": _TORCH_WARM_UP}],
-                          "time_limit": 120})
+            sandbox.post_load_cells([("warm-up", _TORCH_WARM_UP)], time_limit=120)
         return sandbox
 
     def _launch(self) -> Sandbox:
@@ -247,9 +247,7 @@ class _Worker:
         sandbox.deadline = self.deadline
         self.sandbox = sandbox
         for _ in range(2 if self.allow_torch else 1):
-            reply = sandbox.collect(timeout_s=120.0)
-            if "error" in reply:
-                raise StudentError(reply)
+            sandbox.collect_value(timeout_s=120.0)
         return sandbox
 
     def start(self) -> dict[str, Any]:

@@ -429,7 +429,12 @@ class Sandbox:
             raise SandboxError(f"the sandboxed worker sent a bad reply: {error}") from None
 
     def _value(self, message: dict[str, Any], timeout_s: float | None = None) -> Any:
-        reply = self.request(message, timeout_s)
+        self.post(message)
+        return self.collect_value(timeout_s)
+
+    def collect_value(self, timeout_s: float | None = None) -> Any:
+        """The value of the oldest posted request's reply; StudentError if the student's code failed."""
+        reply = self.collect(timeout_s)
         if "error" in reply:
             raise StudentError(reply)
         return reply.get("value")
@@ -438,12 +443,19 @@ class Sandbox:
         """Execute the solution cells in one fresh namespace; return the names of the callables defined."""
         return self._value({"op": "load", "cells": list(cells)}, timeout_s)
 
-    def provide(self, modules: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-                helpers: dict[str, str] | None = None, returns: dict[str, Any] | None = None) -> list[str]:
-        """Make setup names available to the solution cells (see ``worker.op_provide``); returns modules not importable."""
-        reply = self._value({"op": "provide", "modules": dict(modules or {}), "values": dict(values or {}),
-                             "helpers": dict(helpers or {}), "returns": dict(returns or {})})
-        return reply["missing_modules"]
+    def post_provide(self, modules: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                     helpers: dict[str, str] | None = None, returns: dict[str, Any] | None = None) -> None:
+        """Post: make setup names available to the solution cells (``worker.op_provide``); :meth:`collect` the reply.
+
+        The reply's value lists the modules the worker could not import.
+        """
+        self.post({"op": "provide", "modules": dict(modules or {}), "values": dict(values or {}),
+                   "helpers": dict(helpers or {}), "returns": dict(returns or {})})
+
+    def post_load_cells(self, cells: list[tuple[str, str]], time_limit: float) -> None:
+        """Post: run ``(label, source)`` cells one by one (``worker.op_load_cells``); :meth:`collect` the reply."""
+        self.post({"op": "load_cells", "cells": [{"label": label, "source": source} for label, source in cells],
+                   "time_limit": time_limit})
 
     def load_cells(self, cells: list[tuple[str, str]], time_limit: float, timeout_s: float | None = None) -> dict[str, Any]:
         """Run ``(label, source)`` cells one by one (an error does not stop the next); see ``worker.op_load_cells``.
@@ -451,9 +463,8 @@ class Sandbox:
         ``time_limit`` bounds each cell inside the worker; ``timeout_s`` (default:
         every cell's limit plus a margin) is the wall clock after which the worker is killed.
         """
-        wall = timeout_s if timeout_s is not None else time_limit * max(1, len(cells)) + 5.0
-        return self._value({"op": "load_cells", "cells": [{"label": label, "source": source} for label, source in cells],
-                            "time_limit": time_limit}, wall)
+        self.post_load_cells(cells, time_limit)
+        return self.collect_value(time_limit * max(1, len(cells)) + 5.0 if timeout_s is None else timeout_s)
 
     def get(self, names: list[str]) -> dict[str, Any]:
         """The values of globals of the solution cells (unsendable ones as handles); absent names are left out."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import shutil
 import subprocess
@@ -15,7 +14,8 @@ import pytest
 
 from assignments import load_planted, plant
 from dlcourse.cli import main as dlcourse_main
-from dlcourse.grader.demo import generated_submissions, make_course, run_nbgrader, submit
+from dlcourse.grader.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
+from grader.helpers import fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -55,17 +55,12 @@ def results(course: Path, folder: str = "dlcourse_grades") -> dict[str, dict]:
 
 
 def gradebook(course: Path) -> dict[tuple[str, str], tuple]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "dlcourse") as book:
-        return {(submission.student.id, grade.name): (grade.auto_score, grade.manual_score, grade.needs_manual_grade)
-                for submission in book.assignment_submissions(ASSIGNMENT)
-                for notebook in submission.notebooks for grade in notebook.grades}
+    return {(student, grade_id): (grade["auto"], grade["manual"], grade["needs_review"])
+            for (student, _, grade_id), grade in gradebook_grades(course, ASSIGNMENT).items()}
 
 
-def fingerprint(folder: Path) -> dict[str, str]:
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file() and path.relative_to(folder).parts[0] not in OUTPUTS}
+def course_files(course: Path) -> dict[str, str]:
+    return fingerprint(course, skip=OUTPUTS)
 
 
 def stable(result: dict) -> dict:
@@ -76,10 +71,10 @@ def stable(result: dict) -> dict:
 
 
 def test_grade_fills_gradebook_results_csv_and_feedback(course, capsys):
-    before = fingerprint(course)
+    before = course_files(course)
     assert grade(course, "--workers", "2") == 0
     assert "graded 8 submission(s)" in capsys.readouterr().out
-    assert fingerprint(course) == before, "grading changed files of the course besides its outputs"
+    assert course_files(course) == before, "grading changed files of the course besides its outputs"
     found = results(course)
     assert set(found) == {path.name for path in (course / "submitted").iterdir()}
     book = gradebook(course)
