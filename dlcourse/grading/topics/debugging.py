@@ -63,7 +63,6 @@ from dlcourse.data import standardize
 from dlcourse.grading._core import Caller, Mistake, Target, Trial
 from dlcourse.grading._guard import DEFAULT_FORBIDDEN, grader_code
 from dlcourse.grading._report import GradingError
-from dlcourse.grading.registry import register
 from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, random_array
 from dlcourse.grading.topics.model import digits_split
 from dlcourse.sandbox import torch_observe
@@ -455,7 +454,7 @@ _PREPARE_MISTAKES = [
 ]
 
 
-register(
+TARGETS: tuple[Target, ...] = (
     _target("debugging.mse", mse_reference, _mse_trials, "mse", _MSE_MISTAKES, "losses"),
     _target("debugging.epoch_loss", epoch_loss_reference, _epoch_loss_trials, "epoch_loss",
             _EPOCH_LOSS_MISTAKES, "evaluation passes"),

@@ -53,7 +53,6 @@ from dlcourse import init as I
 from dlcourse._checks import check_choice, check_int, check_rng
 from dlcourse.grading._core import Mistake, Target, Trial
 from dlcourse.grading._report import GradingError, Tolerance, describe_value
-from dlcourse.grading.registry import register
 from dlcourse.grading.topics._common import expect_values
 
 __all__ = ["SPREAD_INITS", "SPREAD_ACTIVATIONS", "SPREAD_QUESTIONS", "layer_spread", "check_spread_conclusions"]
@@ -330,7 +329,7 @@ _MISTAKES = [
      "weights before x.", _Change(order="W x g")),
 ]
 
-register(Target(
+TARGETS: tuple[Target, ...] = (Target(
     name="experiments.layer_spread",
     roles=("layer_spread",),
     reference=(layer_spread,),
@@ -339,7 +338,7 @@ register(Target(
     mistakes=tuple(Mistake(name, message, (_wrong_spread(change),)) for name, message, change in _MISTAKES),
     tolerance=_TOLERANCE,
     what="deep networks (stds per layer)",
-))
+),)
 
 
 # ---------------------------------------------------------------------------

@@ -42,7 +42,6 @@ import numpy as np
 from dlcourse._checks import as_float_array, check_range
 from dlcourse.grading._core import Mistake, Target, Trial
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.grading.registry import register
 from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, function_target, random_array
 from dlcourse.optim._common import decayed
 
@@ -246,7 +245,7 @@ _DECAY_MISTAKES = (
 )
 
 
-register(
+TARGETS: tuple[Target, ...] = (
     Target(
         name="regularization.l2_penalty",
         roles=("l2_penalty",),
