@@ -91,7 +91,7 @@ def _helper_names() -> dict[int, str]:
 
 def _returning_specs() -> dict[int, Any]:
     """``id(function) -> how to rebuild it in the worker`` for setup functions that only hand out fixed data."""
-    from dlcourse.grading.topics.model import digits_split
+    from dlcourse.training import digits_split
 
     def digits() -> dict[str, Any]:
         split = digits_split()

@@ -32,7 +32,8 @@ from typing import Any
 from dlcourse.grading._core import Mistake, Target, Trial, run_check
 from dlcourse.grading._report import GradingError, Tolerance
 from dlcourse.grading.registry import get_target, targets
-from dlcourse.grading.topics.model import check_accuracy, digits_split
+from dlcourse.grading.topics.model import check_accuracy
+from dlcourse.training import digits_split
 
 __all__ = [
     "check", "check_accuracy", "digits_split", "targets", "get_target",

@@ -64,7 +64,7 @@ from dlcourse.grading._core import Caller, Mistake, Target, Trial
 from dlcourse.grading._guard import DEFAULT_FORBIDDEN, grader_code
 from dlcourse.grading._report import GradingError
 from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, random_array
-from dlcourse.grading.topics.model import digits_split
+from dlcourse.training import digits_split
 from dlcourse.sandbox import torch_observe
 from dlcourse.sandbox.torch_observe import CONNECTED_FLAG, FLOAT_FLAG, ObservationError  # noqa: F401  (the flags: re-exported for tests)
 

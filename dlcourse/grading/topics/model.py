@@ -4,7 +4,7 @@ Unlike the other checks there is no reference output to agree with: the
 student's model is judged by its accuracy on the test set of one fixed split
 of the 8x8 digits.  The exercise and the check use the same split::
 
-    from dlcourse.grading.topics.model import check_accuracy, digits_split
+    from dlcourse.grading import check_accuracy, digits_split
 
     X_train, y_train, X_val, y_val, X_test, y_test = digits_split()
     ...                                   # train on X_train, tune on X_val
@@ -26,43 +26,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from dlcourse._checks import check_range
-from dlcourse.data import Split, load_digits, train_val_test_split
 from dlcourse.grading._guard import DEFAULT_FORBIDDEN, guarded_call
 from dlcourse.grading._report import GradingError, describe_value
+from dlcourse.training import DIGITS_SPLIT_SEED, digits_split
 
-__all__ = ["DIGITS_SPLIT_SEED", "NUM_CLASSES", "digits_split", "check_accuracy"]
+__all__ = ["DIGITS_SPLIT_SEED", "NUM_CLASSES", "check_accuracy", "digits_split"]
 
-DIGITS_SPLIT_SEED = 0
 NUM_CLASSES = 10
 # predict may load and standardize data with the library (dlcourse.data uses
 # the shared validators in dlcourse._checks); everything else in dlcourse and
 # torch stays forbidden.
 ALLOWED = ("dlcourse.data", "dlcourse._checks")
 TIME_LIMIT = 10.0
-
-
-@lru_cache(maxsize=1)
-def _cached_split() -> Split:
-    X, y = load_digits()
-    return train_val_test_split(X, y, rng=np.random.default_rng(DIGITS_SPLIT_SEED))
-
-
-def digits_split() -> Split:
-    """The fixed split of the 8x8 digits used by the exercise and by :func:`check_accuracy`.
-
-    Returns:
-        ``Split(X_train, y_train, X_val, y_val, X_test, y_test)`` from
-        ``dlcourse.data.train_val_test_split(X, y, rng=np.random.default_rng(0))``
-        on ``dlcourse.data.load_digits()`` (pixels in [0, 1], 64 features;
-        1257 / 270 / 270 examples).  Fresh copies at every call.
-    """
-    return Split(*(part.copy() for part in _cached_split()))
 
 
 def _labels_from(output: Any, n: int, where: str) -> np.ndarray:
@@ -170,8 +150,8 @@ def check_accuracy(predict: Callable[[np.ndarray], Any], threshold: float = 0.95
     if not callable(predict):
         raise GradingError(f"predict should be a function, but it is {type(predict).__name__} {predict!r}")
     threshold = check_range(threshold, "threshold", 0.0, 1.0)
-    split = _cached_split()
-    X, y = split.X_test.copy(), split.y_test
+    split = digits_split()
+    X, y = split.X_test, split.y_test
     start = time.perf_counter()
     labels = _predict(predict, X, "X_test")
     accuracy = float(np.mean(labels == y))
