@@ -117,7 +117,13 @@ def tanh_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------- rectifier family
 def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ReLU layer, out = relu(x) = max(0, x); cache = x.
+    """ReLU layer, out = relu(x) = max(0, x), elementwise.
+
+    Args:
+        x: input of any shape.
+
+    Returns:
+        out (the shape of x) and cache = x, what the backward needs.
 
     >>> out, cache = relu_forward(np.array([-2.0, 0.0, 3.0]))
     >>> out
@@ -130,7 +136,12 @@ def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
     """dx = dout * relu_grad(x) = dout * [x > 0]: the gate passes dout where its input was positive.
 
-    relu'(0) = 0, as torch.
+    Args:
+        dout: upstream gradient dL/dout, the shape of x.
+        cache: x, from ``relu_forward``.
+
+    Returns:
+        dx = dL/dx, the shape of x.  relu'(0) = 0, as torch.
 
     >>> relu_backward(np.array([5.0, 5.0, 5.0]), relu_forward(np.array([-2.0, 0.0, 3.0]))[1])
     array([0., 0., 5.])
