@@ -1,50 +1,80 @@
-"""Functional layers with explicit caches, losses, and a small MLP built from them.
+"""Functional layers with explicit caches, and networks built from them: the MLP and a two-layer net.
 
 Every layer is a pair ``X_forward(...) -> (out, cache)`` and
 ``X_backward(dout, cache) -> grads``: the forward pass caches what the
 backward pass needs, the backward pass multiplies the upstream gradient
 ``dout = dL/dout`` by the local Jacobian (the modular gate API of the Georgia
-Tech 'Optimization' lecture).  Nothing is mutated; caches are plain tuples.
-
-Losses return ``(loss, dinput)`` with torch's default ``reduction="mean"``:
-``loss`` is a Python float and ``dinput = dloss/dinput`` has the input's shape.
+Tech 'Optimization' lecture).  Nothing is mutated; a cache holds the inputs
+(and hyperparameters) the backward needs.
 
 Shapes: a batch is ``x`` of shape (N, features); ``W`` has shape
 (fan_in, fan_out) and a linear layer computes ``x @ W + b`` (torch's
 nn.Linear stores ``weight = W.T``).
 
+Here: the linear layer, inverted dropout, ``MLP`` and ``two_layer_net``.
+The activation layers (``relu_forward`` / ``relu_backward``, ..., PReLU and
+the table ``ACTIVATION_LAYERS``) live in ``dlcourse.activation_layers`` and
+the losses (``(loss, dinput)`` with torch's mean reduction) and the softmax
+in ``dlcourse.losses``; both are re-exported here, so
+``from dlcourse.layers import MLP, relu_forward, softmax_cross_entropy`` works.
+
 Sources: Georgia Tech CS 4644/7643 'Optimization'; J. Adamczyk, Deep learning
-lecture notes (backprop equations for an MLP, losses); SDU summer school
-'Gradient-Based Learning' (losses); Univ. of Macau 'Modern Techniques'.
+lecture notes (backprop equations for an MLP); VU Amsterdam DLVU lecture 4
+'Tools of the trade' (dropout); Univ. of Macau 'Modern Techniques'.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
 from dlcourse import init as _init
 from dlcourse._checks import as_float_array, check_choice, check_range, check_rng, check_same_shape
-from dlcourse.activations import ACTIVATIONS, prelu, prelu_grad, prelu_grad_a, sigmoid
+from dlcourse.activation_layers import (
+    ACTIVATION_LAYERS,
+    elu_backward,
+    elu_forward,
+    gelu_backward,
+    gelu_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    mish_backward,
+    mish_forward,
+    prelu_backward,
+    prelu_forward,
+    relu_backward,
+    relu_forward,
+    selu_backward,
+    selu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    silu_backward,
+    silu_forward,
+    softplus_backward,
+    softplus_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from dlcourse.activations import ACTIVATIONS
+from dlcourse.losses import (
+    bce_loss,
+    bce_with_logits_loss,
+    log_softmax,
+    mae_loss,
+    mse_loss,
+    softmax,
+    softmax_cross_entropy,
+)
 
 __all__ = [
-    "linear_forward", "linear_backward",
-    *(f"{name}_{direction}" for name in ACTIVATIONS for direction in ("forward", "backward")),
-    "prelu_forward", "prelu_backward", "ACTIVATION_LAYERS",
-    "dropout_forward", "dropout_backward",
-    "mse_loss", "mae_loss", "bce_loss", "bce_with_logits_loss",
-    "softmax", "log_softmax", "softmax_cross_entropy",
-    "MLP",
+    "ACTIVATION_LAYERS", "MLP", "bce_loss", "bce_with_logits_loss", "dropout_backward", "dropout_forward",
+    "elu_backward", "elu_forward", "gelu_backward", "gelu_forward", "leaky_relu_backward", "leaky_relu_forward",
+    "linear_backward", "linear_forward", "log_softmax", "mae_loss", "mish_backward", "mish_forward", "mse_loss",
+    "prelu_backward", "prelu_forward", "relu_backward", "relu_forward", "selu_backward", "selu_forward",
+    "sigmoid_backward", "sigmoid_forward", "silu_backward", "silu_forward", "softmax", "softmax_cross_entropy",
+    "softplus_backward", "softplus_forward", "tanh_backward", "tanh_forward", "two_layer_net",
 ]
-
-# torch clamps log(p) at -100 in binary_cross_entropy and divides by
-# max(p (1 - p), EPSILON) in its backward, where EPSILON is 1e-12 rounded to
-# float32 (9.9999999600e-13): matching it exactly matters at p in {0, 1}.
-_BCE_LOG_FLOOR = -100.0
-_BCE_GRAD_EPS = float(np.float32(1e-12))
 
 
 # -------------------------------------------------------------------- linear
@@ -58,6 +88,13 @@ def linear_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
 
     Returns:
         out (N, fan_out) and cache = (x, W).
+
+    Example:
+        >>> x = np.array([[1.0, 2.0]])
+        >>> W, b = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]), np.array([0.0, 0.0, 0.5])
+        >>> out, cache = linear_forward(x, W, b)
+        >>> out
+        array([[1. , 2. , 3.5]])
     """
     x, W, b = as_float_array(x, "x"), as_float_array(W, "W"), as_float_array(b, "b")
     if x.ndim != 2 or W.ndim != 2 or b.shape != W.shape[1:]:
@@ -83,98 +120,22 @@ def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndar
     Returns:
         (dx, dW, db) with the shapes of x, W, b.  dW and db sum over the batch
         (a loss with mean reduction has already divided dout by N).
+
+    Example:
+        >>> x, W = np.array([[1.0, 2.0]]), np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+        >>> _, cache = linear_forward(x, W, np.zeros(3))
+        >>> dx, dW, db = linear_backward(np.array([[1.0, 0.0, 2.0]]), cache)
+        >>> dx, db
+        (array([[3., 2.]]), array([1., 0., 2.]))
+        >>> dW
+        array([[1., 0., 2.],
+               [2., 0., 4.]])
     """
     x, W = cache
     dout = as_float_array(dout, "dout")
     if dout.shape != (x.shape[0], W.shape[1]):
         raise ValueError(f"dout must have the shape of out, {(x.shape[0], W.shape[1])}, got {dout.shape}")
     return dout @ W.T, x.T @ dout, dout.sum(axis=0)
-
-
-# ------------------------------------------------------------- activations
-def _activation_layer(name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """Build ``<name>_forward`` / ``<name>_backward`` from ``ACTIVATIONS[name]``."""
-    fn, grad = ACTIVATIONS[name]
-
-    def forward(x: np.ndarray, *args: Any, **kwargs: Any) -> tuple[np.ndarray, tuple]:
-        x = as_float_array(x, "x")
-        return fn(x, *args, **kwargs), (x, args, kwargs)
-
-    def backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
-        x, args, kwargs = cache
-        dout = as_float_array(dout, "dout")
-        check_same_shape(x, dout, "x", "dout")
-        return dout * grad(x, *args, **kwargs)
-
-    summary = (fn.__doc__ or "").strip().splitlines()[0]
-    params_sig = list(inspect.signature(fn).parameters.values())
-    forward.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        params_sig, return_annotation="tuple[np.ndarray, tuple]"
-    )
-    forward.__name__ = forward.__qualname__ = f"{name}_forward"
-    backward.__name__ = backward.__qualname__ = f"{name}_backward"
-    forward.__doc__ = (
-        f"Forward of the {name} layer: out = {name}(x{', ...' if len(params_sig) > 1 else ''}) elementwise.\n\n"
-        f"{summary}\n\n"
-        f"Extra arguments are those of dlcourse.activations.{name}.\n\n"
-        "Returns:\n    out (shape of x) and cache = (x, args, kwargs).\n"
-    )
-    backward.__doc__ = (
-        f"Backward of the {name} layer: dx = dout * {name}_grad(x) (chain rule, elementwise).\n\n"
-        f"Args:\n    dout: upstream gradient, shape of x.\n    cache: from {name}_forward.\n\n"
-        "Returns:\n    dx, shape of x.\n"
-    )
-    return forward, backward
-
-
-sigmoid_forward, sigmoid_backward = _activation_layer("sigmoid")
-tanh_forward, tanh_backward = _activation_layer("tanh")
-relu_forward, relu_backward = _activation_layer("relu")
-leaky_relu_forward, leaky_relu_backward = _activation_layer("leaky_relu")
-elu_forward, elu_backward = _activation_layer("elu")
-gelu_forward, gelu_backward = _activation_layer("gelu")
-selu_forward, selu_backward = _activation_layer("selu")
-silu_forward, silu_backward = _activation_layer("silu")
-mish_forward, mish_backward = _activation_layer("mish")
-softplus_forward, softplus_backward = _activation_layer("softplus")
-
-ACTIVATION_LAYERS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-    name: (globals()[f"{name}_forward"], globals()[f"{name}_backward"]) for name in ACTIVATIONS
-}
-
-
-def prelu_forward(x: np.ndarray, a: np.ndarray | float) -> tuple[np.ndarray, tuple]:
-    """Forward of the PReLU layer: out = x for x > 0, a x otherwise.
-
-    Args:
-        x: (N, C, ...) input (any shape if a is a single slope).
-        a: learnable slope, scalar / shape (1,) or shape (C,) per channel on axis 1.
-
-    Returns:
-        out (shape of x) and cache = (x, a).
-    """
-    x, a = as_float_array(x, "x"), as_float_array(a, "a")
-    return prelu(x, a), (x, a)
-
-
-def prelu_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Backward of the PReLU layer.
-
-    dx = dout * [x > 0 ? 1 : a];  da_c = sum over all units i of channel c of
-    dout_i * [x_i > 0 ? 0 : x_i]  (every unit of a channel shares a_c).
-
-    Returns:
-        (dx, da) with the shapes of x and a.
-    """
-    x, a = cache
-    dout = as_float_array(dout, "dout")
-    check_same_shape(x, dout, "x", "dout")
-    da_per_unit = dout * prelu_grad_a(x, a)
-    if a.size == 1 and a.ndim <= 1:
-        da = da_per_unit.sum().reshape(a.shape)
-    else:
-        da = da_per_unit.sum(axis=tuple(i for i in range(x.ndim) if i != 1))
-    return dout * prelu_grad(x, a), da
 
 
 # ------------------------------------------------------------------ dropout
@@ -204,6 +165,13 @@ def dropout_forward(
         In Srivastava et al. p is the probability of KEEPING a unit and the
         weights are scaled by p at test time; torch (and we) use p = drop
         probability and scale by 1/(1-p) during training ("inverted" dropout).
+
+    Example:
+        >>> out, cache = dropout_forward(np.ones(6), p=0.5, rng=np.random.default_rng(0))
+        >>> out
+        array([2., 0., 0., 0., 2., 2.])
+        >>> dropout_forward(np.ones(6), p=0.5, training=False)
+        (array([1., 1., 1., 1., 1., 1.]), None)
     """
     x = as_float_array(x, "x")
     p = check_range(p, "p", 0.0, 1.0)
@@ -216,7 +184,13 @@ def dropout_forward(
 
 
 def dropout_backward(dout: np.ndarray, cache: np.ndarray | None) -> np.ndarray:
-    """Backward of inverted dropout: dx = dout * m / (1 - p); dout itself in evaluation."""
+    """Backward of inverted dropout: dx = dout * m / (1 - p), with the forward's mask m; dout itself in evaluation.
+
+    Example:
+        >>> _, cache = dropout_forward(np.ones(6), p=0.5, rng=np.random.default_rng(0))
+        >>> dropout_backward(np.full(6, 3.0), cache)
+        array([6., 0., 0., 0., 6., 6.])
+    """
     dout = as_float_array(dout, "dout")
     if cache is None:
         return dout
@@ -224,136 +198,14 @@ def dropout_backward(dout: np.ndarray, cache: np.ndarray | None) -> np.ndarray:
     return dout * cache
 
 
-# ------------------------------------------------------------------- losses
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Softmax along ``axis``: exp(x_i - max x) / sum_j exp(x_j - max x).
-
-    Subtracting the max changes nothing mathematically and keeps exp <= 1.
-    """
-    x = as_float_array(x, "x")
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Log-softmax along ``axis``: x_i - logsumexp(x), computed after subtracting the max."""
-    x = as_float_array(x, "x")
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def _check_pair(a: Any, b: Any, name_a: str, name_b: str) -> tuple[np.ndarray, np.ndarray]:
-    a, b = as_float_array(a, name_a), as_float_array(b, name_b)
-    check_same_shape(a, b, name_a, name_b)
-    if a.size == 0:
-        raise ValueError(f"{name_a} is empty (shape {a.shape}); a mean over zero elements is undefined")
-    return a, b
-
-
-def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean squared error, L = mean((pred - target)^2); dL/dpred = 2 (pred - target) / n.
-
-    n is the number of elements (torch's reduction="mean" averages over all of them).
-    """
-    pred, target = _check_pair(pred, target, "pred", "target")
-    diff = pred - target
-    return float(np.mean(diff * diff)), diff * (2.0 / diff.size)
-
-
-def mae_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean absolute error (L1), L = mean|pred - target|; dL/dpred = sign(pred - target) / n.
-
-    Notes:
-        At pred = target the subgradient is 0 (sign(0) = 0), as torch.
-    """
-    pred, target = _check_pair(pred, target, "pred", "target")
-    diff = pred - target
-    return float(np.mean(np.abs(diff))), np.sign(diff) / diff.size
-
-
-def bce_loss(prob: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Binary cross-entropy on probabilities (torch.nn.functional.binary_cross_entropy).
-
-    L = -mean( t log p + (1 - t) log(1 - p) ),  dL/dp = (p - t) / (p (1 - p)) / n.
-
-    Args:
-        prob: predicted probabilities p in [0, 1].
-        target: targets t in [0, 1] (soft labels allowed), shape of prob.
-
-    Notes:
-        As torch: each log is clamped below at -100 so p in {0, 1} gives a
-        finite loss, and the gradient's denominator is max(p (1 - p), 1e-12)
-        (torch's 1e-12 is a float32 constant, 9.99999996e-13; so is ours).
-        Prefer ``bce_with_logits_loss``: it is exact where this one clamps.
-    """
-    prob, target = _check_pair(prob, target, "prob", "target")
-    if np.any((prob < 0) | (prob > 1)):
-        raise ValueError(
-            f"prob must be probabilities in [0, 1], got values in [{prob.min()}, {prob.max()}]; "
-            "apply a sigmoid first, or use bce_with_logits_loss on the logits"
-        )
-    with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped like torch
-        log_p = np.maximum(np.log(prob), _BCE_LOG_FLOOR)
-        log_1mp = np.maximum(np.log(1 - prob), _BCE_LOG_FLOOR)
-    loss = -np.mean(target * log_p + (1 - target) * log_1mp)
-    dprob = (prob - target) / np.maximum((1 - prob) * prob, _BCE_GRAD_EPS) / prob.size
-    return float(loss), dprob
-
-
-def bce_with_logits_loss(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Binary cross-entropy on logits z, p = sigma(z), computed stably.
-
-    L = mean( (1 - t) z + log(1 + e^{-z}) ),  dL/dz = (sigma(z) - t) / n.
-
-    log(1 + e^{-z}) = -log sigma(z) is logaddexp(0, -z): no overflow for any z.
-    Source: torch.nn.functional.binary_cross_entropy_with_logits.
-    """
-    logits, target = _check_pair(logits, target, "logits", "target")
-    loss = np.mean((1 - target) * logits + np.logaddexp(0, -logits))
-    return float(loss), (sigmoid(logits) - target) / logits.size
-
-
-def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-    """Softmax + negative log-likelihood of integer class labels (torch.nn.functional.cross_entropy).
-
-    L = -(1/N) sum_n log softmax(z_n)[y_n],  dL/dz = (softmax(z) - onehot(y)) / N.
-
-    Args:
-        logits: (N, C) unnormalized scores.
-        labels: (N,) integer class indices in [0, C).
-
-    Returns:
-        (loss, dlogits) with dlogits of shape (N, C).
-    """
-    logits = as_float_array(logits, "logits")
-    labels = np.asarray(labels)
-    if logits.ndim != 2 or logits.shape[0] == 0:
-        raise ValueError(f"logits must have shape (N, C) with N >= 1, got {logits.shape}")
-    if labels.dtype.kind not in "iu":
-        raise TypeError(
-            f"labels must be integer class indices, got dtype {labels.dtype}; "
-            "convert with labels.astype(np.int64) (one-hot targets: use labels.argmax(axis=1))"
-        )
-    if labels.shape != (logits.shape[0],):
-        raise ValueError(f"labels must have shape (N,) = ({logits.shape[0]},), got {labels.shape}")
-    num_classes = logits.shape[1]
-    if labels.min() < 0 or labels.max() >= num_classes:
-        raise ValueError(
-            f"labels must be in [0, {num_classes - 1}] for {num_classes} classes, "
-            f"got values in [{labels.min()}, {labels.max()}]"
-        )
-    rows = np.arange(logits.shape[0])
-    log_probs = log_softmax(logits)
-    dlogits = np.exp(log_probs)
-    dlogits[rows, labels] -= 1
-    return float(-log_probs[rows, labels].mean()), dlogits / logits.shape[0]
-
-
 # ---------------------------------------------------------------------- MLP
-_INIT_NAMES = (
-    "zeros", "normal", "uniform", "xavier_uniform", "xavier_normal",
-    "he_uniform", "he_normal", "lecun_normal", "torch_linear_default",
-)
+# The initializers of dlcourse.init that take (shape, rng), by name.
+_INITIALIZERS: dict[str, Callable[[tuple[int, int], np.random.Generator], np.ndarray]] = {
+    "zeros": _init.zeros, "normal": _init.normal, "uniform": _init.uniform,
+    "xavier_uniform": _init.xavier_uniform, "xavier_normal": _init.xavier_normal,
+    "he_uniform": _init.he_uniform, "he_normal": _init.he_normal,
+    "lecun_normal": _init.lecun_normal, "torch_linear_default": _init.torch_linear_default,
+}
 
 
 class MLP:
@@ -379,6 +231,16 @@ class MLP:
     Attributes:
         params: {"W1": (d_0, d_1), "b1": (d_1,), "W2": ...}.
         grads: same keys, filled by ``backward``.
+
+    Example:
+        >>> mlp = MLP([4, 8, 3], "relu", rng=np.random.default_rng(0))
+        >>> mlp
+        MLP(sizes=[4, 8, 3], activation='relu', output_activation=None)
+        >>> logits = mlp.forward(np.ones((5, 4)))
+        >>> logits.shape, mlp.backward(np.ones((5, 3))).shape
+        ((5, 3), (5, 4))
+        >>> {key: grad.shape for key, grad in mlp.grads.items()}
+        {'W1': (4, 8), 'b1': (8,), 'W2': (8, 3), 'b2': (3,)}
     """
 
     def __init__(
@@ -398,20 +260,20 @@ class MLP:
         if output_activation is not None:
             check_choice(output_activation, "output_activation", tuple(ACTIVATIONS))
         if isinstance(init, str):
-            init = getattr(_init, check_choice(init, "init", _INIT_NAMES))
+            init = _INITIALIZERS[check_choice(init, "init", tuple(_INITIALIZERS))]
         elif not callable(init):
-            raise TypeError(f"init must be a name in {_INIT_NAMES} or a callable(shape, rng), got {init!r}")
+            raise TypeError(f"init must be a name in {tuple(_INITIALIZERS)} or a callable(shape, rng), got {init!r}")
         rng = check_rng(rng)
         self.sizes = tuple(int(s) for s in sizes)
         self.activation, self.output_activation = activation, output_activation
         self.params: dict[str, np.ndarray] = {}
-        for layer, shape in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+        for layer, shape in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True), start=1):
             W = np.asarray(init(shape, rng), dtype=np.float64)
             if W.shape != shape:
                 raise ValueError(f"init returned shape {W.shape} for layer {layer}, expected {shape}")
             self.params[f"W{layer}"], self.params[f"b{layer}"] = W, np.zeros(shape[1])
         self.grads: dict[str, np.ndarray] = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self._caches: list[tuple[tuple, tuple | None]] | None = None
+        self._caches: list[tuple[tuple, object]] | None = None
 
     @property
     def num_layers(self) -> int:
@@ -448,4 +310,55 @@ class MLP:
     __call__ = forward
 
     def __repr__(self) -> str:
-        return f"MLP(sizes={list(self.sizes)}, activation={self.activation!r}, output_activation={self.output_activation!r})"
+        return (f"MLP(sizes={list(self.sizes)}, activation={self.activation!r}, "
+                f"output_activation={self.output_activation!r})")
+
+
+# ------------------------------------------------------- two-layer network
+_TWO_LAYER_KEYS = ("W1", "b1", "W2", "b2")
+
+
+def two_layer_net(X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and gradients of a two-layer ReLU network with softmax cross-entropy.
+
+    Forward:  z1 = X W1 + b1,  h = relu(z1),  s = h W2 + b2,
+              L = -(1/N) sum_n log softmax(s_n)[y_n].
+    Backward: ds = (softmax(s) - onehot(y)) / N,  dW2 = h^T ds,  db2 = sum_n ds,
+              dh = ds W2^T,  dz1 = dh * [z1 > 0],  dW1 = X^T dz1,  db1 = sum_n dz1.
+
+    Args:
+        X: (N, D) inputs.
+        y: (N,) integer class labels in [0, C).
+        params: {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}; not modified.
+
+    Returns:
+        (loss, grads) with grads a dict with the keys and shapes of params.
+
+    Notes:
+        W has shape (fan_in, fan_out), torch's nn.Linear.weight transposed;
+        the loss is torch's cross_entropy with reduction="mean".
+
+    Source: Georgia Tech CS 4644/7643 'Optimization' (modular backprop);
+    J. Adamczyk, Deep learning lecture notes (backprop equations for an MLP).
+
+    Example:
+        >>> params = {"W1": np.array([[1.0, -1.0]]), "b1": np.zeros(2),
+        ...           "W2": np.array([[1.0, 0.0], [0.0, 1.0]]), "b2": np.zeros(2)}
+        >>> loss, grads = two_layer_net(np.array([[2.0], [-1.0]]), np.array([0, 1]), params)
+        >>> round(loss, 4)
+        0.2201
+        >>> grads["W2"].round(4)
+        array([[-0.1192,  0.1192],
+               [ 0.1345, -0.1345]])
+    """
+    if not isinstance(params, dict) or set(params) != set(_TWO_LAYER_KEYS):
+        keys = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise ValueError(f"params must be a dict with exactly the keys {_TWO_LAYER_KEYS}, got {keys}")
+    z1, cache1 = linear_forward(X, params["W1"], params["b1"])
+    h, relu_cache = relu_forward(z1)
+    scores, cache2 = linear_forward(h, params["W2"], params["b2"])
+    loss, dscores = softmax_cross_entropy(scores, y)
+    dh, dW2, db2 = linear_backward(dscores, cache2)
+    dz1 = relu_backward(dh, relu_cache)
+    _, dW1, db1 = linear_backward(dz1, cache1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}

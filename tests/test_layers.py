@@ -1,9 +1,8 @@
-"""dlcourse.layers against torch.nn.functional / torch.nn and torch.autograd, float64."""
+"""dlcourse.layers (linear, dropout, MLP, two_layer_net) against torch.nn.functional and autograd, float64."""
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -13,24 +12,20 @@ import torch.nn.functional as F
 from dlcourse import activations as A
 from dlcourse import layers as L
 
-# Elementwise layers: same formulas as torch up to a few ulp (see test_activations): rtol 1e-12, atol 1e-14.
-ELEM_RTOL, ELEM_ATOL = 1e-12, 1e-14
 # Matrix products / sums: float64 with a different summation order (BLAS
 # blocking, reassociation); error ~ k eps sum|terms| with k <= 64 terms of O(1):
 # rtol 1e-12 plus atol 1e-12 for entries that cancel to near 0.
 MAT_RTOL, MAT_ATOL = 1e-12, 1e-12
 # MLP: three chained matmuls and activations amplify the above a little.
 MLP_RTOL, MLP_ATOL = 1e-11, 1e-12
+# two_layer_net: the same operations as torch up to summation order: a few ulp per entry relative to
+# the largest entry (tiny grads cancel, so rtol alone is too strict).
+NET_RTOL, NET_ATOL_SCALE = 1e-10, 1e-12
 
 
 def t64(a, grad=False):
     return torch.tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64, requires_grad=grad)
 
-
-def quiet(fn, *args, **kwargs):
-    with np.errstate(over="raise", divide="raise", invalid="raise"), warnings.catch_warnings():
-        warnings.simplefilter("error")
-        return fn(*args, **kwargs)
 
 
 # -------------------------------------------------------------------- linear
@@ -53,7 +48,7 @@ def test_linear_matches_torch(n, fan_in, fan_out):
     np.testing.assert_allclose(dW, gW.numpy().T, rtol=MAT_RTOL, atol=MAT_ATOL)
     np.testing.assert_allclose(db, gb.numpy(), rtol=MAT_RTOL, atol=MAT_ATOL)
     assert dx.shape == x.shape and dW.shape == W.shape and db.shape == b.shape
-    for before, after in zip(copies, (x, W, b, dout)):
+    for before, after in zip(copies, (x, W, b, dout), strict=True):
         np.testing.assert_array_equal(before, after)
 
 
@@ -77,89 +72,6 @@ def test_linear_backward_rejects_wrong_dout_and_integer_input():
         L.linear_backward(np.ones((2, 4)), cache)
     with pytest.raises(TypeError, match="W must be a floating-point array"):
         L.linear_forward(np.ones((4, 3)), np.ones((3, 2), dtype=int), np.ones(2))
-
-
-# ------------------------------------------------------------- activations
-ACT_CASES = [
-    ("sigmoid", (), {}, torch.sigmoid),
-    ("tanh", (), {}, torch.tanh),
-    ("relu", (), {}, F.relu),
-    ("leaky_relu", (), {}, F.leaky_relu),
-    ("leaky_relu", (0.2,), {}, lambda t: F.leaky_relu(t, 0.2)),
-    ("elu", (), {"alpha": 0.7}, lambda t: F.elu(t, 0.7)),
-    ("gelu", (), {}, F.gelu),
-    ("gelu", (), {"approximate": "tanh"}, lambda t: F.gelu(t, approximate="tanh")),
-    ("selu", (), {}, F.selu),
-    ("silu", (), {}, F.silu),
-    ("mish", (), {}, F.mish),
-    ("softplus", (), {}, F.softplus),
-    ("softplus", (2.0,), {"threshold": 3.0}, lambda t: F.softplus(t, 2.0, 3.0)),
-]
-ACT_IDS = [f"{c[0]}{c[1]}{c[2]}" if (c[1] or c[2]) else c[0] for c in ACT_CASES]
-
-
-@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (2, 3, 5)])
-@pytest.mark.parametrize("name, args, kwargs, torch_fn", ACT_CASES, ids=ACT_IDS)
-def test_activation_layer_matches_autograd(name, args, kwargs, torch_fn, shape):
-    rng = np.random.default_rng(sum(shape))
-    x = rng.normal(0, 3, size=shape)
-    x.flat[0] = 0.0  # the kink, torch's convention
-    x.flat[-1] = -1e3 if x.size > 1 else x.flat[-1]
-    dout = rng.normal(size=shape)
-    copies = (x.copy(), dout.copy())
-    forward, backward = getattr(L, f"{name}_forward"), getattr(L, f"{name}_backward")
-    out, cache = quiet(forward, x, *args, **kwargs)
-    dx = quiet(backward, dout, cache)
-    xt = t64(x, True)
-    out_t = torch_fn(xt)
-    (gx,) = torch.autograd.grad(out_t, xt, grad_outputs=t64(dout))
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=ELEM_RTOL, atol=ELEM_ATOL)
-    np.testing.assert_allclose(dx, gx.numpy(), rtol=ELEM_RTOL, atol=ELEM_ATOL)
-    np.testing.assert_array_equal(x, copies[0])
-    np.testing.assert_array_equal(dout, copies[1])
-
-
-@pytest.mark.parametrize("name", list(A.ACTIVATIONS))
-def test_activation_layers_are_named_documented_module_functions(name):
-    forward, backward = getattr(L, f"{name}_forward"), getattr(L, f"{name}_backward")
-    assert forward.__name__ == f"{name}_forward" and backward.__name__ == f"{name}_backward"
-    assert forward.__module__ == "dlcourse.layers"
-    assert name in forward.__doc__ and f"{name}_grad" in backward.__doc__
-    assert L.ACTIVATION_LAYERS[name] == (forward, backward)
-
-
-def test_activation_backward_rejects_wrong_dout_shape():
-    _, cache = L.relu_forward(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"dout must have the same shape as x"):
-        L.relu_backward(np.ones((3,)), cache)
-
-
-# --------------------------------------------------------------------- PReLU
-@pytest.mark.parametrize("x_shape, a_shape", [((5,), ()), ((1, 3), (3,)), ((7, 3, 4), (3,)), ((4, 2), (1,))])
-def test_prelu_layer_matches_autograd(x_shape, a_shape):
-    rng = np.random.default_rng(len(x_shape))
-    x, a, dout = rng.normal(size=x_shape), rng.uniform(0, 0.5, size=a_shape), rng.normal(size=x_shape)
-    x.flat[0] = 0.0
-    copies = (x.copy(), a.copy(), dout.copy())
-    out, cache = L.prelu_forward(x, a)
-    dx, da = L.prelu_backward(dout, cache)
-    xt, at = t64(x, True), t64(a.reshape(1) if a.ndim == 0 else a, True)
-    out_t = F.prelu(xt, at)
-    gx, ga = torch.autograd.grad(out_t, (xt, at), grad_outputs=t64(dout))
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=ELEM_RTOL, atol=ELEM_ATOL)
-    np.testing.assert_allclose(dx, gx.numpy(), rtol=ELEM_RTOL, atol=ELEM_ATOL)
-    assert da.shape == a.shape
-    np.testing.assert_allclose(da, ga.numpy().reshape(a.shape), rtol=MAT_RTOL, atol=MAT_ATOL)
-    for before, after in zip(copies, (x, a, dout)):
-        np.testing.assert_array_equal(before, after)
-
-
-def test_prelu_layer_errors():
-    with pytest.raises(ValueError, match="a must be a scalar"):
-        L.prelu_forward(np.ones((4, 3)), np.ones(4))
-    _, cache = L.prelu_forward(np.ones((4, 3)), np.ones(3))
-    with pytest.raises(ValueError, match="dout"):
-        L.prelu_backward(np.ones((4, 2)), cache)
 
 
 # ------------------------------------------------------------------- dropout
@@ -257,122 +169,6 @@ def test_dropout_deterministic_pure_and_dtype():
 def test_dropout_errors(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         L.dropout_forward(np.ones((2, 2)), **kwargs)
-
-
-# -------------------------------------------------------------------- losses
-# Loss values are means of n float64 terms and the gradients elementwise
-# formulas: same operations as torch up to summation order: rtol 1e-12.
-LOSS_RTOL, LOSS_ATOL = 1e-12, 1e-15
-LOSS_SHAPES = [(1,), (7,), (4, 3), (1, 1)]
-
-
-def _torch_loss(fn, inp, target):
-    it = t64(inp, True)
-    loss = fn(it, t64(target))
-    (g,) = torch.autograd.grad(loss, it)
-    return loss.item(), g.numpy()
-
-
-def _compare_loss(ours, theirs, inp, target):
-    copies = (inp.copy(), target.copy())
-    loss, grad = quiet(ours, inp, target)
-    loss_t, grad_t = _torch_loss(theirs, inp, target)
-    assert isinstance(loss, float) and grad.shape == inp.shape
-    assert loss == pytest.approx(loss_t, rel=LOSS_RTOL, abs=LOSS_ATOL)
-    np.testing.assert_allclose(grad, grad_t, rtol=LOSS_RTOL, atol=LOSS_ATOL)
-    np.testing.assert_array_equal(inp, copies[0])
-    np.testing.assert_array_equal(target, copies[1])
-
-
-@pytest.mark.parametrize("shape", LOSS_SHAPES)
-def test_mse_and_mae_match_torch(shape):
-    rng = np.random.default_rng(len(shape) + shape[0])
-    pred, target = rng.normal(size=shape), rng.normal(size=shape)
-    target.flat[0] = pred.flat[0]  # a tie: MAE subgradient 0 as torch's sign(0)
-    _compare_loss(L.mse_loss, F.mse_loss, pred, target)
-    _compare_loss(L.mae_loss, F.l1_loss, pred, target)
-
-
-@pytest.mark.parametrize("shape", LOSS_SHAPES)
-def test_bce_matches_torch(shape):
-    rng = np.random.default_rng(shape[0])
-    prob, target = rng.uniform(0.01, 0.99, size=shape), rng.uniform(0, 1, size=shape)
-    _compare_loss(L.bce_loss, F.binary_cross_entropy, prob, target)
-
-
-def test_bce_clamps_like_torch_at_zero_and_one():
-    prob = np.array([0.0, 1.0, 0.0, 1.0, 1e-50, 1 - 1e-17, 0.5])
-    target = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.3])
-    _compare_loss(L.bce_loss, F.binary_cross_entropy, prob, target)
-
-
-@pytest.mark.parametrize("bad", [-0.1, 1.5])
-def test_bce_rejects_non_probabilities(bad):
-    with pytest.raises(ValueError, match=r"prob must be probabilities in \[0, 1\]"):
-        L.bce_loss(np.array([0.5, bad]), np.array([1.0, 0.0]))
-
-
-@pytest.mark.parametrize("shape", LOSS_SHAPES)
-def test_bce_with_logits_matches_torch(shape):
-    rng = np.random.default_rng(shape[0] + 10)
-    logits, target = rng.normal(0, 4, size=shape), rng.uniform(0, 1, size=shape)
-    _compare_loss(L.bce_with_logits_loss, F.binary_cross_entropy_with_logits, logits, target)
-
-
-def test_bce_with_logits_large_logits_quiet():
-    logits = np.array([1e4, -1e4, 50.0, -50.0, 1e3, -1e3, 0.0])
-    target = np.array([1.0, 0.0, 0.0, 1.0, 0.5, 0.5, 1.0])
-    _compare_loss(L.bce_with_logits_loss, F.binary_cross_entropy_with_logits, logits, target)
-
-
-@pytest.mark.parametrize("n, c", [(1, 1), (1, 10), (7, 3), (64, 10)])
-@pytest.mark.parametrize("scale", [1.0, 1e4])
-def test_softmax_cross_entropy_matches_torch(n, c, scale):
-    rng = np.random.default_rng(n * c)
-    logits, labels = rng.normal(0, scale, size=(n, c)), rng.integers(0, c, size=n)
-    copies = (logits.copy(), labels.copy())
-    loss, dlogits = quiet(L.softmax_cross_entropy, logits, labels)
-    lt = t64(logits, True)
-    loss_t = F.cross_entropy(lt, torch.tensor(labels))
-    (g,) = torch.autograd.grad(loss_t, lt)
-    # Scale 1e4: the loss is O(1e4) and log-softmax subtracts O(1e4) numbers: rtol 1e-12 relative to that.
-    assert loss == pytest.approx(loss_t.item(), rel=LOSS_RTOL, abs=LOSS_ATOL * scale)
-    np.testing.assert_allclose(dlogits, g.numpy(), rtol=LOSS_RTOL, atol=LOSS_ATOL)
-    np.testing.assert_array_equal(logits, copies[0])
-    np.testing.assert_array_equal(labels, copies[1])
-
-
-@pytest.mark.parametrize("axis", [-1, 0, 1])
-def test_softmax_and_log_softmax_match_torch(axis):
-    x = np.random.default_rng(0).normal(0, 100, size=(3, 4, 5))
-    x[0, 0, 0] = 1e4
-    np.testing.assert_allclose(quiet(L.softmax, x, axis), torch.softmax(t64(x), axis).numpy(), rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(
-        quiet(L.log_softmax, x, axis), torch.log_softmax(t64(x), axis).numpy(), rtol=1e-12, atol=1e-12
-    )
-
-
-@pytest.mark.parametrize(
-    "logits, labels, exc, match",
-    [
-        (np.zeros((3, 4)), np.array([0.0, 1.0, 2.0]), TypeError, "labels must be integer class indices"),
-        (np.zeros((3, 4)), np.array([0, 4, 1]), ValueError, r"labels must be in \[0, 3\].*\[0, 4\]"),
-        (np.zeros((3, 4)), np.array([0, -1, 1]), ValueError, r"labels must be in \[0, 3\]"),
-        (np.zeros((3, 4)), np.array([0, 1]), ValueError, r"labels must have shape \(N,\) = \(3,\)"),
-        (np.zeros(4), np.array([0]), ValueError, r"logits must have shape \(N, C\)"),
-        (np.zeros((3, 4), dtype=int), np.array([0, 1, 2]), TypeError, "logits must be a floating-point array"),
-    ],
-)
-def test_softmax_cross_entropy_errors(logits, labels, exc, match):
-    with pytest.raises(exc, match=match):
-        L.softmax_cross_entropy(logits, labels)
-
-
-@pytest.mark.parametrize("loss_fn", [L.mse_loss, L.mae_loss, L.bce_loss, L.bce_with_logits_loss])
-def test_losses_reject_mismatched_shapes(loss_fn):
-    first = loss_fn.__code__.co_varnames[0]
-    with pytest.raises(ValueError, match=f"target must have the same shape as {first}"):
-        loss_fn(np.full((4, 1), 0.5), np.full((4,), 0.5))
 
 
 # ----------------------------------------------------------------------- MLP
@@ -481,7 +277,8 @@ def test_mlp_init_callable_and_reproducible():
     [
         ({"sizes": [3], "rng": np.random.default_rng(0)}, ValueError, "sizes must be at least two"),
         ({"sizes": [3, 0, 2], "rng": np.random.default_rng(0)}, ValueError, "sizes"),
-        ({"sizes": [3, 2], "activation": "swish", "rng": np.random.default_rng(0)}, ValueError, "activation must be one of"),
+        ({"sizes": [3, 2], "activation": "swish", "rng": np.random.default_rng(0)}, ValueError,
+         "activation must be one of"),
         ({"sizes": [3, 2], "output_activation": "softmax", "rng": np.random.default_rng(0)}, ValueError,
          "output_activation must be one of"),
         ({"sizes": [3, 2], "init": "glorot", "rng": np.random.default_rng(0)}, ValueError, "init must be one of"),
@@ -506,3 +303,43 @@ def test_mlp_usage_errors():
     mlp.forward(np.ones((5, 3)))
     with pytest.raises(ValueError, match="dout"):
         mlp.backward(np.ones((5, 3)))
+
+
+# ------------------------------------------------------------ two_layer_net
+def _close(actual, expected):
+    np.testing.assert_allclose(actual, expected, rtol=NET_RTOL, atol=NET_ATOL_SCALE * np.abs(expected).max())
+
+
+@pytest.mark.parametrize(("n", "d", "h", "c", "scale", "offset"), [
+    (1, 4, 5, 3, 1.0, 0.0), (7, 3, 9, 4, 1.0, 0.0), (5, 6, 7, 5, 1.0, 1e3), (3, 5, 3, 2, 1e-6, 0.0),
+    (64, 20, 15, 10, 30.0, 0.0),
+])
+def test_two_layer_net_matches_torch_autograd(n, d, h, c, scale, offset):
+    rng = np.random.default_rng(n * 100 + d)
+    X = rng.standard_normal((n, d)) * scale
+    y = rng.integers(0, c, n)
+    params = {"W1": rng.standard_normal((d, h)), "b1": rng.standard_normal(h) * 0.1,
+              "W2": rng.standard_normal((h, c)), "b2": offset + rng.standard_normal(c)}
+    loss, grads = L.two_layer_net(X, y, params)
+    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    hidden = torch.relu(torch.tensor(X, dtype=torch.float64) @ tp["W1"] + tp["b1"])
+    torch_loss = F.cross_entropy(hidden @ tp["W2"] + tp["b2"], torch.tensor(y))
+    torch_loss.backward()
+    _close(loss, torch_loss.item())
+    assert grads.keys() == params.keys()
+    for key in params:
+        _close(grads[key], tp[key].grad.numpy())
+
+
+def test_two_layer_net_is_pure_and_checks_params():
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((3, 4)), "b1": np.zeros(4),
+              "W2": rng.standard_normal((4, 2)), "b2": np.zeros(2)}
+    X, y = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    before = {k: v.copy() for k, v in params.items()}
+    L.two_layer_net(X, y, params)
+    assert all(np.array_equal(before[k], params[k]) for k in params)
+    with pytest.raises(ValueError, match="params must be a dict with exactly the keys"):
+        L.two_layer_net(X, y, {"W1": params["W1"]})
+    with pytest.raises(TypeError, match="labels must be integer"):
+        L.two_layer_net(X, y.astype(float), params)

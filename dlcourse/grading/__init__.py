@@ -23,6 +23,8 @@ its accuracy on a fixed held-out split of the digits (``digits_split()``)::
 
     check_accuracy(predict, threshold=0.95)
 
+and the conclusions read off the plot of ``dlcourse.experiments.layer_spread``
+by ``check_spread_conclusions(conclusions)``.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from typing import Any
 from dlcourse.grading._core import Mistake, Target, Trial, run_check
 from dlcourse.grading._report import GradingError, Tolerance
 from dlcourse.grading.registry import get_target, targets
+from dlcourse.grading.topics.experiments import check_spread_conclusions
 from dlcourse.grading.topics.model import check_accuracy
 from dlcourse.training import digits_split
 
 __all__ = [
-    "check", "check_accuracy", "digits_split", "targets", "get_target",
+    "check", "check_accuracy", "check_spread_conclusions", "digits_split", "targets", "get_target",
     "GradingError", "Target", "Trial", "Mistake", "Tolerance",
 ]
 

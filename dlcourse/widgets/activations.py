@@ -24,8 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from dlcourse._checks import check_choice, check_int, check_range
+from dlcourse.activation_layers import ACTIVATION_LAYERS
 from dlcourse.activations import ACTIVATIONS, gelu, prelu, prelu_grad
-from dlcourse.layers import ACTIVATION_LAYERS, linear_backward, linear_forward
+from dlcourse.layers import linear_backward, linear_forward
 from dlcourse.widgets import register
 from dlcourse.widgets._base import Explorer
 from dlcourse.widgets._plotting import one_blas_thread

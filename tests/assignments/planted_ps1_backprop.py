@@ -1,11 +1,20 @@
 """Planted wrong submissions for ps1_backprop: each must lose exactly the points of its part, with a diagnosis."""
 
+from dlcourse.grading import get_target
+
+
+def likely_cause(target: str, mistake: str) -> str:
+    """The feedback line that names ``mistake`` of ``target``: each planted bug is asserted by its mistake id."""
+    (message,) = [m.message for m in get_target(target).mistakes if m.name == mistake]
+    return f"Likely cause: {message}"
+
+
 PLANTED = [
-    dict(
-        name="multiply_gate_swapped",
-        notebook="ps1_backprop.ipynb",
-        cell="gates",
-        source='''class MultiplyGate:
+    {
+        "name": "multiply_gate_swapped",
+        "notebook": "ps1_backprop.ipynb",
+        "cell": "gates",
+        "source": '''class MultiplyGate:
     def forward(self, x, y):
         self.x, self.y = x, y
         return x * y
@@ -40,14 +49,14 @@ class SigmoidGate:
     def backward(self, dz):
         return self.s * (1 - self.s) * dz
 ''',
-        zero=["gates_tests"],
-        feedback="Likely cause: Each input of a product gets the OTHER input times dout",
-    ),
-    dict(
-        name="two_layer_net_no_relu_mask",
-        notebook="ps1_backprop.ipynb",
-        cell="two_layer_net",
-        source='''def two_layer_net(X, y, params):
+        "zero": ["gates_tests"],
+        "feedback": likely_cause("backprop.MultiplyGate", "multiply_swapped"),
+    },
+    {
+        "name": "two_layer_net_no_relu_mask",
+        "notebook": "ps1_backprop.ipynb",
+        "cell": "two_layer_net",
+        "source": '''def two_layer_net(X, y, params):
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
     n = len(X)
     z1 = X @ W1 + b1
@@ -69,7 +78,7 @@ class SigmoidGate:
     db1 = dz1.sum(axis=0)
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 ''',
-        zero=["two_layer_net_tests"],
-        feedback="Likely cause: Backprop through the ReLU: dz1 = dh * (z1 > 0)",
-    ),
+        "zero": ["two_layer_net_tests"],
+        "feedback": likely_cause("layers.two_layer_net", "mlp_no_relu_mask"),
+    },
 ]

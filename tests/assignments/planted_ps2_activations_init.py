@@ -1,15 +1,24 @@
 """Planted wrong submissions for ps2_activations_init (run by tests/test_assignments.py).
 
 Each entry replaces one solution cell with a realistic mistake; autograding must zero exactly the listed
-test cells, and their error output must carry the catalogued diagnosis.
+test cells, and their error output must carry the catalogued diagnosis (named here by its mistake id).
 """
 
+from dlcourse.grading import get_target
+
+
+def likely_cause(target: str, mistake: str) -> str:
+    """The feedback line that names ``mistake`` of ``target``: each planted bug is asserted by its mistake id."""
+    (message,) = [m.message for m in get_target(target).mistakes if m.name == mistake]
+    return f"Likely cause: {message}"
+
+
 PLANTED = [
-    dict(
-        name="layer_spread_without_activation_derivative",
-        notebook="ps2_activations_init.ipynb",
-        cell="spread_experiment",
-        source='''def layer_spread(init, activation, depth=20, width=256, batch=512, rng=None):
+    {
+        "name": "layer_spread_without_activation_derivative",
+        "notebook": "ps2_activations_init.ipynb",
+        "cell": "spread_experiment",
+        "source": '''def layer_spread(init, activation, depth=20, width=256, batch=512, rng=None):
     """Std of the activations and of the gradients, layer by layer, in a deep bias-free network.
 
     Args:
@@ -50,14 +59,14 @@ PLANTED = [
         dh = dh @ weights[layer].T  # now dL/d(input of this layer)
         gradient_std[layer] = dh.std()
     return activation_std, gradient_std''',
-        zero=["spread_experiment_tests"],
-        feedback="you passed dh through unchanged",
-    ),
-    dict(
-        name="relu_grad_one_at_zero",
-        notebook="ps2_activations_init.ipynb",
-        cell="activations_classic",
-        source='''def sigmoid(x):
+        "zero": ["spread_experiment_tests"],
+        "feedback": likely_cause("experiments.layer_spread", "spread_no_activation_derivative"),
+    },
+    {
+        "name": "relu_grad_one_at_zero",
+        "notebook": "ps2_activations_init.ipynb",
+        "cell": "activations_classic",
+        "source": '''def sigmoid(x):
     """Logistic sigmoid 1 / (1 + exp(-x)), elementwise, without overflow.
 
     Args:
@@ -95,7 +104,7 @@ def relu(x):
 def relu_grad(x):
     """Derivative of ReLU: 1 where x > 0, 0 elsewhere (0 at x = 0, as torch); same shape and dtype as x."""
     return (x >= 0).astype(x.dtype)''',
-        zero=["activations_classic_tests"],
-        feedback="use x > 0, not x >= 0",
-    ),
+        "zero": ["activations_classic_tests"],
+        "feedback": likely_cause("activations.relu_grad", "relu_grad_at_zero"),
+    },
 ]

@@ -1,35 +1,24 @@
-"""Experiment checks: layer_spread against torch.autograd, its catalogue, and the plot's conclusions.
+"""Experiment checks: the layer_spread target, its catalogue, and the plot's conclusions.
 
-The reference's network is rebuilt here in torch from draws made in the
-prescribed order (x, W_1 ... W_depth, g) with the standard deviations written
-out from the papers, never from dlcourse; the answer key of the conclusions is
-recomputed from those torch curves.
+The answer key of the conclusions is recomputed from torch curves (``torch_spread`` of
+tests/test_experiments.py: the network rebuilt in torch with the papers' standard deviations,
+never from dlcourse).
 """
 
-import math
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from test_experiments import DEFAULT_SIZES, torch_spread
 
-from dlcourse.grading import GradingError, get_target, targets
-from dlcourse.grading.topics.experiments import (
-    OTHER_SEED, SAME_SEED, SPREAD_ACTIVATIONS, SPREAD_INITS, SPREAD_QUESTIONS, check_spread_conclusions, layer_spread,
-)
+from dlcourse.experiments import SPREAD_INITS
+from dlcourse.grading import GradingError, check_spread_conclusions, get_target, targets
+from dlcourse.grading.topics.experiments import OTHER_SEED, SAME_SEED, SPREAD_QUESTIONS
 from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
 
 TARGET = "experiments.layer_spread"
-# float64; torch and numpy sum each matrix product in their own order (~1e-16 relative per entry and layer),
-# over at most 20 layers, and a std averages many entries: 1e-10 leaves a wide margin
-TORCH_RTOL = 1e-10
-# std of the N(0, std^2) weights for a square (width, width) matrix: Glorot, He (fan_in, ReLU gain sqrt 2), fixed
-PAPER_STD = {"xavier_normal": lambda width: math.sqrt(2.0 / (width + width)),
-             "he_normal": lambda width: math.sqrt(2.0 / width),
-             "normal_0.01": lambda width: 0.01}
-TORCH_ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z}
-DEFAULT_SIZES = (20, 256, 512)
 
 
 @pytest.fixture(autouse=True)
@@ -41,77 +30,17 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def torch_spread(init, activation, depth, width, batch, seed):
-    """(activation_std, gradient_std) of the same network, by torch.autograd in float64."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, width))
-    weights = [rng.normal(0.0, PAPER_STD[init](width), size=(width, width)) for _ in range(depth)]
-    g = rng.standard_normal((batch, width))
-    f = TORCH_ACTIVATIONS[activation]
-    h = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    inputs, outputs = [], []
-    for W in weights:
-        h.retain_grad()
-        inputs.append(h)
-        h = f(h @ torch.tensor(W, dtype=torch.float64))
-        outputs.append(h)
-    (h * torch.tensor(g, dtype=torch.float64)).sum().backward()
-    activation_std = np.array([out.detach().std(correction=0).item() for out in outputs])
-    gradient_std = np.array([inp.grad.std(correction=0).item() for inp in inputs])
-    return activation_std, gradient_std
-
-
-# ---------------------------------------------------------------------------
-# the reference
-# ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("init", SPREAD_INITS)
-@pytest.mark.parametrize("activation", SPREAD_ACTIVATIONS)
-@pytest.mark.parametrize(("depth", "width", "batch"), [(3, 7, 5), (1, 4, 1), (20, 33, 9)])
-def test_layer_spread_matches_torch_autograd(init, activation, depth, width, batch):
-    seed = depth * 1000 + width
-    expected = torch_spread(init, activation, depth, width, batch, seed)
-    obtained = layer_spread(init, activation, depth, width, batch, rng=np.random.default_rng(seed))
-    for e, o in zip(expected, obtained):
-        assert o.shape == (depth,) and o.dtype == np.float64
-        np.testing.assert_allclose(o, e, rtol=TORCH_RTOL, atol=0)
-
-
-@pytest.mark.parametrize(("init", "activation"), [("he_normal", "relu"), ("normal_0.01", "tanh")])
-def test_layer_spread_defaults_match_torch_with_seed_0(init, activation):
-    # rng=None means np.random.default_rng(0); the defaults are depth 20, width 256, batch 512
-    expected = torch_spread(init, activation, *DEFAULT_SIZES, seed=0)
-    for e, o in zip(expected, layer_spread(init, activation)):
-        np.testing.assert_allclose(o, e, rtol=TORCH_RTOL, atol=0)
-
-
-def test_layer_spread_draws_only_from_rng():
-    rng = np.random.default_rng(3)
-    first = layer_spread("xavier_normal", "tanh", 2, 3, 4, rng=rng)
-    second = layer_spread("xavier_normal", "tanh", 2, 3, 4, rng=rng)  # the generator advanced: another network
-    again = layer_spread("xavier_normal", "tanh", 2, 3, 4, rng=np.random.default_rng(3))
-    assert not np.array_equal(first[0], second[0])
-    assert all(np.array_equal(a, b) for a, b in zip(first, again))
-
-
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    ({"init": "glorot"}, ValueError, "init must be one of"),
-    ({"activation": "sigmoid"}, ValueError, "activation must be one of"),
-    ({"depth": 0}, ValueError, "depth must be an integer >= 1"),
-    ({"width": 2.0}, ValueError, "width must be an integer >= 1"),
-    ({"batch": -3}, ValueError, "batch must be an integer >= 1"),
-    ({"rng": 42}, TypeError, "rng must be a numpy.random.Generator"),
-])
-def test_layer_spread_rejects_bad_arguments(kwargs, error, match):
-    arguments = {"init": "he_normal", "activation": "relu", "depth": 2, "width": 3, "batch": 2} | kwargs
-    with pytest.raises(error, match=match):
-        layer_spread(**arguments)
-
-
 def test_importing_the_topic_does_not_import_torch():
     code = "import sys, dlcourse.grading.topics.experiments; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_check_spread_conclusions_is_exported_by_dlcourse_grading():
+    import dlcourse.grading
+    from dlcourse.grading.topics import experiments
+
+    assert "check_spread_conclusions" in dlcourse.grading.__all__
+    assert dlcourse.grading.check_spread_conclusions is experiments.check_spread_conclusions
 
 
 # ---------------------------------------------------------------------------
@@ -196,7 +125,7 @@ def spread_he_without_gain(init, activation, depth=20, width=256, batch=512, rng
         h = _act(activation, zs[-1])
         acts.append(h.std())
     grads, dh = [], g
-    for W, z in zip(reversed(Ws), reversed(zs)):
+    for W, z in zip(reversed(Ws), reversed(zs), strict=True):
         dh = (dh * _act_grad(activation, z)) @ W.T
         grads.insert(0, dh.std())
     return np.array(acts), np.array(grads)
@@ -212,7 +141,7 @@ def spread_unbiased_std(init, activation, depth=20, width=256, batch=512, rng=No
         h = _act(activation, zs[-1])
         acts.append(np.std(h, ddof=1))
     grads, dh = [], g
-    for W, z in zip(reversed(Ws), reversed(zs)):
+    for W, z in zip(reversed(Ws), reversed(zs), strict=True):
         dh = (dh * _act_grad(activation, z)) @ W.T
         grads.append(np.std(dh, ddof=1))
     return np.array(acts), np.array(grads[::-1])
@@ -228,7 +157,7 @@ def spread_g_first(init, activation, depth=20, width=256, batch=512, rng=None):
         h = _act(activation, zs[-1])
         acts.append(h.std())
     grads, dh = [], g
-    for W, z in zip(reversed(Ws), reversed(zs)):
+    for W, z in zip(reversed(Ws), reversed(zs), strict=True):
         dh = (dh * _act_grad(activation, z)) @ W.T
         grads.append(dh.std())
     return np.array(acts), np.array(grads[::-1])
@@ -244,7 +173,7 @@ def spread_global_random(init, activation, depth=20, width=256, batch=512, rng=N
         h = _act(activation, zs[-1])
         acts.append(h.std())
     grads, dh = [], g
-    for W, z in zip(reversed(Ws), reversed(zs)):
+    for W, z in zip(reversed(Ws), reversed(zs), strict=True):
         dh = (dh * _act_grad(activation, z)) @ W.T
         grads.append(dh.std())
     return np.array(acts), np.array(grads[::-1])
@@ -261,7 +190,7 @@ def spread_own_seed(init, activation, depth=20, width=256, batch=512, rng=None):
         h = _act(activation, zs[-1])
         acts.append(h.std())
     grads, dh = [], g
-    for W, z in zip(reversed(Ws), reversed(zs)):
+    for W, z in zip(reversed(Ws), reversed(zs), strict=True):
         dh = (dh * _act_grad(activation, z)) @ W.T
         grads.append(dh.std())
     return np.array(acts), np.array(grads[::-1])
@@ -310,7 +239,7 @@ def spread_derivative_from_outputs(init, activation, depth=20, width=256, batch=
     slope = {"tanh": lambda out: 1 - out**2, "relu": lambda out: (out > 0).astype(float),
              "linear": lambda out: 1.0}[activation]
     grads, dh = [], g
-    for W, out in zip(Ws[::-1], outs[::-1]):
+    for W, out in zip(Ws[::-1], outs[::-1], strict=True):
         dh = (W @ (dh * slope(out)).T).T
         grads.append(float(np.var(dh) ** 0.5))
     return [float(o.std()) for o in outs], grads[::-1]  # lists are accepted

@@ -7,11 +7,11 @@ changes with depth, for a given initializer and activation.  Students write::
         -> (activation_std, gradient_std)
 
 a forward and a backward pass through a deep, bias-free MLP whose square
-weights are drawn by the named initializer (see :func:`layer_spread` for the
-exact definition).  The random numbers are drawn in a PRESCRIBED ORDER (x, then
-W_1 ... W_depth, then g), so a correct student and the reference compute the
-same network from the same generator and the results are compared as values,
-not as statistics.
+weights are drawn by the named initializer; the reference and its exact
+definition are :func:`dlcourse.experiments.layer_spread`.  The random numbers
+are drawn in a PRESCRIBED ORDER (x, then W_1 ... W_depth, then g), so a correct
+student and the reference compute the same network from the same generator and
+the results are compared as values, not as statistics.
 
 Observables: the two arrays, plus (on the small networks, where two more calls
 cost nothing) two facts about the rng: the same seed gives the same results,
@@ -29,136 +29,36 @@ changes some value on a visible trial by more than 1e-2 relative (measured; the
 closest is ddof=1, 3 %).  Not catalogued: mixing up fan_in and fan_out, which
 the square weights cannot show.
 
-``check_spread_conclusions(conclusions)`` grades the multiple-choice answers
-students read off their plot of ``layer_spread`` (the answer key is
-``SPREAD_QUESTIONS``; each answer was derived from the reference's curves, and
-the tests recompute it with torch).
+``check_spread_conclusions(conclusions)`` (exported by ``dlcourse.grading``)
+grades the multiple-choice answers students read off their plot of
+``layer_spread`` (the answer key is ``SPREAD_QUESTIONS``; each answer was
+derived from the reference's curves, and the tests recompute it with torch).
 
-Sources: Georgia Tech CS 4644/7643 'Optimization' (activations shrink with
-depth under small normal init; Xavier for tanh, He for ReLU); VU Amsterdam
-DLVU lecture 4 'Tools of the trade' (keep the variance of the forward AND the
-backward pass); Glorot & Bengio (2010); He et al. (2015).
+Sources: Georgia Tech CS 4644/7643 'Optimization'; VU Amsterdam DLVU lecture 4
+'Tools of the trade'; Glorot & Bengio (2010); He et al. (2015).
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from dlcourse import activations as A
-from dlcourse import init as I
-from dlcourse._checks import check_choice, check_int, check_rng
+from dlcourse.experiments import (
+    SPREAD_ACTIVATION_PAIRS,
+    SPREAD_INITS,
+    SPREAD_WEIGHT_STD,
+    layer_spread,
+)
 from dlcourse.grading._core import Mistake, Target, Trial
 from dlcourse.grading._report import GradingError, Tolerance, describe_value
 from dlcourse.grading.topics._common import expect_values
 
-__all__ = ["SPREAD_INITS", "SPREAD_ACTIVATIONS", "SPREAD_QUESTIONS", "layer_spread", "check_spread_conclusions"]
-
-# name -> init(shape, rng); each draws rng.normal(0.0, std, size=shape), the prescribed draw
-_INITIALIZERS: dict[str, Callable[[tuple[int, int], np.random.Generator], np.ndarray]] = {
-    "xavier_normal": I.xavier_normal,   # std = sqrt(2 / (fan_in + fan_out)) = sqrt(1 / width)
-    "he_normal": I.he_normal,           # std = sqrt(2 / fan_in) = sqrt(2 / width)
-    "normal_0.01": partial(I.normal, std=0.01),
-}
-
-
-def _identity(z: np.ndarray) -> np.ndarray:
-    return z
-
-
-def _ones(z: np.ndarray) -> np.ndarray:
-    return np.ones_like(z)
-
-
-# name -> (f, f') evaluated at the pre-activation z
-_ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]] = {
-    "tanh": (A.tanh, A.tanh_grad),
-    "relu": (A.relu, A.relu_grad),
-    "linear": (_identity, _ones),
-}
-SPREAD_INITS: tuple[str, ...] = tuple(_INITIALIZERS)
-SPREAD_ACTIVATIONS: tuple[str, ...] = tuple(_ACTIVATIONS)
-
-
-def layer_spread(
-    init: str,
-    activation: str,
-    depth: int = 20,
-    width: int = 256,
-    batch: int = 512,
-    rng: np.random.Generator | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Std of the activations and of the gradients, layer by layer, in a deep bias-free MLP.
-
-    Draws, in this order (the order is part of the definition, so that two
-    implementations given the same generator build the same network):
-
-        x = rng.standard_normal((batch, width))                       input h_0
-        W_l = rng.normal(0.0, std, size=(width, width)), l = 1..depth  one draw per layer, in order
-        g = rng.standard_normal((batch, width))                       loss weights
-
-    with std = sqrt(1 / width) for "xavier_normal" (Glorot: sqrt(2 / (fan_in +
-    fan_out))), sqrt(2 / width) for "he_normal" (He, fan_in, ReLU gain sqrt(2))
-    and 0.01 for "normal_0.01".  Then
-
-        forward:   z_l = h_{l-1} W_l,  h_l = f(z_l)                 l = 1..depth
-        loss:      L = sum(h_depth * g)                             so dL/dh_depth = g
-        backward:  dL/dz_l = dL/dh_l * f'(z_l),  dL/dh_{l-1} = dL/dz_l W_l^T
-
-        activation_std[l - 1] = std(h_l)           (the output of layer l)
-        gradient_std[l - 1]   = std(dL/dh_{l-1})   (the gradient w.r.t. layer l's input)
-
-    Each std is taken over all batch * width entries with ddof = 0 (np.std).
-
-    Args:
-        init: "xavier_normal", "he_normal" or "normal_0.01".
-        activation: "tanh", "relu" or "linear" (f(z) = z).
-        depth: number of layers, >= 1 (default 20).
-        width: units per layer, >= 1; every W is (width, width) (default 256).
-        batch: number of input rows, >= 1 (default 512).
-        rng: the generator to draw from; None means np.random.default_rng(0),
-            so the default experiment is reproducible.
-
-    Returns:
-        (activation_std, gradient_std), two float64 arrays of shape (depth,).
-
-    Notes:
-        W has shape (fan_in, fan_out) and a layer computes h W, torch's
-        nn.Linear(bias=False) with weight = W^T.  torch.std defaults to the
-        unbiased estimate (correction=1); here it is the population std
-        (torch: correction=0).  relu'(0) = 0 as in torch.
-
-    Source: Georgia Tech CS 4644/7643 'Optimization' (the Glorot & Bengio
-    experiment: activations of a deep tanh net shrink under N(0, 0.01^2));
-    VU Amsterdam DLVU lecture 4 'Tools of the trade' (forward and backward
-    variance); Glorot & Bengio (2010); He et al. (2015).
-    """
-    check_choice(init, "init", SPREAD_INITS)
-    check_choice(activation, "activation", SPREAD_ACTIVATIONS)
-    depth, width, batch = check_int(depth, "depth", 1), check_int(width, "width", 1), check_int(batch, "batch", 1)
-    rng = np.random.default_rng(0) if rng is None else check_rng(rng)
-    f, f_grad = _ACTIVATIONS[activation]
-
-    h = rng.standard_normal((batch, width))
-    weights = [_INITIALIZERS[init]((width, width), rng) for _ in range(depth)]
-    g = rng.standard_normal((batch, width))
-
-    pre_activations, activation_std = [], np.empty(depth)
-    for layer, W in enumerate(weights):
-        z = h @ W
-        h = f(z)
-        pre_activations.append(z)
-        activation_std[layer] = h.std()
-    gradient_std = np.empty(depth)
-    dh = g
-    for layer in reversed(range(depth)):
-        dh = (dh * f_grad(pre_activations[layer])) @ weights[layer].T
-        gradient_std[layer] = dh.std()
-    return activation_std, gradient_std
-
+__all__ = ["SPREAD_QUESTIONS", "TARGETS", "check_spread_conclusions"]
 
 # ---------------------------------------------------------------------------
 # check target: trials and observables
@@ -175,8 +75,9 @@ _TOLERANCE = Tolerance(rtol=1e-8, atol_scale=0.0)
 # width=256, batch=512, ~0.15 s a call) only in hidden mode, to keep the visible check instant
 _VISIBLE = [("xavier_normal", "tanh", 3, 7, 5), ("he_normal", "relu", 4, 16, 1), ("normal_0.01", "linear", 5, 9, 3)]
 _HIDDEN = [("he_normal", "tanh", 6, 12, 8), ("normal_0.01", "relu", 3, 5, 7), ("xavier_normal", "linear", 1, 4, 3),
-           ("xavier_normal", "relu", 8, 32, 16), ("he_normal", "linear", 10, 20, 4), ("normal_0.01", "tanh", 20, 64, 32),
-           ("xavier_normal", "tanh", 2, 1, 6), ("he_normal", "relu", None, None, None)]
+           ("xavier_normal", "relu", 8, 32, 16), ("he_normal", "linear", 10, 20, 4),
+           ("normal_0.01", "tanh", 20, 64, 32), ("xavier_normal", "tanh", 2, 1, 6),
+           ("he_normal", "relu", None, None, None)]
 
 
 def _trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
@@ -187,18 +88,17 @@ def _trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
         label = f"{init} with {activation}, " + ("the default sizes" if depth is None else
                                                    f"{depth} layers of width {width}, batch {batch}")
         # the rng facts are judged on the small networks, where two more calls cost nothing
-        built.append(Trial(f"{label}, rng = np.random.default_rng({seed})", [("init", init), ("activation", activation)],
-                           kwargs, extra={"seed": seed, "repeat": depth is not None}))
+        built.append(Trial(f"{label}, rng = np.random.default_rng({seed})",
+                           [("init", init), ("activation", activation)], kwargs,
+                           extra={"seed": seed, "repeat": depth is not None}))
     return built
 
 
 def _as_stds(value: Any, name: str, depth: int) -> np.ndarray:
     """The returned std array (a list of numbers is accepted), or a GradingError stating the contract."""
     if isinstance(value, (list, tuple)):
-        try:
+        with contextlib.suppress(TypeError, ValueError):  # not numbers: the contract error below says so
             value = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            pass
     if not isinstance(value, np.ndarray) or value.shape != (depth,):
         raise GradingError(f"layer_spread must return {name} as an array with one std per layer, shape "
                            f"(depth,) = ({depth},); it returned {describe_value(value)}. Record one value "
@@ -216,7 +116,7 @@ def _observe(call: Any, trial: Trial) -> dict[str, Any]:
         return _as_stds(activation_std, "activation_std", depth), _as_stds(gradient_std, "gradient_std", depth)
 
     def same(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> bool:
-        return all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
+        return all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b, strict=True))
 
     seed = trial.extra["seed"]
     first = run(seed)
@@ -228,117 +128,136 @@ def _observe(call: Any, trial: Trial) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
-# catalogued mistakes: layer_spread with one step changed
+# catalogued mistakes: layer_spread with one named piece swapped
 # ---------------------------------------------------------------------------
 
 
-class _Change(NamedTuple):
-    """What a wrong layer_spread does differently from the reference (defaults: nothing)."""
-
-    order: str = "x W g"                  # the order of the draws
-    std_scale: Callable[[str, float], float] = lambda init, std: std  # std actually passed to rng.normal
-    layout: str = "h @ W"                 # or "h @ W.T" (torch's weight layout)
-    act_std_of: str = "h"                 # "h" (output), "z" (pre-activation), "input" (h_{l-1})
-    derivative_at: str = "z"              # "z", "h" (the output) or "none" (left out)
-    transpose_back: bool = True           # dh_prev = dz @ W.T (False: dz @ W)
-    grad_std_of: str = "input"            # "input" (dh_{l-1}), "output" (dh_l), "pre" (dz_l)
-    loss: str = "sum"                     # "sum" or "mean" of output * g
-    std: Callable[[np.ndarray], float] = np.std
+def _draw_x_W_g(rng: np.random.Generator, std: float, depth: int, width: int, batch: int) -> tuple:
+    x = rng.standard_normal((batch, width))
+    weights = [rng.normal(0.0, std, size=(width, width)) for _ in range(depth)]
+    g = rng.standard_normal((batch, width))
+    return x, weights, g
 
 
-def _init_std(init: str, width: int) -> float:
-    """The std that ``_INITIALIZERS[init]`` draws a (width, width) matrix with."""
-    if init == "xavier_normal":
-        return I._glorot_std((width, width), 1.0)
-    if init == "he_normal":
-        return I._he_std((width, width), 0.0, "fan_in", "leaky_relu")
-    return 0.01
+def _draw_x_g_W(rng: np.random.Generator, std: float, depth: int, width: int, batch: int) -> tuple:
+    x = rng.standard_normal((batch, width))
+    g = rng.standard_normal((batch, width))
+    weights = [rng.normal(0.0, std, size=(width, width)) for _ in range(depth)]
+    return x, weights, g
 
 
-def _wrong_spread(change: _Change) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+def _draw_W_x_g(rng: np.random.Generator, std: float, depth: int, width: int, batch: int) -> tuple:
+    weights = [rng.normal(0.0, std, size=(width, width)) for _ in range(depth)]
+    x = rng.standard_normal((batch, width))
+    g = rng.standard_normal((batch, width))
+    return x, weights, g
+
+
+def _stds_with(**changed: Callable[[int], float]) -> Callable[[str, int], float]:
+    """A ``weight_std`` piece: the reference's std for every init except the ``changed`` ones."""
+    table = SPREAD_WEIGHT_STD | changed
+    return lambda init, width: table[init](width)
+
+
+# The pieces of layer_spread a mistake can swap, as the reference computes them.
+_SPREAD_PIECES: dict[str, Callable[..., Any]] = {
+    "draws": _draw_x_W_g,                                   # x, then W_1 ... W_depth, then g
+    "weight_std": _stds_with(),                             # SPREAD_WEIGHT_STD[init](width)
+    "weight": lambda W: W,                                  # a layer computes z = h_prev @ W
+    "recorded_activation": lambda h_prev, z, h: h,          # activation_std[l] = std(h_l), after f
+    "upstream": lambda g: g,                                # L = sum(h_depth * g), so dL/dh_depth = g
+    "local_grad": lambda f_grad, z, h: f_grad(z),           # f' at the pre-activation z
+    "back": lambda dz, W: dz @ W.T,                         # dL/dh_prev = dz @ W.T
+    "recorded_gradient": lambda dh_prev, dh, dz: dh_prev,   # gradient_std[l] = std(dL/dh_prev)
+    "std": np.std,                                          # over all batch * width entries, ddof = 0
+}
+
+
+def _spread_wrong(**wrong: Callable[..., Any]) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """layer_spread with the pieces named in ``wrong`` (keys of ``_SPREAD_PIECES``) replaced."""
+    piece = _SPREAD_PIECES | wrong
+
     def spread(init, activation, depth=20, width=256, batch=512, rng=None):
         rng = np.random.default_rng(0) if rng is None else rng
-        f, f_grad = _ACTIVATIONS[activation]
-        std = change.std_scale(init, _init_std(init, width))
-        draws = {}
-        for name in change.order.split():
-            if name == "W":
-                draws[name] = [rng.normal(0.0, std, size=(width, width)) for _ in range(depth)]
-            else:
-                draws[name] = rng.standard_normal((batch, width))
-        h, weights, g = draws["x"], draws["W"], draws["g"]
-        if change.layout == "h @ W.T":
-            weights = [W.T for W in weights]
-        zs, hs, act = [], [h], []
+        f, f_grad = SPREAD_ACTIVATION_PAIRS[activation]
+        x, weights, g = piece["draws"](rng, piece["weight_std"](init, width), depth, width, batch)
+        weights = [piece["weight"](W) for W in weights]
+        hs, zs, activation_std = [x], [], []
         for W in weights:
             z = hs[-1] @ W
-            act.append(change.std({"h": f(z), "z": z, "input": hs[-1]}[change.act_std_of]))
             zs.append(z)
             hs.append(f(z))
-        dh = g / g.size if change.loss == "mean" else g
-        grad = np.empty(depth)
+            activation_std.append(piece["std"](piece["recorded_activation"](hs[-2], z, hs[-1])))
+        dh, gradient_std = piece["upstream"](g), np.empty(depth)
         for layer in reversed(range(depth)):
-            slope = {"z": f_grad(zs[layer]), "h": f_grad(hs[layer + 1]), "none": 1.0}[change.derivative_at]
-            dz = dh * slope
-            before = dh
-            dh = dz @ (weights[layer].T if change.transpose_back else weights[layer])
-            grad[layer] = change.std({"input": dh, "output": before, "pre": dz}[change.grad_std_of])
-        return np.array(act), grad
+            dz = dh * piece["local_grad"](f_grad, zs[layer], hs[layer + 1])
+            dh_prev = piece["back"](dz, weights[layer])
+            gradient_std[layer] = piece["std"](piece["recorded_gradient"](dh_prev, dh, dz))
+            dh = dh_prev
+        return np.array(activation_std), gradient_std
 
     return spread
 
 
-_MISTAKES = [
-    ("spread_no_activation_derivative", "In the backward pass multiply by the activation's derivative before "
-     "going back through W: dz = dh * f'(z), then dh_prev = dz @ W.T; you passed dh through unchanged.",
-     _Change(derivative_at="none")),
-    ("spread_derivative_at_output", "Evaluate the derivative at the pre-activation z = h_prev @ W, not at the "
-     "output h = f(z): tanh'(z) = 1 - tanh(z)**2, which is 1 - h**2, not 1 - tanh(h)**2.",
-     _Change(derivative_at="h")),
-    ("spread_grad_at_layer_output", "gradient_std[l] is the std of the gradient with respect to the INPUT of "
-     "layer l + 1, after the activation derivative and W.T: you recorded dL/dh at the layer's output, before "
-     "both.", _Change(grad_std_of="output")),
-    ("spread_grad_at_preactivation", "gradient_std[l] is the std of the gradient with respect to the input of "
-     "layer l + 1, dz @ W.T: you recorded dz = dh * f'(z), before going back through W.",
-     _Change(grad_std_of="pre")),
-    ("spread_backward_not_transposed", "The forward computes z = h @ W, so the backward is dh_prev = dz @ W.T; "
-     "you multiplied by W itself.", _Change(transpose_back=False)),
-    ("spread_torch_layout", "Here W has shape (fan_in, fan_out) and a layer computes h @ W (torch's weight is "
-     "the transpose and computes x @ weight.T); you used W.T.", _Change(layout="h @ W.T")),
-    ("spread_std_before_activation", "activation_std[l] is the std of the layer's output after the activation, "
-     "f(h_prev @ W); you recorded the pre-activation h_prev @ W.", _Change(act_std_of="z")),
-    ("spread_std_of_layer_input", "activation_std[l] is the std of the OUTPUT of layer l + 1; you recorded each "
-     "layer's input (so your first entry is the std of x).", _Change(act_std_of="input")),
-    ("spread_std_ddof_1", "Take the population std over all batch * width entries, np.std(h) (ddof=0); you "
-     "used ddof=1 (torch.std's default).", _Change(std=partial(np.std, ddof=1))),
-    ("spread_std_per_unit", "Take one std over all batch * width entries, h.std(); you averaged the std of "
-     "each unit over the batch (axis 0).", _Change(std=lambda a: float(a.std(axis=0).mean()))),
-    ("spread_loss_mean", "The loss is sum(output * g), so the gradient arriving at the last layer's output is "
-     "g itself; you divided it by the number of entries (a mean).", _Change(loss="mean")),
-    ("spread_variance_as_std", "rng.normal takes the standard deviation, not the variance: std = sqrt(1 / "
-     "width) for xavier_normal, sqrt(2 / width) for he_normal, 0.01 for normal_0.01.",
-     _Change(std_scale=lambda init, std: std**2)),
-    ("spread_he_no_gain", "he_normal has the ReLU gain sqrt(2): std = sqrt(2 / width), not sqrt(1 / width).",
-     _Change(std_scale=lambda init, std: std / np.sqrt(2.0) if init == "he_normal" else std)),
-    ("spread_xavier_as_he", "xavier_normal's std is sqrt(2 / (fan_in + fan_out)) = sqrt(1 / width) here; you "
-     "used He's sqrt(2 / width).",
-     _Change(std_scale=lambda init, std: std * np.sqrt(2.0) if init == "xavier_normal" else std)),
-    ("spread_g_drawn_before_weights", "Draw in the prescribed order: x, then W_1 ... W_depth, then g; you drew "
-     "g before the weights.", _Change(order="x g W")),
-    ("spread_weights_before_x", "Draw in the prescribed order: x, then W_1 ... W_depth, then g; you drew the "
-     "weights before x.", _Change(order="W x g")),
-]
+_MISTAKES = (
+    Mistake("spread_no_activation_derivative", "In the backward pass multiply by the activation's derivative "
+            "before going back through W: dz = dh * f'(z), then dh_prev = dz @ W.T; you passed dh through "
+            "unchanged.", (_spread_wrong(local_grad=lambda f_grad, z, h: 1.0),)),
+    Mistake("spread_derivative_at_output", "Evaluate the derivative at the pre-activation z = h_prev @ W, not "
+            "at the output h = f(z): tanh'(z) = 1 - tanh(z)**2, which is 1 - h**2, not 1 - tanh(h)**2.",
+            (_spread_wrong(local_grad=lambda f_grad, z, h: f_grad(h)),)),
+    Mistake("spread_grad_at_layer_output", "gradient_std[l] is the std of the gradient with respect to the "
+            "INPUT of layer l + 1, after the activation derivative and W.T: you recorded dL/dh at the layer's "
+            "output, before both.", (_spread_wrong(recorded_gradient=lambda dh_prev, dh, dz: dh),)),
+    Mistake("spread_grad_at_preactivation", "gradient_std[l] is the std of the gradient with respect to the "
+            "input of layer l + 1, dz @ W.T: you recorded dz = dh * f'(z), before going back through W.",
+            (_spread_wrong(recorded_gradient=lambda dh_prev, dh, dz: dz),)),
+    Mistake("spread_backward_not_transposed", "The forward computes z = h @ W, so the backward is "
+            "dh_prev = dz @ W.T; you multiplied by W itself.", (_spread_wrong(back=lambda dz, W: dz @ W),)),
+    Mistake("spread_torch_layout", "Here W has shape (fan_in, fan_out) and a layer computes h @ W (torch's "
+            "weight is the transpose and computes x @ weight.T); you used W.T.",
+            (_spread_wrong(weight=lambda W: W.T),)),
+    Mistake("spread_std_before_activation", "activation_std[l] is the std of the layer's output after the "
+            "activation, f(h_prev @ W); you recorded the pre-activation h_prev @ W.",
+            (_spread_wrong(recorded_activation=lambda h_prev, z, h: z),)),
+    Mistake("spread_std_of_layer_input", "activation_std[l] is the std of the OUTPUT of layer l + 1; you "
+            "recorded each layer's input (so your first entry is the std of x).",
+            (_spread_wrong(recorded_activation=lambda h_prev, z, h: h_prev),)),
+    Mistake("spread_std_ddof_1", "Take the population std over all batch * width entries, np.std(h) "
+            "(ddof=0); you used ddof=1 (torch.std's default).", (_spread_wrong(std=partial(np.std, ddof=1)),)),
+    Mistake("spread_std_per_unit", "Take one std over all batch * width entries, h.std(); you averaged the std "
+            "of each unit over the batch (axis 0).",
+            (_spread_wrong(std=lambda a: float(a.std(axis=0).mean())),)),
+    Mistake("spread_loss_mean", "The loss is sum(output * g), so the gradient arriving at the last layer's "
+            "output is g itself; you divided it by the number of entries (a mean).",
+            (_spread_wrong(upstream=lambda g: g / g.size),)),
+    Mistake("spread_variance_as_std", "rng.normal takes the standard deviation, not the variance: std = "
+            "sqrt(1 / width) for xavier_normal, sqrt(2 / width) for he_normal, 0.01 for normal_0.01.",
+            (_spread_wrong(weight_std=lambda init, width: SPREAD_WEIGHT_STD[init](width) ** 2),)),
+    Mistake("spread_he_no_gain", "he_normal has the ReLU gain sqrt(2): std = sqrt(2 / width), not "
+            "sqrt(1 / width).",
+            (_spread_wrong(weight_std=_stds_with(he_normal=lambda width: math.sqrt(1 / width))),)),
+    Mistake("spread_xavier_as_he", "xavier_normal's std is sqrt(2 / (fan_in + fan_out)) = sqrt(1 / width) here; "
+            "you used He's sqrt(2 / width).",
+            (_spread_wrong(weight_std=_stds_with(xavier_normal=lambda width: math.sqrt(2 / width))),)),
+    Mistake("spread_g_drawn_before_weights", "Draw in the prescribed order: x, then W_1 ... W_depth, then g; you "
+            "drew g before the weights.", (_spread_wrong(draws=_draw_x_g_W),)),
+    Mistake("spread_weights_before_x", "Draw in the prescribed order: x, then W_1 ... W_depth, then g; you drew "
+            "the weights before x.", (_spread_wrong(draws=_draw_W_x_g),)),
+)
 
-TARGETS: tuple[Target, ...] = (Target(
-    name="experiments.layer_spread",
-    roles=("layer_spread",),
-    reference=(layer_spread,),
-    trials=_trials,
-    observe=_observe,
-    mistakes=tuple(Mistake(name, message, (_wrong_spread(change),)) for name, message, change in _MISTAKES),
-    tolerance=_TOLERANCE,
-    what="deep networks (stds per layer)",
-),)
+TARGETS: tuple[Target, ...] = (
+    Target(
+        name="experiments.layer_spread",
+        roles=("layer_spread",),
+        reference=(layer_spread,),
+        trials=_trials,
+        observe=_observe,
+        mistakes=_MISTAKES,
+        tolerance=_TOLERANCE,
+        what="deep networks (stds per layer)",
+    ),
+)
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,192 @@
+"""Checks for inverted dropout (``layers.dropout_forward``, ``layers.dropout_backward``).
+
+Dropout is random, so its observables are the facts every correct
+implementation shares whatever mask it draws (``_DROPOUT_LABELS``): the kept
+units are scaled by exactly 1 / (1 - p), the fraction dropped is p, the same
+seed gives the same mask, evaluation is the identity, and the backward passes
+dout through the forward's own mask with the same scale.  The reference is
+``dlcourse.layers.dropout_forward`` / ``dropout_backward``.
+
+Decision a course team may want to revisit: p = 1 (torch returns zeros) is
+not tried; p = 0 is (hidden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dlcourse import layers as L
+from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading.topics._common import expect_values
+from dlcourse.grading.topics._layer_common import F32, F64, array_of_shape, cases, tolerance_for
+
+__all__ = ["TARGETS"]
+
+
+def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], scale: float, dtype: Any) -> np.ndarray:
+    """Values with |v| in [0.5, 2] * scale, so that ratios out / x are well defined."""
+    return (rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape) * scale).astype(dtype)
+
+
+# Observables every correct implementation shares whatever mask it draws.  The
+# dropped fraction is measured on 250 000 units: its binomial std is at most
+# sqrt(0.25 / 250 000) = 1e-3, so rounded to 2 decimals it equals p (chosen on
+# the 0.01 grid) unless the draw is 5 std off (probability < 6e-7 per trial).
+_BIG = 250_000
+_DROPOUT_LABELS = {
+    "kept_min": "out / x over the units kept (out != 0), training: smallest",
+    "kept_max": "out / x over the units kept (out != 0), training: largest",
+    "fraction": "fraction of the units dropped, training, rounded to 2 decimals",
+    "same_seed": "out is the same when called again with a generator of the same seed",
+    "eval_min": "out / x with training=False: smallest",
+    "eval_max": "out / x with training=False: largest",
+    "back_min": "(dx / dout) / (out / x) over the units kept, training: smallest",
+    "back_max": "(dx / dout) / (out / x) over the units kept, training: largest",
+    "back_dropped": "|dx / dout| over the units dropped, training: largest",
+    "back_eval": "dx with training=False (should be dout)",
+}
+# (label, shape, p, scale, dtype)
+_DROPOUT_CASES = (
+    ("250 000 units, p = 0.2", (500, 500), 0.2, 1.0, F64),
+    ("a batch of one row of 257 units, p = 0.3", (1, 257), 0.3, 1.0, F64),
+    ("250 000 large units, p = 0.75", (250, 1000), 0.75, 1e3, F64),
+    ("float32, p = 0.4", (64, 33), 0.4, 2.0, F32),
+)
+_DROPOUT_HIDDEN = (
+    ("p = 0 drops nothing", (31, 17), 0.0, 1.0, F64),
+    ("tiny values around 1e-6, 250 000 units, p = 0.1", (1000, 250), 0.1, 1e-6, F64),
+    ("a (2, 3, 40) array, p = 0.5", (2, 3, 40), 0.5, 1.0, F64),
+    ("250 000 float32 units, p = 0.35", (500, 500), 0.35, 3.0, F32),
+)
+
+
+def _is_big(shape: tuple[int, ...]) -> bool:
+    return int(np.prod(shape)) >= _BIG
+
+
+def _dropout_trials(with_dout: bool) -> Callable:
+    def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
+        made = []
+        for label, shape, p, scale, dtype in cases(_DROPOUT_CASES, _DROPOUT_HIDDEN, hidden):
+            if with_dout and _is_big(shape):
+                shape = (shape[0] // 10, shape[1])  # the backward needs no fraction: smaller and faster
+            args = [("x", _away_from_zero(rng, shape, scale, dtype)), ("p", p)]
+            if with_dout:
+                args.append(("dout", _away_from_zero(rng, shape, 1.0, dtype)))
+            seed = int(rng.integers(2**31))
+            made.append(Trial(f"{label}, rng = np.random.default_rng({seed})", args, extra={"seed": seed},
+                              tolerance=tolerance_for(dtype)))
+        return made
+
+    return trials
+
+
+def _dropout_forward_call(call: Any, trial: Trial, training: bool) -> tuple[np.ndarray, Any]:
+    (_, x), (_, p) = trial.args[:2]
+    args = [("x", x), ("p", p), ("training", training), ("rng", np.random.default_rng(trial.extra["seed"]))]
+    out, cache = expect_values(call("dropout_forward", args), "dropout_forward", ("out", "cache"))
+    return array_of_shape(out, x.shape, "out", "dropout_forward").astype(F64) / x, cache
+
+
+def _extremes(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
+    chosen = values[where]
+    return (float(chosen.min()), float(chosen.max())) if chosen.size else (0.0, 0.0)
+
+
+def _observe_dropout_forward(call: Any, trial: Trial) -> dict[str, Any]:
+    ratio, _ = _dropout_forward_call(call, trial, True)
+    again, _ = _dropout_forward_call(call, trial, True)
+    eval_ratio, _ = _dropout_forward_call(call, trial, False)
+    kept = ratio != 0
+    observed = dict(zip(("kept_min", "kept_max"), _extremes(ratio, kept), strict=True))
+    if _is_big(ratio.shape):
+        observed["fraction"] = round(1.0 - float(kept.mean()), 2)
+    observed["same_seed"] = bool(np.array_equal(ratio, again, equal_nan=True))
+    observed["eval_min"], observed["eval_max"] = _extremes(eval_ratio, np.ones_like(kept))
+    return {_DROPOUT_LABELS[key]: value for key, value in observed.items()}
+
+
+def _observe_dropout_backward(call: Any, trial: Trial) -> dict[str, Any]:
+    (_, x), _, (_, dout) = trial.args
+    observed = {}
+    for training in (True, False):
+        ratio, cache = _dropout_forward_call(call, trial, training)
+        dx = call("dropout_backward", [("dout", dout), ("cache", cache)])
+        dx = array_of_shape(dx, x.shape, "dx", "dropout_backward")
+        if not training:
+            observed["back_eval"] = dx
+            continue
+        kept, grad_ratio = ratio != 0, dx.astype(F64) / dout
+        observed["back_min"], observed["back_max"] = _extremes(grad_ratio / np.where(kept, ratio, 1.0), kept)
+        observed["back_dropped"] = _extremes(np.abs(grad_ratio), ~kept)[1]
+    return {_DROPOUT_LABELS[key]: value for key, value in observed.items()}
+
+
+def _dropout_evaluation(x: np.ndarray, p: float, dropped: Callable[[], tuple]) -> tuple:
+    return x, None  # the identity, no cache
+
+
+def _dropout_wrong(**wrong: Callable) -> Callable:
+    """Inverted dropout with the pieces named in ``wrong`` replaced; caches (mask, p) in training.
+
+    Pieces: ``keep(p)``, the probability of keeping a unit; ``scale(p)``, the
+    factor of the kept units; ``generator(rng)``, where the mask is drawn from;
+    ``evaluation(x, p, dropped)``, the output and cache with training=False
+    (``dropped()`` gives the training output and cache).
+    """
+    piece = {"keep": lambda p: 1 - p, "scale": lambda p: 1 / (1 - p), "generator": lambda rng: rng,
+             "evaluation": _dropout_evaluation} | wrong
+
+    def forward(x: np.ndarray, p: float = 0.5, training: bool = True, rng: Any = None) -> tuple:
+        def dropped() -> tuple:
+            mask = piece["generator"](rng).random(x.shape) < piece["keep"](p)
+            return x * mask * piece["scale"](p), (mask, p)
+
+        return dropped() if training else piece["evaluation"](x, p, dropped)
+
+    return forward
+
+
+_DROPOUT_FORWARD_MISTAKES = (
+    Mistake("dropout_no_rescale", "Inverted dropout scales the kept units by 1 / (1 - p) during training, so "
+            "that E[out] = x and evaluation needs no change.", (_dropout_wrong(scale=lambda p: 1.0),)),
+    Mistake("dropout_p_is_keep", "p is the probability of DROPPING a unit (torch's convention): keep a unit with "
+            "probability 1 - p and scale it by 1 / (1 - p).",
+            # np.divide: p = 0 gives inf, as students' code does
+            (_dropout_wrong(keep=lambda p: p, scale=lambda p: np.divide(1.0, p)),)),
+    Mistake("dropout_scale_by_keep", "Divide the kept units by the keep probability, x * mask / (1 - p); you "
+            "multiplied by (1 - p).", (_dropout_wrong(scale=lambda p: 1 - p),)),
+    Mistake("dropout_scales_in_eval", "With training=False inverted dropout is the identity: return x unchanged "
+            "(the 1 / (1 - p) scaling belongs to training only).",
+            (_dropout_wrong(evaluation=lambda x, p, dropped: (x * (1 / (1 - p)), None)),)),
+    Mistake("dropout_original_paper", "This is the original paper's dropout (scale by 1 - p at test time); use "
+            "inverted dropout as torch does: scale kept units by 1 / (1 - p) in training and return x unchanged "
+            "in evaluation.",
+            (_dropout_wrong(scale=lambda p: 1.0, evaluation=lambda x, p, dropped: (x * (1 - p), None)),)),
+    Mistake("dropout_drops_in_eval", "With training=False return x unchanged: dropout only drops units during "
+            "training.", (_dropout_wrong(evaluation=lambda x, p, dropped: dropped()),)),
+    Mistake("dropout_ignores_rng", "Draw the mask from the rng argument (rng.random(x.shape)), not from "
+            "np.random, so that a seeded generator makes the result reproducible.",
+            (_dropout_wrong(generator=lambda rng: np.random.default_rng()),)),
+)
+_DROPOUT_BACKWARD_MISTAKES = (
+    Mistake("dropout_backward_no_mask", "The gradient flows only through the units the forward kept: "
+            "dx = dout * mask / (1 - p), with the mask cached by the forward.",
+            (_dropout_wrong(), lambda d, cache: d.copy())),
+    Mistake("dropout_backward_scale_only", "Apply the forward's mask too: dx = dout * mask / (1 - p), "
+            "not dout / (1 - p).", (_dropout_wrong(), lambda d, cache: d if cache is None else d / (1 - cache[1]))),
+    Mistake("dropout_backward_no_scale", "The forward multiplied the kept units by 1 / (1 - p), so the backward "
+            "does too: dx = dout * mask / (1 - p).",
+            (_dropout_wrong(), lambda d, cache: d if cache is None else d * cache[0])),
+)
+
+TARGETS: tuple[Target, ...] = (
+    Target("layers.dropout_forward", ("dropout_forward",), (L.dropout_forward,), _dropout_trials(with_dout=False),
+           _observe_dropout_forward, _DROPOUT_FORWARD_MISTAKES, what="inputs (statistics of the random mask)"),
+    Target("layers.dropout_backward", ("dropout_forward", "dropout_backward"),
+           (L.dropout_forward, L.dropout_backward), _dropout_trials(with_dout=True), _observe_dropout_backward,
+           _DROPOUT_BACKWARD_MISTAKES, what="inputs (with the forward's own mask)"),
+)

@@ -1,0 +1,172 @@
+"""Dropout checks: the reference passes, catalogued mistakes are diagnosed, correct variants pass."""
+
+import numpy as np
+import pytest
+
+from dlcourse.grading import get_target, targets
+from dlcourse.grading.topics import dropout as topic
+from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
+
+NAMES = [target.name for target in topic.TARGETS]
+
+
+def test_the_module_declares_its_targets():
+    assert NAMES == ["layers.dropout_forward", "layers.dropout_backward"]
+    assert set(NAMES) <= set(targets())
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("hidden", [False, True])
+def test_reference_passes(name, hidden):
+    assert passes_as_reference(name, hidden).startswith("OK")
+
+
+# ---------------------------------------- wrong code, written as a student would
+def drop_no_rescale(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x, None
+    mask = rng.random(x.shape) > p
+    return x * mask, mask
+
+
+def drop_keep_p(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x, None
+    mask = (rng.random(x.shape) < p) / p
+    return x * mask, mask
+
+
+def drop_scale_eval(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x / (1 - p), None
+    mask = (rng.random(x.shape) >= p) / (1 - p)
+    return x * mask, mask
+
+
+def drop_in_eval(x, p=0.5, training=True, rng=None):
+    mask = (rng.random(x.shape) >= p) / (1 - p)
+    return x * mask, mask
+
+
+def drop_global_rng(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x, None
+    mask = (np.random.rand(*x.shape) >= p) / (1 - p)
+    return x * mask, mask
+
+
+def drop_paper(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x * (1 - p), None
+    mask = rng.random(x.shape) >= p
+    return x * mask, mask
+
+
+def drop_fwd(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x, None
+    mask = (rng.random(x.shape) >= p) / (1 - p)
+    return x * mask, mask
+
+
+def drop_bwd_no_mask(dout, mask):
+    return dout
+
+
+def drop_bwd_forgot_scale(dout, mask):
+    return dout if mask is None else dout * (mask > 0)
+
+
+STUDENT_MISTAKES = [
+    ([drop_no_rescale], "layers.dropout_forward", "dropout_no_rescale"),
+    ([drop_keep_p], "layers.dropout_forward", "dropout_p_is_keep"),
+    ([drop_scale_eval], "layers.dropout_forward", "dropout_scales_in_eval"),
+    ([drop_in_eval], "layers.dropout_forward", "dropout_drops_in_eval"),
+    ([drop_global_rng], "layers.dropout_forward", "dropout_ignores_rng"),
+    ([drop_paper], "layers.dropout_forward", "dropout_original_paper"),
+    ([drop_fwd, drop_bwd_no_mask], "layers.dropout_backward", "dropout_backward_no_mask"),
+    ([drop_fwd, drop_bwd_forgot_scale], "layers.dropout_backward", "dropout_backward_no_scale"),
+]
+
+
+@pytest.fixture
+def seeded_global_rng():
+    # drop_global_rng draws from np.random as a careless student would; seed it so the test is reproducible
+    state = np.random.get_state()
+    np.random.seed(1234)
+    yield
+    np.random.set_state(state)
+
+
+@pytest.mark.parametrize(("fns", "against", "mistake"), STUDENT_MISTAKES,
+                         ids=[m for _, _, m in STUDENT_MISTAKES])
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_student_mistakes_are_diagnosed(fns, against, mistake, hidden, seeded_global_rng):
+    # every one of these shows in the visible checks already
+    assert_rejected(fns, against, mistake, hidden=hidden)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_every_catalogued_mistake_is_caught_by_the_hidden_checks(name):
+    for mistake in get_target(name).mistakes:
+        assert_rejected(list(mistake.impl), name, mistake.name, hidden=True, trusted=True)
+
+
+def test_every_target_catalogues_at_least_three_mistakes():
+    for name in NAMES:
+        assert len(get_target(name).mistakes) >= 3, name
+
+
+# ------------------------------------------------------------ contract failures
+def drop_bwd_flat(dout, mask):
+    return dout.reshape(-1)
+
+@pytest.mark.parametrize(("fns", "against", "match"), [
+    ([drop_fwd, drop_bwd_flat], "layers.dropout_backward",
+     "dx returned by dropout_backward should be an array of shape"),
+])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_contract_failures_give_clear_feedback(fns, against, match):
+    assert_rejected(fns, against, match=match)
+
+
+# ------------------------------------------------- correct, but written differently
+def drop_binomial(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x, None
+    mask = rng.binomial(1, 1 - p, size=x.shape)
+    scale = mask / (1 - p)
+    return x * scale.astype(x.dtype), (mask, p)
+
+
+def drop_bwd_mask_p(dout, cache):
+    if cache is None:
+        return dout
+    mask, p = cache
+    return (dout * mask / (1 - p)).astype(dout.dtype)
+
+
+def drop_uniform(x, p=0.5, training=True, rng=None):
+    if not training:
+        return x.copy(), "eval"
+    keep = rng.uniform(size=x.shape) < 1 - p
+    return np.where(keep, x / (1 - p), 0).astype(x.dtype), keep / (1 - p)
+
+
+def drop_bwd_uniform(dout, cache):
+    return dout if isinstance(cache, str) else dout * cache
+
+CORRECT = [
+    ([drop_binomial], "layers.dropout_forward"),
+    ([drop_uniform], "layers.dropout_forward"),
+    ([drop_fwd], "layers.dropout_forward"),
+    ([drop_binomial, drop_bwd_mask_p], "layers.dropout_backward"),
+    ([drop_uniform, drop_bwd_uniform], "layers.dropout_backward"),
+]
+
+
+@pytest.mark.parametrize(("fns", "against"), CORRECT, ids=[f"{a}-{f[-1].__name__}" for f, a in CORRECT])
+def test_correct_alternatives_are_accepted(fns, against):
+    assert_accepted(fns, against)
