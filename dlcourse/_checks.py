@@ -14,12 +14,13 @@ import numpy as np
 
 __all__ = [
     "as_float_array",
-    "check_same_shape",
-    "check_rng",
-    "check_range",
     "check_choice",
-    "check_shape2d",
     "check_int",
+    "check_range",
+    "check_rng",
+    "check_same_length",
+    "check_same_shape",
+    "check_shape2d",
 ]
 
 
@@ -60,6 +61,19 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
             f"{name_b} must have the same shape as {name_a}: {name_a} has shape "
             f"{np.shape(a)} but {name_b} has shape {np.shape(b)}; numpy would "
             f"broadcast them into a wrong answer, so reshape {name_b} to {np.shape(a)}"
+        )
+
+
+def check_same_length(X: np.ndarray, y: np.ndarray) -> None:
+    """Raise ``ValueError`` unless X and y hold the same number of examples (first axis).
+
+    Used by the data functions that take a dataset as two arrays: a label
+    per row of X.
+    """
+    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+        raise ValueError(
+            f"X and y must have the same number of examples (first axis): X has shape "
+            f"{X.shape} but y has shape {y.shape}; pass one label per row of X"
         )
 
 
