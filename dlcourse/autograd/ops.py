@@ -31,16 +31,13 @@ distributes, multiply swaps, max routes); A. Karpathy, micrograd
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import numpy as np
 
 from dlcourse._checks import check_range
 from dlcourse.activations import sigmoid as _sigmoid
 from dlcourse.autograd.shapes import axis_index, normalize_axes, unbroadcast
-
-if TYPE_CHECKING:
-    from dlcourse.autograd.tensor import Tensor
 
 __all__ = ["Operations"]
 
@@ -64,7 +61,7 @@ class Operations:
     __array_ufunc__ = None  # numpy operands defer to Tensor's reflected operators
 
     # -- operands -----------------------------------------------------------
-    def _lift(self, other: Any) -> Tensor:
+    def _lift(self, other: Any) -> Self:
         """Wrap a number or array as a constant; Python numbers take this dtype (like torch)."""
         if isinstance(other, Operations):
             return other
@@ -72,7 +69,7 @@ class Operations:
             return type(self)(np.asarray(other, dtype=self.data.dtype))
         return type(self)(other)
 
-    def _operand(self, other: Any, verb: str) -> Tensor:
+    def _operand(self, other: Any, verb: str) -> Self:
         """``other`` as a Tensor whose shape broadcasts with ours, else a clear ValueError."""
         other = self._lift(other)
         try:
@@ -86,7 +83,7 @@ class Operations:
         return other
 
     # -- arithmetic ---------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
+    def __add__(self, other: Any) -> Self:
         """a + b;  d/da = 1, d/db = 1 (add distributes the gradient)."""
         other = self._operand(other, "add")
         out = self.data + other.data
@@ -96,7 +93,7 @@ class Operations:
 
         return self._from_op(out, (self, other), backward, "add")
 
-    def __sub__(self, other: Any) -> Tensor:
+    def __sub__(self, other: Any) -> Self:
         """a - b;  d/da = 1, d/db = -1."""
         other = self._operand(other, "subtract")
         out = self.data - other.data
@@ -106,7 +103,7 @@ class Operations:
 
         return self._from_op(out, (self, other), backward, "sub")
 
-    def __mul__(self, other: Any) -> Tensor:
+    def __mul__(self, other: Any) -> Self:
         """a * b;  d/da = b, d/db = a (multiply swaps its inputs)."""
         other = self._operand(other, "multiply")
         a, b = self.data, other.data
@@ -117,7 +114,7 @@ class Operations:
 
         return self._from_op(out, (self, other), backward, "mul")
 
-    def __truediv__(self, other: Any) -> Tensor:
+    def __truediv__(self, other: Any) -> Self:
         """a / b;  d/da = 1 / b, d/db = -a / b^2."""
         other = self._operand(other, "divide")
         a, b = self.data, other.data
@@ -130,7 +127,7 @@ class Operations:
 
         return self._from_op(out, (self, other), backward, "div")
 
-    def __neg__(self) -> Tensor:
+    def __neg__(self) -> Self:
         """-a;  d/da = -1."""
 
         def backward(g):
@@ -138,7 +135,7 @@ class Operations:
 
         return self._from_op(-self.data, (self,), backward, "neg")
 
-    def __pow__(self, exponent: Any) -> Tensor:
+    def __pow__(self, exponent: Any) -> Self:
         """a ** p for a constant number p (d/da = p a^(p-1)), or elementwise a ** b for a tensor b.
 
         Example:
@@ -163,7 +160,7 @@ class Operations:
 
         return self._from_op(out, (self,), backward, "pow")
 
-    def _pow_tensor(self, exponent: Tensor) -> Tensor:
+    def _pow_tensor(self, exponent: Self) -> Self:
         """a ** b elementwise;  d/da = b a^(b-1), d/db = a^b log a."""
         a, b = self.data, exponent.data
         with _ieee():
@@ -178,7 +175,7 @@ class Operations:
 
         return self._from_op(out, (self, exponent), backward, "pow")
 
-    def __matmul__(self, other: Any) -> Tensor:
+    def __matmul__(self, other: Any) -> Self:
         """Matrix product C = A B with numpy's rules (1-D, 2-D and batched operands).
 
         Backward, with G = dL/dC:  dL/dA = G B^T,  dL/dB = A^T G.
@@ -230,20 +227,20 @@ class Operations:
     __radd__ = __add__
     __rmul__ = __mul__
 
-    def __rsub__(self, other: Any) -> Tensor:
+    def __rsub__(self, other: Any) -> Self:
         return self._lift(other) - self
 
-    def __rtruediv__(self, other: Any) -> Tensor:
+    def __rtruediv__(self, other: Any) -> Self:
         return self._lift(other) / self
 
-    def __rpow__(self, other: Any) -> Tensor:
+    def __rpow__(self, other: Any) -> Self:
         return self._lift(other) ** self
 
-    def __rmatmul__(self, other: Any) -> Tensor:
+    def __rmatmul__(self, other: Any) -> Self:
         return self._lift(other) @ self
 
     # -- reductions and shape -----------------------------------------------
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Self:
         """Sum over ``axis`` (None: all; an int or tuple, negatives allowed).
 
         Backward: every summed entry receives the upstream gradient of its sum.
@@ -267,12 +264,12 @@ class Operations:
 
         return self._from_op(out, (self,), backward, "sum")
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Self:
         """Mean over ``axis``: the sum divided by the number of entries summed."""
         count = int(np.prod([self.shape[a] for a in normalize_axes(axis, self.ndim)]))
         return self.sum(axis, keepdims) / count
 
-    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+    def reshape(self, *shape: int | tuple[int, ...]) -> Self:
         """Same data in a new shape; ``reshape(2, 3)`` or ``reshape((2, 3))``, -1 allowed."""
         new_shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         old_shape = self.shape
@@ -282,7 +279,7 @@ class Operations:
 
         return self._from_op(self.data.reshape(new_shape), (self,), backward, "reshape")
 
-    def transpose(self, *axes: int | tuple[int, ...]) -> Tensor:
+    def transpose(self, *axes: int | tuple[int, ...]) -> Self:
         """Permute axes like ``numpy.transpose`` (no arguments: reverse them all)."""
         order = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         order = tuple(axis_index(a, self.ndim, "axes", order) for a in order) if order else None
@@ -301,12 +298,12 @@ class Operations:
         return self._from_op(self.data.transpose(order), (self,), backward, "transpose")
 
     @property
-    def T(self) -> Tensor:
+    def T(self) -> Self:
         """All axes reversed (the matrix transpose for 2-D)."""
         return self.transpose()
 
     # -- elementwise functions ----------------------------------------------
-    def exp(self) -> Tensor:
+    def exp(self) -> Self:
         """e^a;  d/da = e^a (the output itself)."""
         with _ieee():
             out = np.exp(self.data)
@@ -316,7 +313,7 @@ class Operations:
 
         return self._from_op(out, (self,), backward, "exp")
 
-    def log(self) -> Tensor:
+    def log(self) -> Self:
         """Natural log;  d/da = 1/a.  log(0) = -inf and log(a < 0) = nan, as in torch."""
         a = self.data
         with _ieee():
@@ -328,7 +325,7 @@ class Operations:
 
         return self._from_op(out, (self,), backward, "log")
 
-    def tanh(self) -> Tensor:
+    def tanh(self) -> Self:
         """t = tanh(a);  d/da = 1 - t^2."""
         t = np.tanh(self.data)
 
@@ -337,7 +334,7 @@ class Operations:
 
         return self._from_op(t, (self,), backward, "tanh")
 
-    def sigmoid(self) -> Tensor:
+    def sigmoid(self) -> Self:
         """s = sigma(a) = 1 / (1 + e^-a);  d/da = s (1 - s)."""
         s = _sigmoid(self.data)
 
@@ -346,7 +343,7 @@ class Operations:
 
         return self._from_op(s, (self,), backward, "sigmoid")
 
-    def relu(self) -> Tensor:
+    def relu(self) -> Self:
         """max(0, a);  d/da = 1 for a > 0, else 0 (0 at a = 0, as in torch).
 
         Example:
