@@ -14,12 +14,13 @@ import numpy as np
 
 __all__ = [
     "as_float_array",
-    "check_same_shape",
-    "check_rng",
-    "check_range",
     "check_choice",
-    "check_shape2d",
     "check_int",
+    "check_range",
+    "check_rng",
+    "check_same_length",
+    "check_same_shape",
+    "check_shape2d",
 ]
 
 
@@ -30,6 +31,14 @@ def as_float_array(x: Any, name: str) -> np.ndarray:
     already have a floating dtype: an integer or boolean array usually means
     the caller forgot a conversion (``np.arange(3)`` as a parameter vector),
     and silently promoting it would hide that.
+
+    Example:
+        >>> as_float_array([1, 2], "theta")
+        array([1., 2.])
+        >>> as_float_array(np.arange(3, dtype=np.int64), "theta")
+        Traceback (most recent call last):
+            ...
+        TypeError: theta must be a floating-point array, got dtype int64 with shape (3,); ...
     """
     if isinstance(x, np.ndarray):
         if not np.issubdtype(x.dtype, np.floating):
@@ -54,6 +63,12 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
 
     Used where numpy would broadcast (a grad of shape (n, 1) against theta of
     shape (n,) gives an (n, n) "update" that looks plausible and is wrong).
+
+    Example:
+        >>> check_same_shape(np.zeros(3), np.zeros((3, 1)), "theta", "grad")
+        Traceback (most recent call last):
+            ...
+        ValueError: grad must have the same shape as theta: theta has shape (3,) but grad has shape (3, 1); ...
     """
     if np.shape(a) != np.shape(b):
         raise ValueError(
@@ -63,8 +78,34 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
         )
 
 
+def check_same_length(X: np.ndarray, y: np.ndarray) -> None:
+    """Raise ``ValueError`` unless X and y hold the same number of examples (first axis).
+
+    Used by the data functions that take a dataset as two arrays: a label
+    per row of X.
+
+    Example:
+        >>> check_same_length(np.zeros((4, 2)), np.zeros(3))
+        Traceback (most recent call last):
+            ...
+        ValueError: X and y must have the same number of examples (first axis): X has shape (4, 2) but ...
+    """
+    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+        raise ValueError(
+            f"X and y must have the same number of examples (first axis): X has shape "
+            f"{X.shape} but y has shape {y.shape}; pass one label per row of X"
+        )
+
+
 def check_rng(rng: Any, name: str = "rng") -> np.random.Generator:
-    """Raise ``TypeError`` unless ``rng`` is a ``numpy.random.Generator``."""
+    """Raise ``TypeError`` unless ``rng`` is a ``numpy.random.Generator``.
+
+    Example:
+        >>> check_rng(42)
+        Traceback (most recent call last):
+            ...
+        TypeError: rng must be a numpy.random.Generator (for example np.random.default_rng(0)), got int
+    """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"{name} must be a numpy.random.Generator (for example "
@@ -85,6 +126,14 @@ def check_range(
     """Return ``value`` as a float after checking ``low <= value <= high``.
 
     Either bound may be ``None`` (unbounded) or exclusive.
+
+    Example:
+        >>> check_range(0.9, "beta1", 0.0, 1.0, high_inclusive=False)
+        0.9
+        >>> check_range(1.0, "beta1", 0.0, 1.0, high_inclusive=False)
+        Traceback (most recent call last):
+            ...
+        ValueError: beta1 must be in [0, 1), got 1.0
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
@@ -102,7 +151,16 @@ def check_range(
 
 
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``.
+
+    Example:
+        >>> check_choice("fan_in", "mode", ("fan_in", "fan_out"))
+        'fan_in'
+        >>> check_choice("fan_avg", "mode", ("fan_in", "fan_out"))
+        Traceback (most recent call last):
+            ...
+        ValueError: mode must be one of 'fan_in', 'fan_out'; got 'fan_avg'
+    """
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {options}; got {value!r}")
@@ -110,7 +168,12 @@ def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
 
 
 def check_shape2d(shape: Any, name: str = "shape") -> tuple[int, int]:
-    """Validate a ``(fan_in, fan_out)`` weight shape of positive integers."""
+    """Validate a ``(fan_in, fan_out)`` weight shape of positive integers.
+
+    Example:
+        >>> check_shape2d([784, 100])
+        (784, 100)
+    """
     if (
         not isinstance(shape, (tuple, list))
         or len(shape) != 2
@@ -127,6 +190,14 @@ def check_int(value: Any, name: str, low: int) -> int:
 
     Floats are refused even when whole (``2.0``): a count or a size given as a
     float is usually a computed value that should have been rounded on purpose.
+
+    Example:
+        >>> check_int(32, "batch_size", 1)
+        32
+        >>> check_int(32.0, "batch_size", 1)
+        Traceback (most recent call last):
+            ...
+        ValueError: batch_size must be an integer >= 1, got 32.0
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")

@@ -82,6 +82,10 @@ def numerical_gradient(
         perturbation happens on a copy: cs231n edits ``x`` in place and
         restores it, which lets ``f`` close over ``x`` but corrupts ``x`` if
         ``f`` raises midway.
+
+    Example:
+        >>> numerical_gradient(lambda x: np.sum(x**2), np.array([1.0, -2.0])).round(6)   # 2 x
+        array([ 2., -4.])
     """
     if not callable(f):
         raise TypeError(f"f must be a callable returning a scalar, got {type(f).__name__}")
@@ -120,6 +124,12 @@ def numerical_gradient_many(
 
     Returns:
         Dict with the same keys, each value the gradient array of that shape.
+
+    Example:
+        >>> point = {"W": np.array([1.0, 2.0]), "b": np.array([3.0, 4.0])}
+        >>> grads = numerical_gradient_many(lambda p: np.sum(p["W"] * p["b"]), point)
+        >>> grads["W"].round(6), grads["b"].round(6)     # d/dW = b, d/db = W
+        (array([3., 4.]), array([1., 2.]))
     """
     if not isinstance(arrays, Mapping):
         raise TypeError(
@@ -159,6 +169,12 @@ def rel_error(a: Any, b: Any) -> float:
         hides one wrong small entry among large correct ones).  The floor
         REL_ERROR_FLOOR = 1e-8 keeps 0/0 out: where both entries are tiny the
         quantity becomes an absolute error divided by 1e-8.
+
+    Example:
+        >>> print(f"{rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-6])):.1e}")
+        2.5e-07
+        >>> print(f"{rel_error(np.array([0.0, 1e-12]), np.array([0.0, 0.0])):.1e}")  # the floor: 1e-12 / 1e-8
+        1.0e-04
     """
     a = as_float_array(a, "a")
     b = as_float_array(b, "b")

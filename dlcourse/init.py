@@ -95,6 +95,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
         The gain as a float.
 
     Source: He et al. (2015) for the rectifier gains; torch.nn.init.calculate_gain.
+
+    Example:
+        >>> round(calculate_gain("relu"), 4), round(calculate_gain("tanh"), 4)
+        (1.4142, 1.6667)
+        >>> round(calculate_gain("leaky_relu", 0.2), 4)      # sqrt(2 / (1 + 0.2^2))
+        1.3868
     """
     check_choice(nonlinearity, "nonlinearity", _GAIN_NAMES)
     if nonlinearity in _LINEAR_NAMES or nonlinearity == "sigmoid":
@@ -115,6 +121,11 @@ def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None) -> np.
 
     ``rng`` is accepted (and ignored) so every initializer has the signature
     ``(shape, rng)``.  Source: Macau 'Modern Techniques'; Georgia Tech 'Optimization'.
+
+    Example:
+        >>> zeros((2, 3))
+        array([[0., 0., 0.],
+               [0., 0., 0.]])
     """
     shape = _check_shape(shape)
     if rng is not None:
@@ -125,6 +136,11 @@ def zeros(shape: tuple[int, ...], rng: np.random.Generator | None = None) -> np.
 def constant(shape: tuple[int, ...], value: float, rng: np.random.Generator | None = None) -> np.ndarray:
     """Constant init, every entry = value.  Same symmetry problem as ``zeros``:
     all units of a layer compute the same function and receive the same update.
+
+    Example:
+        >>> constant((2, 2), 0.5)
+        array([[0.5, 0.5],
+               [0.5, 0.5]])
     """
     shape = _check_shape(shape)
     value = check_range(value, "value")
@@ -144,6 +160,11 @@ def normal(shape: tuple[int, ...], rng: np.random.Generator, mean: float = 0.0, 
         rng: numpy Generator to draw from.
         mean: mean (default 0.0).
         std: standard deviation >= 0 (default 1.0).
+
+    Example:
+        >>> W = normal((256, 100), np.random.default_rng(0), std=0.01)
+        >>> W.shape, round(float(W.std()), 3)
+        ((256, 100), 0.01)
     """
     shape = _check_shape(shape)
     rng = check_rng(rng)
@@ -153,7 +174,13 @@ def normal(shape: tuple[int, ...], rng: np.random.Generator, mean: float = 0.0, 
 
 
 def uniform(shape: tuple[int, ...], rng: np.random.Generator, low: float = 0.0, high: float = 1.0) -> np.ndarray:
-    """Samples from U(low, high) (torch.nn.init.uniform_(tensor, a=0, b=1)); requires low <= high."""
+    """Samples from U(low, high) (torch.nn.init.uniform_(tensor, a=0, b=1)); requires low <= high.
+
+    Example:
+        >>> W = uniform((256, 100), np.random.default_rng(0), low=-1.0, high=1.0)
+        >>> bool(W.min() >= -1.0 and W.max() < 1.0), round(float(W.var()), 2)   # variance (b - a)^2 / 12
+        (True, 0.33)
+    """
     shape = _check_shape(shape)
     rng = check_rng(rng)
     low = check_range(low, "low")
@@ -196,6 +223,12 @@ def xavier_uniform(shape: tuple[int, int], rng: np.random.Generator, gain: float
     Notes:
         The bound is sqrt(6)/sqrt(n_in + n_out), not sqrt(6)/(n_in + n_out)
         as on the Georgia Tech slide.  Derived for tanh/linear units, not ReLU.
+
+    Example:
+        >>> W = xavier_uniform((300, 100), np.random.default_rng(0))
+        >>> bound = np.sqrt(6 / (300 + 100))
+        >>> bool(np.abs(W).max() <= bound), round(float(W.var() * (300 + 100) / 2), 1)   # Var[w] (n_in + n_out) / 2
+        (True, 1.0)
     """
     std = _glorot_std(shape, gain)
     return _uniform_with_std(shape, check_rng(rng), std)
@@ -205,6 +238,11 @@ def xavier_normal(shape: tuple[int, int], rng: np.random.Generator, gain: float 
     """Glorot/Xavier normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)).
 
     Args as ``xavier_uniform``.  Source: Glorot & Bengio (2010); torch.nn.init.xavier_normal_.
+
+    Example:
+        >>> W = xavier_normal((300, 100), np.random.default_rng(0))
+        >>> round(float(W.std() / np.sqrt(2 / (300 + 100))), 1)
+        1.0
     """
     std = _glorot_std(shape, gain)
     return check_rng(rng).normal(0.0, std, size=shape)
@@ -236,6 +274,11 @@ def he_uniform(
     Source: He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers", eq. 10;
     Georgia Tech 'Optimization' ("Xavier2": N(0,1) * sqrt(1 / (n_j / 2)));
     torch.nn.init.kaiming_uniform_.
+
+    Example:
+        >>> W = he_uniform((500, 100), np.random.default_rng(0), nonlinearity="relu")
+        >>> bool(np.abs(W).max() <= np.sqrt(3) * np.sqrt(2 / 500)), round(float(W.std() * np.sqrt(500)), 1)
+        (True, 1.4)
     """
     std = _he_std(shape, a, mode, nonlinearity)
     return _uniform_with_std(shape, check_rng(rng), std)
@@ -251,6 +294,14 @@ def he_normal(
     """He/Kaiming normal: N(0, std^2), std = gain / sqrt(fan_mode); gain sqrt(2) for ReLU.
 
     Args as ``he_uniform``.  Source: He et al. (2015); torch.nn.init.kaiming_normal_.
+
+    Example:
+        >>> W = he_normal((500, 100), np.random.default_rng(0), nonlinearity="relu")
+        >>> round(float(W.std() * np.sqrt(500)), 1)                  # std = sqrt(2 / fan_in)
+        1.4
+        >>> W = he_normal((500, 100), np.random.default_rng(0), mode="fan_out", nonlinearity="relu")
+        >>> round(float(W.std() * np.sqrt(100)), 1)                  # std = sqrt(2 / fan_out)
+        1.4
     """
     std = _he_std(shape, a, mode, nonlinearity)
     return check_rng(rng).normal(0.0, std, size=shape)
@@ -267,6 +318,11 @@ def lecun_normal(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray
 
     Notes:
         Plain normal, not truncated (jax.nn.initializers.lecun_normal truncates).
+
+    Example:
+        >>> W = lecun_normal((400, 100), np.random.default_rng(0))
+        >>> round(float(W.std() * np.sqrt(400)), 1)                  # std = 1 / sqrt(fan_in)
+        1.0
     """
     fan_in, _ = check_shape2d(shape)
     return check_rng(rng).normal(0.0, 1.0 / math.sqrt(fan_in), size=shape)
@@ -285,5 +341,10 @@ def torch_linear_default(shape: tuple[int, int], rng: np.random.Generator) -> np
     Notes:
         Not Glorot, despite the Macau slide; Var[w] = 1/(3 fan_in) is a third
         of LeCun's, so deep stacks of default nn.Linear shrink their signal.
+
+    Example:
+        >>> W = torch_linear_default((400, 100), np.random.default_rng(0))
+        >>> bool(np.abs(W).max() <= 1 / np.sqrt(400)), round(float(W.var() * 3 * 400), 1)   # Var[w] = 1 / (3 fan_in)
+        (True, 1.0)
     """
     return he_uniform(shape, rng, a=math.sqrt(5.0))

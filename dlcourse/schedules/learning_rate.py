@@ -1,55 +1,33 @@
-"""Learning-rate schedules and gradient clipping.
-
-A schedule is a pure function of the step, ``schedule(step) -> lr``, made by a
-factory (the optax design)::
-
-    sched = linear_warmup(cosine(0.1, total_steps=900), warmup_steps=100)
-    sched(0)                      # 0.0: first step of the warm-up
-    sched(np.arange(1000))        # the whole curve at once, for a plot
+"""Learning-rate schedules: ``schedule(step) -> lr``, made by factories (the optax design).
 
 Steps count from 0: ``schedule(k)`` is the learning rate used by the (k+1)-th
-optimizer step.  That is the value torch's ``scheduler.get_last_lr()`` reports
-after ``k`` calls of ``scheduler.step()``.  Every schedule accepts a Python or
-numpy integer (and returns a ``float``) or an integer ndarray of steps (and
-returns a float64 array of the same shape).
+optimizer step, the value torch's ``scheduler.get_last_lr()`` reports after
+``k`` calls of ``scheduler.step()``.  Every schedule accepts a Python or numpy
+integer (and returns a ``float``) or an integer ndarray of steps (and returns
+a float64 array of the same shape).  See :mod:`dlcourse.schedules` for why
+the rate decays at all (Robbins & Monro 1951).
 
-Why decay at all (Robbins & Monro 1951; Goodfellow et al., *Deep Learning*,
-section 8.3.1; SDU summer school 'Gradient-Based Learning'; VU Amsterdam DLVU
-lecture 4 'Tools of the trade'): a minibatch gradient is a noisy estimate of the
-true gradient, and its noise does not vanish at the minimum.  With a constant
-learning rate SGD keeps bouncing around the minimum; stochastic approximation
-converges (for convex problems, almost surely) when
-
-    sum_k lr_k = inf      (enough total movement to reach the optimum from anywhere)
-    sum_k lr_k^2 < inf    (the accumulated noise, variance ~ sum lr_k^2, stays finite)
-
-for example lr_k ~ 1/k.  The schedules used in practice (step, linear,
-cosine, exponential) do not satisfy both conditions literally; see each
-docstring for why they are used anyway.
-
-The two gradient-clipping functions at the end (Pascanu et al. 2013) are the
-other half of "taming the step size": they bound the step when the gradient
-itself explodes.
+Source: Goodfellow, Bengio & Courville, *Deep Learning* (2016), section
+8.3.1; Loshchilov & Hutter (2017); Goyal et al. (2017); SDU summer school
+'Gradient-Based Learning'; VU Amsterdam DLVU lecture 4 'Tools of the trade'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from dlcourse._checks import as_float_array, check_int, check_range
+from dlcourse._checks import check_int, check_range
 
 __all__ = [
     "Schedule",
     "constant",
-    "step_decay",
+    "cosine",
     "exponential_decay",
     "linear_decay",
-    "cosine",
     "linear_warmup",
-    "clip_grad_value",
-    "clip_grad_norm",
+    "step_decay",
 ]
 
 Steps = int | np.integer | np.ndarray
@@ -119,6 +97,11 @@ def constant(lr: float) -> Schedule:
         keeps fluctuating in a region whose size grows with lr.  Full-batch
         gradient descent can use a constant rate because the true gradient
         itself goes to zero (SDU 'Gradient-Based Learning').
+
+    Example:
+        >>> sched = constant(0.1)
+        >>> sched(0), sched(np.arange(3))
+        (0.1, array([0.1, 0.1, 0.1]))
     """
     lr = _check_lr(lr)
     return _make_schedule(lambda k: np.full(k.shape, lr), f"constant(lr={lr:g})")
@@ -144,6 +127,10 @@ def step_decay(lr: float, step_size: int, gamma: float = 0.1) -> Schedule:
         condition fails in theory; training stops long before that matters.
         torch's ``StepLR`` counts ``k`` in calls of ``scheduler.step()``, which
         is usually once per epoch: pass ``step_size`` in the same unit.
+
+    Example:
+        >>> step_decay(0.1, step_size=2, gamma=0.5)(np.arange(6))
+        array([0.1  , 0.1  , 0.05 , 0.05 , 0.025, 0.025])
     """
     lr = _check_lr(lr)
     step_size = check_int(step_size, "step_size", 1)
@@ -168,6 +155,10 @@ def exponential_decay(lr: float, gamma: float) -> Schedule:
         sum lr_k = lr / (1 - gamma) is finite for gamma < 1: the total distance
         SGD can travel is bounded, so a too-small gamma freezes training before
         it arrives (Robbins-Monro's first condition fails).
+
+    Example:
+        >>> exponential_decay(1.0, gamma=0.5)(np.arange(4))
+        array([1.   , 0.5  , 0.25 , 0.125])
     """
     lr = _check_lr(lr)
     gamma = check_range(gamma, "gamma", 0.0, 1.0, low_inclusive=False)
@@ -207,6 +198,10 @@ def linear_decay(lr: float, final_lr: float, tau: int) -> Schedule:
         is that the noise level lr_tau at the end is small enough, and a
         constant lr_tau > 0 keeps the last steps useful instead of freezing
         training like lr_k ~ 1/k would.
+
+    Example:
+        >>> linear_decay(0.1, final_lr=0.01, tau=3)(np.arange(5)).round(4)
+        array([0.1 , 0.07, 0.04, 0.01, 0.01])
     """
     lr = _check_lr(lr)
     final_lr = check_range(final_lr, "final_lr", 0.0, lr)
@@ -246,6 +241,10 @@ def cosine(lr: float, total_steps: int, min_lr: float = 0.0) -> Schedule:
         past ``T_max`` makes the rate climb back to ``lr`` over the next
         ``T_max`` steps (period ``2 * T_max``).  Use ``total_steps`` equal to
         the length of training to avoid the difference.
+
+    Example:
+        >>> cosine(0.1, total_steps=4)(np.arange(6)).round(4)
+        array([0.1   , 0.0854, 0.05  , 0.0146, 0.    , 0.    ])
     """
     lr = _check_lr(lr)
     total_steps = check_int(total_steps, "total_steps", 1)
@@ -294,6 +293,13 @@ def linear_warmup(schedule: Schedule, warmup_steps: int, start_factor: float = 0
         (default 1/3) because it updates the rate multiplicatively; optax and
         Hugging Face warm up from 0, which spends step 0 with lr = 0 (an SGD
         step that does nothing).  Here any start_factor in [0, 1] is allowed.
+
+    Example:
+        >>> sched = linear_warmup(constant(0.1), warmup_steps=4)
+        >>> sched(np.arange(6)).round(4)
+        array([0.   , 0.025, 0.05 , 0.075, 0.1  , 0.1  ])
+        >>> sched.__name__
+        'linear_warmup(constant(lr=0.1), warmup_steps=4, start_factor=0)'
     """
     if not callable(schedule):
         raise TypeError(
@@ -313,103 +319,3 @@ def linear_warmup(schedule: Schedule, warmup_steps: int, start_factor: float = 0
     return _make_schedule(
         rule, f"linear_warmup({name}, warmup_steps={warmup_steps}, start_factor={start_factor:g})"
     )
-
-
-# ---------------------------------------------------------------------------
-# gradient clipping
-# ---------------------------------------------------------------------------
-
-
-def _as_grad_list(grads: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
-    if isinstance(grads, np.ndarray):
-        grads = [grads]
-    elif not isinstance(grads, (list, tuple)):
-        raise TypeError(
-            f"grads must be an ndarray or a list of ndarrays (one per parameter), "
-            f"got {type(grads).__name__}"
-        )
-    return [as_float_array(g, f"grads[{i}]") for i, g in enumerate(grads)]
-
-
-def _vector_norm(g: np.ndarray, norm_type: float) -> float:
-    """The p-norm of ``g`` seen as one flat vector (0 for an empty array)."""
-    return float(np.linalg.norm(g.ravel(), ord=norm_type)) if g.size else 0.0
-
-
-def clip_grad_value(grads: np.ndarray | Sequence[np.ndarray], clip_value: float) -> list[np.ndarray]:
-    """Clip every gradient entry to [-clip_value, clip_value].
-
-        g_i <- min(max(g_i, -clip_value), clip_value)
-
-    Like ``torch.nn.utils.clip_grad_value_``, but pure: returns new arrays.
-
-    Args:
-        grads: one gradient array or a list of them (one per parameter).
-        clip_value: bound on the absolute value of each entry, > 0.
-
-    Returns:
-        A list of clipped copies, in the order of ``grads`` (a list of one
-        array when a single array is given).
-
-    Notes:
-        Clipping each entry separately changes the direction of the gradient
-        (unlike :func:`clip_grad_norm`).  Source: Pascanu, Mikolov & Bengio,
-        "On the difficulty of training recurrent neural networks", ICML 2013;
-        SDU summer school 'Gradient-Based Learning' (cliffs and exploding
-        gradients); VU DLVU lecture 4 'Tools of the trade'.
-    """
-    grads = _as_grad_list(grads)
-    clip_value = check_range(clip_value, "clip_value", 0.0, None, low_inclusive=False)
-    return [np.clip(g, -clip_value, clip_value) for g in grads]
-
-
-def clip_grad_norm(
-    grads: np.ndarray | Sequence[np.ndarray],
-    max_norm: float,
-    norm_type: float = 2.0,
-    eps: float = 1e-6,
-) -> tuple[list[np.ndarray], float]:
-    """Rescale all gradients together so that their global norm is at most ``max_norm``.
-
-        total_norm = || (||g_1||_p, ..., ||g_n||_p) ||_p     (= the p-norm of all entries)
-        scale      = min(1, max_norm / (total_norm + eps))
-        g_i       <- scale * g_i
-
-    Like ``torch.nn.utils.clip_grad_norm_`` (same norm, same ``eps = 1e-6`` in
-    the denominator, same clamp at 1), but pure.
-
-    Args:
-        grads: one gradient array or a list of them (one per parameter).
-        max_norm: largest allowed global norm, > 0.
-        norm_type: p of the p-norm, > 0, or ``np.inf`` / ``float('inf')`` for
-            the largest absolute entry; default 2.
-        eps: added to the norm before dividing, >= 0; default 1e-6 as in torch.
-
-    Returns:
-        ``(clipped, total_norm)``: a list of rescaled copies of ``grads``, and
-        the global norm BEFORE clipping (what torch returns; log it to see how
-        often clipping fires).
-
-    Notes:
-        Unlike :func:`clip_grad_value` this keeps the direction of the update
-        and only shortens the step: on a "cliff" of the loss surface the
-        gradient is huge and a full step would throw the parameters far away.
-        Because of ``eps`` the clipped norm is slightly below ``max_norm``, and
-        the arrays are multiplied by exactly 1.0 when no clipping is needed.
-        A non-finite norm gives scale 0 (torch's ``error_if_nonfinite=False``
-        behaviour); check for NaN gradients before clipping.
-        Source: Pascanu, Mikolov & Bengio, ICML 2013 (their Algorithm 1);
-        SDU 'Gradient-Based Learning'; VU DLVU lecture 4 'Tools of the trade'.
-    """
-    grads = _as_grad_list(grads)
-    max_norm = check_range(max_norm, "max_norm", 0.0, None, low_inclusive=False)
-    if norm_type != np.inf:  # inf (the max-norm) is valid but not finite
-        try:
-            norm_type = check_range(norm_type, "norm_type", 0.0, None, low_inclusive=False)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"{exc}; use p > 0 (2 for the Euclidean norm) or np.inf") from None
-    eps = check_range(eps, "eps", 0.0, None)
-    norms = [_vector_norm(g, norm_type) for g in grads]
-    total_norm = _vector_norm(np.array(norms), norm_type)
-    scale = min(max_norm / (total_norm + eps), 1.0)
-    return [g * scale for g in grads], total_norm

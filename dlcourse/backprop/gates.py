@@ -1,31 +1,15 @@
-"""Backpropagation with modular gates: a forward/backward API per operation.
+"""Gates: one operation each, with a forward pass that caches and a local backward pass.
 
-Every gate caches in ``forward`` what its local derivative needs, and in
-``backward`` multiplies that local derivative by the upstream gradient
-``dout`` (the chain rule), returning one gradient per input::
-
-    class MultiplyGate:
-        def forward(x, y):
-            z = x * y
-            self.x = x          # must keep these around!
-            self.y = y
-            return z
-        def backward(dz):
-            dx = self.y * dz    # [dz/dx * dL/dz]
-            dy = self.x * dz    # [dz/dy * dL/dz]
-            return [dx, dy]
-
-Gates work on Python numbers and elementwise on float arrays.  Two worked
-examples from the lecture are built from them: ``f(x1, x2) = x1 x2 + sin(x2)``
-(gradients from two paths are summed) and the logistic ``L = 1 / sigma(w.x)``.
+``forward(*inputs)`` computes the output and keeps what the local derivative
+needs; ``backward(dout)`` multiplies that local derivative by the upstream
+gradient (the chain rule) and returns one gradient per input.
 
 Source: Georgia Tech CS 4644/7643 'Optimization' (modularized forward/backward
-API, computation graphs, backprop worked examples).
+API; add distributes, multiply swaps, max routes the gradient).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,21 +18,17 @@ from dlcourse._checks import as_float_array, check_range, check_same_shape
 from dlcourse.activations import sigmoid
 
 __all__ = [
-    "Gate",
-    "MultiplyGate",
     "AddGate",
-    "SinGate",
     "CosGate",
-    "ExpGate",
-    "SigmoidGate",
-    "ReciprocalGate",
-    "MaxGate",
     "DotGate",
+    "ExpGate",
+    "Gate",
+    "MaxGate",
+    "MultiplyGate",
     "PowGate",
-    "WorkedExample",
-    "worked_example",
-    "LogisticExample",
-    "logistic_example",
+    "ReciprocalGate",
+    "SigmoidGate",
+    "SinGate",
 ]
 
 
@@ -65,6 +45,17 @@ class Gate:
     scalars.  Two-input gates require both inputs to have the same shape: a
     gate never broadcasts, because the gradient of a broadcast input would
     need summing (``dlcourse.autograd.Tensor`` does that).
+
+    Example:
+        >>> class SquareGate(Gate):               # z = x^2;  dx = 2 x dz
+        ...     def _forward(self, x):
+        ...         self.x = x
+        ...         return x**2
+        ...     def _backward(self, dz):
+        ...         return 2 * self.x * dz
+        >>> gate = SquareGate()
+        >>> gate.forward(np.array([3.0])), gate.backward(np.array([1.0]))
+        (array([9.]), array([6.]))
     """
 
     input_names: tuple[str, ...] = ("x",)
@@ -81,7 +72,7 @@ class Gate:
                 f"{name}.forward takes {len(self.input_names)} input(s) "
                 f"({', '.join(self.input_names)}), got {len(inputs)}"
             )
-        arrays = [as_float_array(v, n) for v, n in zip(inputs, self.input_names)]
+        arrays = [as_float_array(v, n) for v, n in zip(inputs, self.input_names, strict=True)]
         if len(arrays) == 2:
             check_same_shape(arrays[0], arrays[1], *self.input_names)
         out = self._forward(*arrays)
@@ -111,7 +102,15 @@ class Gate:
 
 
 class MultiplyGate(Gate):
-    """z = x * y;  dx = y dz,  dy = x dz  (the gate "swaps" its inputs)."""
+    """z = x * y;  dx = y dz,  dy = x dz  (the gate "swaps" its inputs).
+
+    Example:
+        >>> gate = MultiplyGate()
+        >>> gate.forward(np.array([3.0]), np.array([-4.0]))
+        array([-12.])
+        >>> gate.backward(np.array([2.0]))
+        (array([-8.]), array([6.]))
+    """
 
     input_names = ("x", "y")
 
@@ -124,7 +123,15 @@ class MultiplyGate(Gate):
 
 
 class AddGate(Gate):
-    """z = x + y;  dx = dz,  dy = dz  (the gate distributes dz unchanged)."""
+    """z = x + y;  dx = dz,  dy = dz  (the gate distributes dz unchanged).
+
+    Example:
+        >>> gate = AddGate()
+        >>> gate.forward(np.array([3.0]), np.array([-4.0]))
+        array([-1.])
+        >>> gate.backward(np.array([2.0]))
+        (array([2.]), array([2.]))
+    """
 
     input_names = ("x", "y")
 
@@ -138,7 +145,13 @@ class AddGate(Gate):
 
 
 class SinGate(Gate):
-    """z = sin(x);  dx = cos(x) dz."""
+    """z = sin(x);  dx = cos(x) dz.
+
+    Example:
+        >>> gate = SinGate()
+        >>> gate.forward(np.array([0.0])), gate.backward(np.array([2.0]))    # cos(0) * 2
+        (array([0.]), array([2.]))
+    """
 
     def _forward(self, x):
         self.x = x
@@ -149,7 +162,13 @@ class SinGate(Gate):
 
 
 class CosGate(Gate):
-    """z = cos(x);  dx = -sin(x) dz."""
+    """z = cos(x);  dx = -sin(x) dz.
+
+    Example:
+        >>> gate = CosGate()
+        >>> gate.forward(np.array([np.pi / 2])).round(4), gate.backward(np.array([2.0]))   # -sin(pi/2) * 2
+        (array([0.]), array([-2.]))
+    """
 
     def _forward(self, x):
         self.x = x
@@ -160,7 +179,13 @@ class CosGate(Gate):
 
 
 class ExpGate(Gate):
-    """z = e^x;  dx = e^x dz  (caches the output, which is its own derivative)."""
+    """z = e^x;  dx = e^x dz  (caches the output, which is its own derivative).
+
+    Example:
+        >>> gate = ExpGate()
+        >>> gate.forward(np.array([0.0])), gate.backward(np.array([3.0]))    # e^0 * 3
+        (array([1.]), array([3.]))
+    """
 
     def _forward(self, x):
         self.z = np.exp(x)
@@ -171,7 +196,13 @@ class ExpGate(Gate):
 
 
 class SigmoidGate(Gate):
-    """z = sigma(x) = 1 / (1 + e^-x);  dx = sigma(x) (1 - sigma(x)) dz."""
+    """z = sigma(x) = 1 / (1 + e^-x);  dx = sigma(x) (1 - sigma(x)) dz.
+
+    Example:
+        >>> gate = SigmoidGate()
+        >>> gate.forward(np.array([0.0])), gate.backward(np.array([4.0]))    # 0.5 * 0.5 * 4
+        (array([0.5]), array([1.]))
+    """
 
     def _forward(self, x):
         self.z = sigmoid(x)
@@ -182,7 +213,13 @@ class SigmoidGate(Gate):
 
 
 class ReciprocalGate(Gate):
-    """z = 1 / x;  dx = -1 / x^2 dz  (the lecture's L = 1/p)."""
+    """z = 1 / x;  dx = -1 / x^2 dz  (the lecture's L = 1/p).
+
+    Example:
+        >>> gate = ReciprocalGate()
+        >>> gate.forward(np.array([2.0])), gate.backward(np.array([1.0]))    # -1 / 2^2
+        (array([0.5]), array([-0.25]))
+    """
 
     def _forward(self, x):
         self.x = x
@@ -199,6 +236,13 @@ class MaxGate(Gate):
         At a tie (x == y) both inputs get dz / 2, as in ``torch.maximum``;
         cs231n's "gradient router" picks one input instead.  Either is a valid
         subgradient, only the halves match torch.
+
+    Example:
+        >>> gate = MaxGate()
+        >>> gate.forward(np.array([1.0, 5.0, 2.0]), np.array([3.0, 4.0, 2.0]))
+        array([3., 5., 2.])
+        >>> gate.backward(np.array([1.0, 1.0, 1.0]))     # the larger input gets dz; a tie splits it
+        (array([0. , 1. , 0.5]), array([1. , 0. , 0.5]))
     """
 
     input_names = ("x", "y")
@@ -213,7 +257,15 @@ class MaxGate(Gate):
 
 
 class DotGate(Gate):
-    """z = w . x for two vectors of equal length;  dw = x dz,  dx = w dz."""
+    """z = w . x for two vectors of equal length;  dw = x dz,  dx = w dz.
+
+    Example:
+        >>> gate = DotGate()
+        >>> float(gate.forward(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+        11.0
+        >>> gate.backward(2.0)
+        (array([6., 8.]), array([2., 4.]))
+    """
 
     input_names = ("w", "x")
 
@@ -236,6 +288,11 @@ class PowGate(Gate):
     Args:
         exponent: the constant p, a real number.  For p = 0 the gradient is 0
             (as in torch), not the NaN that 0 * 0^-1 would give at x = 0.
+
+    Example:
+        >>> gate = PowGate(3)
+        >>> gate.forward(np.array([2.0])), gate.backward(np.array([1.0]))    # 3 * 2^2
+        (array([8.]), array([12.]))
     """
 
     def __init__(self, exponent: float) -> None:
@@ -250,130 +307,3 @@ class PowGate(Gate):
         if self.exponent == 0.0:
             return np.zeros_like(self.x)
         return self.exponent * self.x ** (self.exponent - 1.0) * dz
-
-
-@dataclass(frozen=True)
-class WorkedExample:
-    """Every value of the forward and backward pass of f = x1 x2 + sin(x2).
-
-    Naming follows the lecture: forward nodes a1 = sin(x2), a2 = x1 x2,
-    a3 = a1 + a2 = f; adjoints ``abar_k = df/da_k``; ``x2bar_path1`` and
-    ``x2bar_path2`` are the contributions to df/dx2 through a1 and a2.
-    """
-
-    x1: Any
-    x2: Any
-    a1: Any
-    a2: Any
-    a3: Any
-    abar3: Any
-    abar1: Any
-    abar2: Any
-    x2bar_path1: Any
-    x2bar_path2: Any
-    x2bar: Any
-    x1bar: Any
-
-    @property
-    def f(self) -> Any:
-        """The output f(x1, x2) = a3."""
-        return self.a3
-
-
-def worked_example(x1: Any, x2: Any) -> WorkedExample:
-    """Forward and backward pass of f(x1, x2) = x1 x2 + sin(x2), gate by gate.
-
-    Forward::
-
-        a1 = sin(x2)        (SinGate)
-        a2 = x1 * x2        (MultiplyGate)
-        a3 = a1 + a2 = f    (AddGate)
-
-    Backward (adjoints abar = df/da)::
-
-        abar3 = 1
-        abar1 = abar3,  abar2 = abar3                 (add distributes)
-        x2bar_path1 = abar1 * cos(x2)                 (through a1)
-        x2bar_path2 = abar2 * x1                      (through a2)
-        x1bar       = abar2 * x2
-        x2bar       = x2bar_path1 + x2bar_path2       (paths are summed)
-
-    Args:
-        x1, x2: numbers, or float arrays of the same shape (elementwise).
-
-    Returns:
-        A :class:`WorkedExample` holding every forward value and adjoint.
-
-    Source: Georgia Tech CS 4644/7643 'Optimization' ("gradients from
-    multiple paths summed").
-    """
-    sin_gate, mul_gate, add_gate = SinGate(), MultiplyGate(), AddGate()
-    a1 = sin_gate.forward(x2)
-    a2 = mul_gate.forward(x1, x2)
-    a3 = add_gate.forward(a1, a2)
-
-    abar3 = np.ones_like(a3)
-    abar1, abar2 = add_gate.backward(abar3)
-    x2bar_path1 = sin_gate.backward(abar1)
-    x1bar, x2bar_path2 = mul_gate.backward(abar2)
-    return WorkedExample(
-        x1=x1, x2=x2, a1=a1, a2=a2, a3=a3,
-        abar3=abar3, abar1=abar1, abar2=abar2,
-        x2bar_path1=x2bar_path1, x2bar_path2=x2bar_path2,
-        x2bar=x2bar_path1 + x2bar_path2, x1bar=x1bar,
-    )
-
-
-@dataclass(frozen=True)
-class LogisticExample:
-    """Forward values, adjoints and dL/dw of L = 1 / sigma(w . x), two ways."""
-
-    u: Any
-    p: Any
-    L: Any
-    pbar: Any
-    ubar: Any
-    wbar_gates: np.ndarray
-    wbar_combined: np.ndarray
-
-
-def logistic_example(w: Any, x: Any) -> LogisticExample:
-    """dL/dw for L = 1/p, p = sigma(u), u = w . x, gate by gate and in one formula.
-
-    Gate by gate (DotGate, SigmoidGate, ReciprocalGate)::
-
-        pbar = dL/dp = -1 / p^2
-        ubar = dL/du = pbar * sigma(u) (1 - sigma(u))
-        wbar = dL/dw = ubar * x
-
-    Combined along the path from L to w::
-
-        wbar = -1 / p^2 * p (1 - p) * x  =  -(1 - p) / p * x
-
-    Args:
-        w, x: 1-D float vectors of the same length.
-
-    Returns:
-        A :class:`LogisticExample`; ``wbar_gates`` and ``wbar_combined`` agree
-        up to rounding.
-
-    Notes:
-        The slide's combined expression writes -1/sigma(w.x) where the chain
-        rule gives -1/sigma(w.x)^2, and so simplifies to -(1 - sigma) x^T; the
-        correct gradient is -(1 - sigma) / sigma * x, as computed here.
-
-    Source: Georgia Tech CS 4644/7643 'Optimization'.
-    """
-    dot_gate, sigmoid_gate, reciprocal_gate = DotGate(), SigmoidGate(), ReciprocalGate()
-    u = dot_gate.forward(w, x)
-    p = sigmoid_gate.forward(u)
-    loss = reciprocal_gate.forward(p)
-
-    pbar = reciprocal_gate.backward(np.ones_like(loss))
-    ubar = sigmoid_gate.backward(pbar)
-    wbar_gates, _ = dot_gate.backward(ubar)
-    wbar_combined = -1.0 / p**2 * p * (1.0 - p) * dot_gate.x
-    return LogisticExample(
-        u=u, p=p, L=loss, pbar=pbar, ubar=ubar,
-        wbar_gates=wbar_gates, wbar_combined=wbar_combined,
-    )
