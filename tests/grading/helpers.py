@@ -57,3 +57,9 @@ def assert_accepted(functions: Sequence[Callable], against: str, trusted: bool =
             run_check(dataclasses.replace(get_target(against), forbidden=("torch",)), list(functions), hidden=hidden)
         else:
             check(*functions, against=against, hidden=hidden, quiet=True)
+
+
+def assert_catalogue_diagnosed(against: str, hidden: bool) -> None:
+    """Every catalogued mistake of ``against``, handed in as a student's code, fails with its own id."""
+    for mistake in get_target(against).mistakes:
+        assert_rejected(list(mistake.impl), against, mistake.name, hidden=hidden, trusted=True)
