@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from dlcourse import backprop as B
-from dlcourse.grading._core import Caller, Mistake, Target, Trial
+from dlcourse.grading._core import Caller, Target, Trial
 from dlcourse.grading._guard import guarded_call
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array
+from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, one_role_target, random_array
 
 __all__ = ["call_method"]
 
@@ -183,16 +183,10 @@ def _gate_target(name: str, gate: type, rule: str, mistakes: Sequence[tuple[str,
         return {forward_label: output, backward_label: expect_values(grads, f"{role}.backward", grad_names)}
 
     chain_rule = f"Multiply the local derivative by the upstream gradient dout (chain rule): {rule}."
-    return Target(
-        name=name,
-        roles=(role,),
-        reference=(gate,),
-        trials=_gate_trials(gate, inputs),
-        observe=observe,
-        mistakes=(*(Mistake(mistake, message, (_variant(gate, backward),)) for mistake, message, backward in mistakes),
-                  Mistake(forgot_dout, chain_rule, (_forgot_dout(gate),))),
-        what="forward/backward passes",
-    )
+    wrong_gates = [(mistake, message, _variant(gate, backward)) for mistake, message, backward in mistakes]
+    wrong_gates.append((forgot_dout, chain_rule, _forgot_dout(gate)))
+    return one_role_target(name, role, gate, _gate_trials(gate, inputs), observe, wrong_gates,
+                           what="forward/backward passes")
 
 
 # ----------------------------------------------------------- worked example
@@ -294,13 +288,6 @@ TARGETS: tuple[Target, ...] = (
     ), forgot_dout="PowGate_forgot_dout", inputs=_GateInputs(sample=_positive, param_sets=(
         {"exponent": 2.0}, {"exponent": 3.0}, {"exponent": 0.5}, {"exponent": -1.0}, {"exponent": 1.5},
         {"exponent": 0.0}, {"exponent": 1.0}))),
-    Target(
-        name="backprop.worked_example",
-        roles=("worked_example",),
-        reference=(_worked_example_reference,),
-        trials=_worked_trials,
-        observe=_observe_worked,
-        mistakes=tuple(Mistake(mistake, message, (fn,)) for mistake, message, fn in _WORKED_MISTAKES),
-        what="(f, df/dx1, df/dx2) triples",
-    ),
+    one_role_target("backprop.worked_example", "worked_example", _worked_example_reference, _worked_trials,
+                    _observe_worked, _WORKED_MISTAKES, what="(f, df/dx1, df/dx2) triples"),
 )

@@ -49,8 +49,9 @@ from typing import Any
 import numpy as np
 
 from dlcourse import init as I
-from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._core import Target, Trial
 from dlcourse.grading._report import GradingError, Tolerance
+from dlcourse.grading.topics._common import one_role_target
 
 _WITHIN_ONE_STD = {"normal": math.erf(1 / math.sqrt(2)), "uniform": 1 / math.sqrt(3)}
 _QUANTILE = 0.99
@@ -248,13 +249,8 @@ def _init_target(name: str, reference: Callable[..., np.ndarray], distribution: 
     role = reference.__name__
     if name != f"init.{role}":
         raise ValueError(f"the check of {role} must be called 'init.{role}', not {name!r}")
-    return Target(
-        name=name,
-        roles=(role,),
-        reference=(reference,),
-        trials=_trials(param_sets),
-        observe=_observe(role, distribution, target_std),
-        mistakes=tuple(Mistake(mistake, message, (fn,)) for mistake, message, fn in mistakes),
+    return one_role_target(
+        name, role, reference, _trials(param_sets), _observe(role, distribution, target_std), mistakes,
         # per-trial tolerances (sampling error, see the module docstring); this is the large-sample one
         tolerance=Tolerance(rtol=0.02, atol_scale=1e-12),
         what="weight matrices (statistics of the draws)",

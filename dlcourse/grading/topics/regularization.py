@@ -40,12 +40,18 @@ from typing import Any
 import numpy as np
 
 from dlcourse._checks import as_float_array, check_range
-from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._core import Target, Trial
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, function_target, random_array
+from dlcourse.grading.topics._common import (
+    FLOAT32_TOLERANCE,
+    expect_values,
+    function_target,
+    one_role_target,
+    random_array,
+)
 from dlcourse.optim._common import decayed
 
-__all__ = ["l2_penalty", "decoupled_decay"]
+__all__ = ["decoupled_decay", "l2_penalty"]
 
 
 # ---------------------------------------------------------------- references
@@ -246,15 +252,8 @@ _DECAY_MISTAKES = (
 
 
 TARGETS: tuple[Target, ...] = (
-    Target(
-        name="regularization.l2_penalty",
-        roles=("l2_penalty",),
-        reference=(l2_penalty,),
-        trials=_penalty_trials,
-        observe=_observe_penalty,
-        mistakes=tuple(Mistake(name, message, (fn,)) for name, message, fn in _PENALTY_MISTAKES),
-        what="parameter dicts",
-    ),
+    one_role_target("regularization.l2_penalty", "l2_penalty", l2_penalty, _penalty_trials, _observe_penalty,
+                    _PENALTY_MISTAKES, what="parameter dicts"),
     function_target("regularization.decoupled_decay", "decoupled_decay", decoupled_decay, _decay_trials,
                     _DECAY_MISTAKES, output="theta after the decay", what="arrays"),
 )

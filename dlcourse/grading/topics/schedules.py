@@ -35,9 +35,15 @@ from typing import Any
 import numpy as np
 
 from dlcourse import schedules as S
-from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._core import Target, Trial
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array, with_edge_points
+from dlcourse.grading.topics._common import (
+    FLOAT32_TOLERANCE,
+    expect_values,
+    one_role_target,
+    random_array,
+    with_edge_points,
+)
 
 # ---------------------------------------------------------------------------
 # learning-rate schedules as plain functions of the step (the references)
@@ -231,15 +237,8 @@ _STEP_DECAY_MISTAKES = (
 def _schedule_target(name: str, reference: Callable[..., float], cases: list, mistakes: Sequence[tuple]) -> Target:
     """A learning-rate schedule: the first 3 cases are visible; ``mistakes`` are (id, sentence, wrong schedule)."""
     role = reference.__name__
-    return Target(
-        name=name,
-        roles=(role,),
-        reference=(reference,),
-        trials=_schedule_trials(cases, visible=3),
-        observe=_schedule_observe(role),
-        mistakes=tuple(Mistake(mistake, message, (fn,)) for mistake, message, fn in mistakes),
-        what="schedules",
-    )
+    return one_role_target(name, role, reference, _schedule_trials(cases, visible=3), _schedule_observe(role), mistakes,
+                           what="schedules")
 
 
 # ---------------------------------------------------------------------------
@@ -370,15 +369,8 @@ def _clip_norm_observe(call: Any, trial: Trial) -> dict[str, Any]:
 def _clip_target(name: str, reference: Callable[..., Any], cases: list, parameter: str, relative_to_norm: bool,
                  observe: Callable[[Any, Trial], dict[str, Any]], mistakes: Sequence[tuple]) -> Target:
     """A gradient-clipping function; ``mistakes`` are (id, sentence, wrong function)."""
-    return Target(
-        name=name,
-        roles=(reference.__name__,),
-        reference=(reference,),
-        trials=_clip_trials(cases, parameter, relative_to_norm),
-        observe=observe,
-        mistakes=tuple(Mistake(mistake, message, (fn,)) for mistake, message, fn in mistakes),
-        what="gradient lists",
-    )
+    return one_role_target(name, reference.__name__, reference, _clip_trials(cases, parameter, relative_to_norm),
+                           observe, mistakes, what="gradient lists")
 
 
 def textbook(name: str) -> tuple[Callable[..., Any], ...]:
