@@ -85,7 +85,12 @@ def _torch() -> Any:
 
 
 def mse_reference(pred: Any, target: Any) -> Any:
-    """Mean squared error of predictions ``pred`` (N, 1) against targets ``target`` (N,): a 0-dim tensor."""
+    """Mean squared error of predictions ``pred`` (N, 1) against targets ``target`` (N,): a 0-dim tensor.
+
+    >>> import torch
+    >>> mse_reference(torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0]))  # (1 + 4) / 2
+    tensor(2.5000)
+    """
     return _torch().nn.functional.mse_loss(pred[:, 0], target)
 
 
@@ -112,6 +117,11 @@ def prepare_reference(X_train: Any, X_test: Any) -> tuple[Any, Any]:
 
     Computed in float64 and rounded to the inputs' dtype, so that a float32
     result is judged against the exact values.
+
+    >>> import torch
+    >>> X_train, X_test = torch.tensor([[0.0, 5.0], [2.0, 5.0]]), torch.tensor([[4.0, 6.0]])
+    >>> prepare_reference(X_train, X_test)[1]  # mean (1, 5), std (1, 0 -> 1: a constant feature)
+    tensor([[3., 1.]])
     """
     torch = _torch()
     train, test, _, _ = standardize(X_train.double().numpy(), X_test.double().numpy(), eps=CONSTANT_STD)

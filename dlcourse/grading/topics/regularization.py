@@ -79,6 +79,14 @@ def l2_penalty(params: Mapping[str, np.ndarray], weight_decay: float) -> tuple[f
         The 1/2 makes the gradient ``weight_decay * W``, which is what torch's
         ``weight_decay`` adds to the gradient.  The DLVU slide penalizes
         ``lambda * ||w||^2`` (gradient ``2 lambda w``): lambda = weight_decay / 2.
+
+    Example:
+        >>> import numpy as np
+        >>> penalty, grads = l2_penalty({"W": np.array([[1.0, -2.0]]), "b": np.array([2.0])}, weight_decay=0.5)
+        >>> penalty  # 0.5 / 2 * (1 + 4 + 4)
+        2.25
+        >>> grads["W"], grads["b"]
+        (array([[ 0.5, -1. ]]), array([1.]))
     """
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of name -> array, got {type(params).__name__}; "
@@ -114,6 +122,11 @@ def decoupled_decay(theta: np.ndarray, lr: float, weight_decay: float) -> np.nda
         the rest of the gradient, the decoupled decay is not.  The paper
         writes the decay as ``eta_t * lambda * theta`` with a schedule
         multiplier; torch ties it to ``lr``.
+
+    Example:
+        >>> import numpy as np
+        >>> decoupled_decay(np.array([1.0, -2.0]), lr=0.1, weight_decay=0.5)  # every entry times 1 - 0.05
+        array([ 0.95, -1.9 ])
     """
     theta = as_float_array(theta, "theta")
     return decayed(theta, check_range(lr, "lr", 0.0), check_range(weight_decay, "weight_decay", 0.0))

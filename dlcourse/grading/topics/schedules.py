@@ -45,13 +45,15 @@ from dlcourse.grading.topics._common import (
     with_edge_points,
 )
 
-# ---------------------------------------------------------------------------
-# learning-rate schedules as plain functions of the step (the references)
-# ---------------------------------------------------------------------------
+# ------------------- learning-rate schedules as plain functions of the step (the references)
 
 
 def linear_decay_lr(step: int, lr: float, final_lr: float, tau: int) -> float:
-    """``dlcourse.schedules.linear_decay(lr, final_lr, tau)`` at ``step`` (Goodfellow et al. 8.3.1)."""
+    """``dlcourse.schedules.linear_decay(lr, final_lr, tau)`` at ``step`` (Goodfellow et al. 8.3.1).
+
+    >>> [linear_decay_lr(step, lr=0.1, final_lr=0.001, tau=100) for step in (0, 50, 100, 200)]
+    [0.1, 0.0505, 0.001, 0.001]
+    """
     return S.linear_decay(lr, final_lr, tau)(step)
 
 
@@ -60,12 +62,19 @@ def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, total_steps: int, 
 
     ``total_steps`` counts the warm-up (as Hugging Face's
     ``get_cosine_schedule_with_warmup``): the cosine lasts ``total_steps - warmup_steps``.
+
+    >>> [round(warmup_cosine_lr(step, lr=1.0, warmup_steps=2, total_steps=6), 4) for step in range(8)]
+    [0.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0, 0.0]
     """
     return S.linear_warmup(S.cosine(lr, total_steps - warmup_steps, min_lr), warmup_steps)(step)
 
 
 def step_decay_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
-    """``dlcourse.schedules.step_decay(lr, step_size, gamma)`` at ``step`` (torch's StepLR)."""
+    """``dlcourse.schedules.step_decay(lr, step_size, gamma)`` at ``step`` (torch's StepLR).
+
+    >>> [step_decay_lr(step, lr=1.0, step_size=3, gamma=0.5) for step in range(7)]
+    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    """
     return S.step_decay(lr, step_size, gamma)(step)
 
 
@@ -135,10 +144,8 @@ def _step_decay_cases():
     return cases
 
 
-# ---------------------------------------------------------------------------
-# the catalogue: each schedule written as its slide, from named pieces; a
-# mistake is that computation with one piece swapped
-# ---------------------------------------------------------------------------
+# ------------------- the catalogue: each schedule written as its slide, from named pieces;
+# a mistake is that computation with one piece swapped
 
 
 def _linear_decay(
@@ -241,9 +248,7 @@ def _schedule_target(name: str, reference: Callable[..., float], cases: list, mi
                            what="schedules")
 
 
-# ---------------------------------------------------------------------------
-# gradient clipping
-# ---------------------------------------------------------------------------
+# ------------------------------------------------------------------- gradient clipping
 
 # (shapes, scale, clipping parameter as a multiple of the scale / of the global norm)
 _CLIP_CASES = [
