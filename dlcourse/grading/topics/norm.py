@@ -182,6 +182,15 @@ _BN_HIDDEN = [
 ]
 
 
+def _trial(rng: np.random.Generator, label: str, args: list[tuple[str, Any]], hyper: dict[str, Any],
+           with_dout: bool) -> Trial:
+    """A trial of ``args`` (x first) and, when ``with_dout``, an upstream gradient ``dout`` shaped like x."""
+    x = args[0][1]
+    if with_dout:
+        args = [*args, ("dout", rng.standard_normal(x.shape).astype(x.dtype))]
+    return Trial(label, args, dict(hyper), tolerance=FLOAT32_TOLERANCE if x.dtype == np.float32 else None)
+
+
 def _batchnorm_trials(with_dout: bool) -> Callable[[np.random.Generator, bool], list[Trial]]:
     def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
         built = []
@@ -193,10 +202,7 @@ def _batchnorm_trials(with_dout: bool) -> Callable[[np.random.Generator, bool], 
             running_var = (scale**2 * rng.uniform(0.5, 2.0, d)).astype(dtype)
             args = [("x", x), ("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var), ("training", training)]
-            if with_dout:
-                args.append(("dout", rng.standard_normal((n, d)).astype(dtype)))
-            tolerance = FLOAT32_TOLERANCE if dtype == np.float32 else None
-            built.append(Trial(label, args, dict(hyper), tolerance=tolerance))
+            built.append(_trial(rng, label, args, hyper, with_dout))
         return built
 
     return trials
@@ -224,11 +230,7 @@ def _layernorm_trials(with_dout: bool) -> Callable[[np.random.Generator, bool], 
             # a per-feature offset too, so that normalizing over the wrong axis differs
             x = (offset + scale * (rng.standard_normal((n, d)) + rng.standard_normal(d))).astype(dtype)
             gamma, beta = _parameters(rng, d, dtype)
-            args = [("x", x), ("gamma", gamma), ("beta", beta)]
-            if with_dout:
-                args.append(("dout", rng.standard_normal((n, d)).astype(dtype)))
-            tolerance = FLOAT32_TOLERANCE if dtype == np.float32 else None
-            built.append(Trial(label, args, dict(hyper), tolerance=tolerance))
+            built.append(_trial(rng, label, [("x", x), ("gamma", gamma), ("beta", beta)], hyper, with_dout))
         return built
 
     return trials
