@@ -74,7 +74,7 @@ class Caller:
     """Calls one implementation's functions by role; guarded for student code."""
 
     def __init__(self, functions: Sequence[Callable[..., Any]], roles: Sequence[str], target: Target | None) -> None:
-        self.functions = dict(zip(roles, functions))
+        self.functions = dict(zip(roles, functions, strict=True))
         self.target = target  # None for trusted code (reference, catalogued mistakes)
 
     def __call__(self, role: str, args: Sequence[tuple[str, Any]] = (), kwargs: dict[str, Any] | None = None) -> Any:
@@ -134,6 +134,10 @@ class Target:
     forbidden: tuple[str, ...] = DEFAULT_FORBIDDEN
     allowed: tuple[str, ...] = ()
     time_limit: float = 10.0
+    # hidden -> (trials, the reference's observations so far): see _reference_run.  Not copied by
+    # dataclasses.replace, so a target changed in a test never reuses another's observations.
+    _reference_runs: dict[bool, tuple[list[Trial], list[dict[str, Any]]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for mistake in self.mistakes:
@@ -146,11 +150,11 @@ def seed_for(name: str, hidden: bool) -> int:
     return zlib.crc32(name.encode()) + (HIDDEN_SEED_OFFSET if hidden else 0)
 
 
-def _quietly(fn: Callable[[], Any]) -> Any:
-    """Run trusted code that may overflow on purpose (a naive softmax) without warnings."""
+def _quietly(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` for trusted code that may overflow on purpose (a naive softmax), without warnings."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        return fn()
+        return fn(*args)
 
 
 def _first_problem(expected: dict[str, Any], obtained: dict[str, Any], tol: Tolerance) -> tuple[str, Any]:
@@ -168,7 +172,7 @@ def _first_problem(expected: dict[str, Any], obtained: dict[str, Any], tol: Tole
 
 def _matches(target: Target, mistake: Mistake, trial: Trial, obtained: dict[str, Any]) -> bool:
     try:
-        wrong = _quietly(lambda: target.observe(Caller(mistake.impl, target.roles, None), copy.deepcopy(trial)))
+        wrong = _quietly(target.observe, Caller(mistake.impl, target.roles, None), copy.deepcopy(trial))
     except Exception:  # a variant may be undefined on some inputs
         return False
     kind, _ = _first_problem(wrong, obtained, trial.tolerance or target.tolerance)
@@ -199,9 +203,6 @@ def _observe_rest(target: Target, student: Caller, trials: Sequence[Trial]) -> l
     return observed
 
 
-_REFERENCE_RUNS: dict[tuple[int, str, bool], tuple[Target, list[Trial], list[dict[str, Any]]]] = {}
-
-
 def _reference_run(target: Target, hidden: bool) -> tuple[list[Trial], Callable[[int], dict[str, Any]]]:
     """The target's trials and, trial by trial, the reference's observations: computed once per process.
 
@@ -209,34 +210,36 @@ def _reference_run(target: Target, hidden: bool) -> tuple[list[Trial], Callable[
     every student (and every re-run of a check in a notebook) is judged
     against the same observations; a class of 300 pays for them once per
     grading process.  Observations are computed lazily, since a failing
-    student stops at the first failing trial.  Keyed by the target object
-    too, so a target registered anew (in tests) is not confused with an old one.
+    student stops at the first failing trial.  They are kept on the target
+    object itself, so a target built anew (in tests) starts afresh.
     """
-    key = (id(target), target.name, hidden)
-    if key not in _REFERENCE_RUNS:
+    if hidden not in target._reference_runs:
         trials = target.trials(np.random.default_rng(seed_for(target.name, hidden)), hidden)
-        _REFERENCE_RUNS[key] = (target, trials, [])  # holding the target keeps its id from being reused
-    _, trials, observations = _REFERENCE_RUNS[key]
+        target._reference_runs[hidden] = (trials, [])
+    trials, observations = target._reference_runs[hidden]
     reference = Caller(target.reference, target.roles, None)
 
     def expected(index: int) -> dict[str, Any]:
         while len(observations) <= index:
-            trial = trials[len(observations)]
-            observations.append(_quietly(lambda: target.observe(reference, copy.deepcopy(trial))))
+            observations.append(_quietly(target.observe, reference, copy.deepcopy(trials[len(observations)])))
         return observations[index]
 
     return trials, expected
 
 
 def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) -> str:
-    """Check ``functions`` against ``target``; return the success line or raise GradingError."""
+    """Check ``functions`` against ``target``; return the success line or raise GradingError.
+
+    The GradingError's ``mistake`` is the id of the catalogued mistake the
+    student's outputs reproduce (its sentence ends the message), else None.
+    """
     names = " and ".join(target.roles)
     if len(functions) != len(target.roles):
         raise GradingError(
             f"check(..., against={target.name!r}) needs {len(target.roles)} function(s), {names}, "
             f"in that order; it was given {len(functions)}"
         )
-    for role, fn in zip(target.roles, functions):
+    for role, fn in zip(target.roles, functions, strict=True):
         if not callable(fn):
             raise GradingError(
                 f"{role} should be a function (or, for a gate, a class), but it is {type(fn).__name__} {fn!r}"
@@ -263,9 +266,9 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
         detail = problem if kind == "contract" else problem.describe()
         message = f"{header}\n  inputs: {trial.describe()}\n  {detail}"
         mistake = diagnose(target, observed + _observe_rest(target, student, trials[number:]))
-        if mistake is not None:
-            message += f"\nLikely cause: {mistake.message}"
-        raise GradingError(message)
+        if mistake is None:
+            raise GradingError(message)
+        raise GradingError(f"{message}\nLikely cause: {mistake.message}", mistake=mistake.name)
     seconds = time.perf_counter() - start
     what = f" {target.what}" if target.what else ""
     return (

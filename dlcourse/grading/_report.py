@@ -21,7 +21,26 @@ class GradingError(AssertionError):
     """A check failed; the message is the feedback for the student.
 
     An ``AssertionError``, so an nbgrader test cell that raises it scores zero.
+
+    Attributes:
+        mistake: the id of the catalogued mistake the student's output
+            reproduces (``"adam_no_bias_correction"``), the one whose sentence
+            ends the message as ``Likely cause: ...``; None when no catalogued
+            mistake matches or the check failed before comparing values.
+            Tests assert this id rather than the sentence, which may be reworded.
     """
+
+    def __init__(self, message: str = "", *, mistake: str | None = None) -> None:
+        super().__init__(message)
+        self.mistake = mistake
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keep the id when the error crosses a process boundary (pickle passes only args by default)
+        return _rebuild_grading_error, (str(self), self.mistake)
+
+
+def _rebuild_grading_error(message: str, mistake: str | None) -> GradingError:
+    return GradingError(message, mistake=mistake)
 
 
 @dataclass(frozen=True)
@@ -78,7 +97,8 @@ def contract_problem(label: str, expected: Any, obtained: Any) -> str | None:
                    if obtained.size != expected.size else "")
             )
         if np.issubdtype(expected.dtype, np.floating) and not np.issubdtype(obtained.dtype, np.floating):
-            return f"{label} has dtype {obtained.dtype} but should be a floating-point array (integer division or an int array?)"
+            return (f"{label} has dtype {obtained.dtype} but should be a floating-point array "
+                    f"(integer division or an int array?)")
         if np.issubdtype(expected.dtype, np.integer) and not np.issubdtype(obtained.dtype, np.integer):
             return f"{label} has dtype {obtained.dtype} but should hold integers"
         if np.issubdtype(obtained.dtype, np.floating):
@@ -103,7 +123,7 @@ def contract_problem(label: str, expected: Any, obtained: Any) -> str | None:
         if not isinstance(obtained, (tuple, list)) or len(obtained) != len(expected):
             n = len(obtained) if isinstance(obtained, (tuple, list)) else 1
             return f"{label} should be {len(expected)} values, but there are {n} ({_kind(obtained)})"
-        for index, (e, o) in enumerate(zip(expected, obtained)):
+        for index, (e, o) in enumerate(zip(expected, obtained, strict=True)):
             problem = contract_problem(f"{label}[{index}]", e, o)
             if problem:
                 return problem
@@ -146,7 +166,7 @@ class Mismatch:
 def compare_values(label: str, expected: Any, obtained: Any, tol: Tolerance) -> Mismatch | None:
     """The first value outside the tolerance, or None when all agree."""
     if isinstance(expected, (tuple, list)):
-        for index, (e, o) in enumerate(zip(expected, obtained)):
+        for index, (e, o) in enumerate(zip(expected, obtained, strict=True)):
             found = compare_values(f"{label}[{index}]", e, o, tol)
             if found:
                 return found
@@ -187,7 +207,7 @@ def compare_values(label: str, expected: Any, obtained: Any, tol: Tolerance) -> 
 def largest_relative_error(expected: Any, obtained: Any) -> float:
     """max |obtained - expected| / max|expected| over all observables (for the success line)."""
     if isinstance(expected, (tuple, list)):
-        return max((largest_relative_error(e, o) for e, o in zip(expected, obtained)), default=0.0)
+        return max((largest_relative_error(e, o) for e, o in zip(expected, obtained, strict=True)), default=0.0)
     expected = np.asarray(expected, dtype=np.float64)
     obtained = np.asarray(obtained, dtype=np.float64).reshape(expected.shape)
     finite = np.isfinite(expected)

@@ -24,10 +24,13 @@ def passes_as_reference(target_name: str, hidden: bool) -> str:
 
 def assert_rejected(functions: Sequence[Callable], against: str, mistake: str | None = None, match: str | None = None,
                     hidden: bool = False, trusted: bool = False) -> str:
-    """``check`` must fail; with ``mistake``, its feedback must carry that catalogued diagnosis.
+    """``check`` must fail; with ``mistake``, the diagnosis must be that catalogued mistake's id.
 
-    ``trusted`` lifts the watch on dlcourse (for the catalogue's own variants,
-    which may call reference helpers).
+    The id is read from ``GradingError.mistake``, not from the feedback's
+    sentence, so rewording a sentence breaks no test.  ``match`` is for short,
+    stable fragments of contract feedback (a role, a shape).  ``trusted``
+    lifts the watch on dlcourse (for the catalogue's own variants, which may
+    call reference helpers).
     """
     with pytest.raises(GradingError) as info:
         if trusted:
@@ -36,9 +39,9 @@ def assert_rejected(functions: Sequence[Callable], against: str, mistake: str | 
             check(*functions, against=against, hidden=hidden, quiet=True)
     message = str(info.value)
     if mistake is not None:
-        catalogue = {m.name: m.message for m in get_target(against).mistakes}
+        catalogue = [m.name for m in get_target(against).mistakes]
         assert mistake in catalogue, f"{mistake!r} is not in the catalogue of {against}"
-        assert f"Likely cause: {catalogue[mistake]}" in message, message
+        assert info.value.mistake == mistake, f"diagnosed {info.value.mistake!r}, not {mistake!r}:\n{message}"
     if match is not None:
         assert match in message, message
     return message
@@ -54,3 +57,9 @@ def assert_accepted(functions: Sequence[Callable], against: str, trusted: bool =
             run_check(dataclasses.replace(get_target(against), forbidden=("torch",)), list(functions), hidden=hidden)
         else:
             check(*functions, against=against, hidden=hidden, quiet=True)
+
+
+def assert_catalogue_diagnosed(against: str, hidden: bool) -> None:
+    """Every catalogued mistake of ``against``, handed in as a student's code, fails with its own id."""
+    for mistake in get_target(against).mistakes:
+        assert_rejected(list(mistake.impl), against, mistake.name, hidden=hidden, trusted=True)

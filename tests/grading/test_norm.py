@@ -5,9 +5,9 @@ from collections import namedtuple
 import numpy as np
 import pytest
 
-from dlcourse.grading import get_target, targets
+from dlcourse.grading import targets
 from dlcourse.grading.topics.norm import _batchnorm_variant, _layernorm_variant, _norm_backward_variant
-from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
+from grading.helpers import assert_accepted, assert_catalogue_diagnosed, assert_rejected, passes_as_reference
 
 NAMES = [t for t in targets() if t.startswith("norm.")]
 BN, BN_BACK = "norm.batchnorm_forward", "norm.batchnorm_backward"
@@ -32,10 +32,9 @@ def test_catalogue_variants_without_a_knob_are_correct():
     assert_accepted([_layernorm_variant(), _norm_backward_variant()], LN_BACK, trusted=True)
 
 
-def test_every_catalogued_mistake_is_caught_by_the_hidden_checks():
-    for name in NAMES:
-        for mistake in get_target(name).mistakes:
-            assert_rejected(list(mistake.impl), name, mistake.name, hidden=True, trusted=True)
+@pytest.mark.parametrize("name", NAMES)
+def test_every_catalogued_mistake_is_caught_by_the_hidden_checks(name):
+    assert_catalogue_diagnosed(name, hidden=True)
 
 
 # ---------------------------------------------------------------------------
@@ -133,7 +132,7 @@ def bn_updates_in_eval(x, gamma, beta, running_mean, running_var, training, mome
 
 
 def bn_swapped(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
-    out, cache, new_mean, new_var = bn_forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)
+    _, cache, new_mean, new_var = bn_forward(x, gamma, beta, running_mean, running_var, training, momentum, eps)
     return beta * cache["xhat"] + gamma, cache, new_mean, new_var
 
 
@@ -253,7 +252,7 @@ def ln_eps_outside(x, gamma, beta, eps=1e-5):
 
 
 def ln_swapped(x, gamma, beta, eps=1e-5):
-    out, (xhat, _, _) = ln_forward(x, gamma, beta, eps)
+    _, (xhat, _, _) = ln_forward(x, gamma, beta, eps)
     return beta * xhat + gamma, None
 
 
@@ -268,7 +267,7 @@ def test_layernorm_forward_mistakes_are_diagnosed(fn, mistake, hidden):
 
 
 def ln_backward_no_gamma(dout, cache):
-    xhat, gamma, std = cache
+    xhat, _, std = cache
     d = dout.shape[1]
     dx = (d * dout - dout.sum(1, keepdims=True) - xhat * (dout * xhat).sum(1, keepdims=True)) / (d * std)
     return dx, (dout * xhat).sum(0), dout.sum(0)
@@ -382,17 +381,15 @@ def bn_backward_only_dx(dout, cache):
 @pytest.mark.parametrize(
     ("fns", "against", "text"),
     [
-        ([bn_no_cache], BN, "batchnorm_forward must return 4 values (out, cache, new_running_mean, new_running_var); "
-                            "it returned a tuple of 3 values"),
+        ([bn_no_cache], BN, "it returned a tuple of 3 values"),
         ([bn_no_return], BN, "batchnorm_forward returned None"),
-        ([bn_keepdims_running], BN, "new_running_mean has shape (1, 5) but should have shape (5,)"),
-        ([bn_first_row_nan], BN, "out contains nan at index (0, 0) where the reference is finite"),
+        ([bn_keepdims_running], BN, "new_running_mean has shape (1, 5)"),
+        ([bn_first_row_nan], BN, "out contains nan at index (0, 0)"),
         ([bn_raises_on_broadcast], BN, "batchnorm_forward raised ValueError"),
-        ([bn_in_place], BN, "batchnorm_forward modified its input x in place"),
-        ([bn_forward, bn_backward_only_dx], BN_BACK, "batchnorm_backward must return 3 values (dx, dgamma, dbeta); "
-                                                     "it returned a single array"),
+        ([bn_in_place], BN, "modified its input x"),
+        ([bn_forward, bn_backward_only_dx], BN_BACK, "it returned a single array"),
         ([bn_no_cache, bn_backward], BN_BACK, "batchnorm_forward must return 4 values"),
-        ([bn_forward], BN_BACK, "needs 2 function(s), batchnorm_forward and batchnorm_backward"),
+        ([bn_forward], BN_BACK, "needs 2 function(s)"),
         ([ln_forward, None], LN_BACK, "layernorm_backward should be a function"),
     ],
 )

@@ -11,7 +11,7 @@ import torch
 from dlcourse.grading import get_target, targets
 from dlcourse.grading.topics.regularization import decoupled_decay, l2_penalty
 from dlcourse.optim import adam_init, adam_step
-from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
+from grading.helpers import assert_accepted, assert_catalogue_diagnosed, assert_rejected, passes_as_reference
 
 NAMES = [t for t in targets() if t.startswith("regularization.")]
 
@@ -151,10 +151,9 @@ def test_reference_input_errors_name_the_argument(call, error, match):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_catalogued_mistake_is_diagnosed_visible_and_hidden(name):
-    for mistake in get_target(name).mistakes:
-        for hidden in (False, True):
-            assert_rejected(list(mistake.impl), name, mistake.name, hidden=hidden, trusted=True)
+@pytest.mark.parametrize("hidden", [False, True])
+def test_every_catalogued_mistake_is_diagnosed(name, hidden):
+    assert_catalogue_diagnosed(name, hidden)
 
 
 def penalty_like_the_slide(params, weight_decay):
@@ -284,16 +283,13 @@ def decay_to_nan(theta, lr, weight_decay):
 @pytest.mark.parametrize(
     ("fn", "against", "match"),
     [
-        (penalty_only, "regularization.l2_penalty", "l2_penalty must return 2 values (penalty, grads)"),
+        (penalty_only, "regularization.l2_penalty", "must return 2 values (penalty, grads)"),
         (penalty_forgetting_return, "regularization.l2_penalty", "l2_penalty returned None"),
-        (penalty_with_gradient_list, "regularization.l2_penalty", "l2_penalty must return grads as a dict with the "
-                                                                  "keys of params (['W', 'b'])"),
-        (penalty_renaming_keys, "regularization.l2_penalty", "l2_penalty's grads has the keys ['dW', 'db'], but "
-                                                             "params has ['W', 'b']"),
-        (penalty_flattening, "regularization.l2_penalty", "grads['W'] (shape (3, 5)) has shape (15,) but should "
-                                                          "have shape (3, 5)"),
+        (penalty_with_gradient_list, "regularization.l2_penalty", "grads as a dict"),
+        (penalty_renaming_keys, "regularization.l2_penalty", "has the keys ['dW', 'db']"),
+        (penalty_flattening, "regularization.l2_penalty", "has shape (15,)"),
         (penalty_dividing_by_weight_decay, "regularization.l2_penalty", "raised ZeroDivisionError"),
-        (decay_in_place, "regularization.decoupled_decay", "decoupled_decay modified its input theta in place"),
+        (decay_in_place, "regularization.decoupled_decay", "modified its input theta"),
         (decay_to_nan, "regularization.decoupled_decay", "contains nan at index"),
     ],
 )
@@ -326,7 +322,7 @@ def penalty_with_vdot(params, weight_decay):
     penalty = np.float64(0.0)
     for W in params.values():
         penalty = penalty + np.vdot(W, W)
-    return penalty * weight_decay / 2, dict(zip(params, (weight_decay * W for W in params.values())))
+    return penalty * weight_decay / 2, dict(zip(params, (weight_decay * W for W in params.values()), strict=True))
 
 
 def decay_by_subtraction(theta, lr, weight_decay):

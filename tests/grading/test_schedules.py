@@ -13,7 +13,7 @@ from torch.optim import lr_scheduler as tsched
 
 from dlcourse.grading import get_target, targets
 from dlcourse.grading.topics.schedules import textbook
-from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
+from grading.helpers import assert_accepted, assert_catalogue_diagnosed, assert_rejected, passes_as_reference
 
 NAMES = [t for t in targets() if t.startswith("schedules.")]
 
@@ -87,14 +87,14 @@ def test_catalogue_without_its_mistake_is_correct(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_catalogued_mistake_is_diagnosed_visible_and_hidden(name):
-    for mistake in get_target(name).mistakes:
-        for hidden in (False, True):
-            assert_rejected(list(mistake.impl), name, mistake.name, hidden=hidden, trusted=True)
+@pytest.mark.parametrize("hidden", [False, True])
+def test_every_catalogued_mistake_is_diagnosed(name, hidden):
+    assert_catalogue_diagnosed(name, hidden)
 
 
 def test_using_the_catalogue_from_student_code_is_stopped():
-    assert_rejected(list(textbook("clip_grad_norm")), "schedules.clip_grad_norm", match="called dlcourse.grading.topics.schedules")
+    assert_rejected(list(textbook("clip_grad_norm")), "schedules.clip_grad_norm",
+                    match="called dlcourse.grading.topics.schedules")
 
 
 # ---------------------------------------------------------------------------
@@ -245,8 +245,7 @@ def schedule_nan_after_the_end(step, lr, warmup_steps, total_steps, min_lr=0.0):
 @pytest.mark.parametrize(
     ("fn", "match"),
     [
-        (schedule_forgetting_a_return, "warmup_cosine_lr must return one number, the learning rate at that step; "
-                                       "for step=10 it returned None"),
+        (schedule_forgetting_a_return, "for step=10 it returned None"),
         (schedule_returning_an_array, "for step=0 it returned [0.]"),
         (schedule_dividing_by_step, "warmup_cosine_lr raised ZeroDivisionError"),
         (schedule_nan_after_the_end, "contains nan at index"),
@@ -280,11 +279,10 @@ def clip_norm_in_place(grads, max_norm):
 @pytest.mark.parametrize(
     ("fn", "match"),
     [
-        (clip_norm_returning_only_the_list, "clip_grad_norm must return two values, (clipped_grads, total_norm); it "
-                                            "returned only the list of gradients"),
-        (clip_norm_flattening, "clipped gradients[1] has shape (15,) but should have shape (3, 5)"),
-        (clip_norm_returning_an_array_norm, "total_norm (the global norm BEFORE clipping) should be a number"),
-        (clip_norm_in_place, "clip_grad_norm modified its input grads[0] in place"),
+        (clip_norm_returning_only_the_list, "returned only the list of gradients"),
+        (clip_norm_flattening, "gradients[1] has shape (15,)"),
+        (clip_norm_returning_an_array_norm, "should be a number"),
+        (clip_norm_in_place, "modified its input grads[0]"),
     ],
 )
 def test_clip_norm_contract_failures(fn, match):
@@ -295,9 +293,7 @@ def test_clip_value_returning_one_array_is_explained():
     def concatenated(grads, clip_value):
         return np.clip(np.concatenate([g.ravel() for g in grads]), -clip_value, clip_value)
 
-    message = ("clip_grad_value must return a list with one clipped array per gradient (1 here), in the order of "
-               "grads; it returned an array of shape (7,)")
-    assert_rejected([concatenated], "schedules.clip_grad_value", match=message)
+    assert_rejected([concatenated], "schedules.clip_grad_value", match="it returned an array of shape (7,)")
 
 
 # ---------------------------------------------------------------------------

@@ -30,7 +30,8 @@ HIDDEN_SHAPES: tuple[tuple[str, tuple[int, ...], float], ...] = (
 )
 
 
-def random_array(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0, dtype: Any = np.float64) -> np.ndarray:
+def random_array(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0,
+                 dtype: Any = np.float64) -> np.ndarray:
     """Normal draws times ``scale``, in ``dtype``."""
     return (rng.standard_normal(shape) * scale).astype(dtype)
 
@@ -63,7 +64,8 @@ def array_trials(
     for index, (label, shape, scale) in enumerate(shapes):
         chosen = param_sets if hidden else [param_sets[index % len(param_sets)]]
         for params in chosen:
-            x = with_edge_points(random_array(rng, shape, scale), edge_points) if index else random_array(rng, shape, scale)
+            x = random_array(rng, shape, scale)
+            x = with_edge_points(x, edge_points) if index else x
             suffix = f", {format_params(params)}" if params else ""
             trials.append(Trial(f"{label}{suffix}", [(name, x)], dict(params)))
     if float32:
@@ -78,6 +80,31 @@ def format_params(params: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value!r}" for key, value in params.items())
 
 
+def one_role_target(
+    name: str,
+    role: str,
+    reference: Callable[..., Any],
+    trials: Callable[[np.random.Generator, bool], list[Trial]],
+    observe: Callable[[Any, Trial], dict[str, Any]],
+    mistakes: Sequence[tuple[str, str, Callable[..., Any]]] = (),
+    **options: Any,
+) -> Target:
+    """A target for which the student writes one function (or class), ``role``.
+
+    ``mistakes`` are ``(id, sentence, wrong function)`` triples; ``options``
+    are the remaining :class:`Target` fields (``what``, ``pure``, ...).
+    """
+    return Target(
+        name=name,
+        roles=(role,),
+        reference=(reference,),
+        trials=trials,
+        observe=observe,
+        mistakes=tuple(Mistake(mistake, message, (fn,)) for mistake, message, fn in mistakes),
+        **options,
+    )
+
+
 def function_target(
     name: str,
     role: str,
@@ -89,21 +116,13 @@ def function_target(
 ) -> Target:
     """A target for one pure function whose whole return value is compared.
 
-    ``mistakes`` are ``(name, message, wrong_function)`` triples.
+    ``mistakes`` are ``(id, sentence, wrong function)`` triples.
     """
 
     def observe(call: Any, trial: Trial) -> dict[str, Any]:
         return {output: call(role, trial.args, trial.kwargs)}
 
-    return Target(
-        name=name,
-        roles=(role,),
-        reference=(reference,),
-        trials=trials,
-        observe=observe,
-        mistakes=tuple(Mistake(n, message, (fn,)) for n, message, fn in mistakes),
-        **options,
-    )
+    return one_role_target(name, role, reference, trials, observe, mistakes, **options)
 
 
 def expect_values(result: Any, role: str, names: Sequence[str], when: str = "") -> Any:

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from dlcourse import backprop as B
-from dlcourse.grading._core import Caller, Mistake, Target, Trial
+from dlcourse.grading._core import Caller, Target, Trial
 from dlcourse.grading._guard import guarded_call
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array
+from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, one_role_target, random_array
 
 __all__ = ["call_method"]
 
@@ -55,9 +55,6 @@ def call_method(call: Caller, obj: Any, method: str, args: Sequence[tuple[str, A
     target = call.target
     return guarded_call(bound, name, args, pure=target.pure, forbidden=target.forbidden,
                         allowed=target.allowed, time_limit=target.time_limit)
-
-
-
 
 
 # -------------------------------------------------------------------- gates
@@ -98,70 +95,21 @@ def _moderate(rng, shape, scale):
 
 
 @dataclass(frozen=True)
-class _GateSpec:
-    """What a gate check needs beyond the reference class.
+class _GateInputs:
+    """How a gate's trials draw inputs.
 
-    ``rule`` is the backward formula quoted in messages; ``mistakes`` are
-    ``(name, sentence, local backward of the wrong gate)``; ``sample`` draws
-    valid inputs; ``vectors_only`` flattens every trial shape (DotGate);
-    ``param_sets`` are constructor arguments cycled over the trials.
+    ``sample`` draws valid inputs; ``vectors_only`` flattens every trial
+    shape (DotGate); ``param_sets`` are constructor arguments cycled over the
+    trials.
     """
 
-    rule: str
-    mistakes: tuple[tuple[str, str, Callable[..., Any]], ...]
     sample: Callable[..., np.ndarray] = _normal
     vectors_only: bool = False
     param_sets: tuple[dict[str, Any], ...] = ({},)
 
 
-_GATES: dict[type, _GateSpec] = {
-    B.MultiplyGate: _GateSpec("dx = y * dout, dy = x * dout", (
-        ("multiply_swapped", "Each input of a product gets the OTHER input times dout: dx = y * dout, "
-         "dy = x * dout (you swapped them).", lambda self, dz: (self.x * dz, self.y * dz)),
-    )),
-    B.AddGate: _GateSpec("dx = dout, dy = dout", (
-        ("add_second_zero", "Addition passes dout unchanged to BOTH inputs: return (dout, dout), not (dout, 0).",
-         lambda self, dz: (1.0 * dz, np.zeros_like(dz))),
-    )),
-    B.SinGate: _GateSpec("dx = cos(x) * dout", (
-        ("sin_grad_sin", "The derivative of sin is cos: dx = cos(x) * dout, not sin(x) * dout.",
-         lambda self, dz: np.sin(self.x) * dz),
-    )),
-    B.CosGate: _GateSpec("dx = -sin(x) * dout", (
-        ("cos_grad_sign", "The derivative of cos(x) is -sin(x): dx = -sin(x) * dout (mind the minus sign).",
-         lambda self, dz: np.sin(self.x) * dz),
-    )),
-    B.ExpGate: _GateSpec("dx = exp(x) * dout", (), sample=_moderate),
-    B.SigmoidGate: _GateSpec("dx = s * (1 - s) * dout with s = sigmoid(x)", (
-        ("sigmoid_one_minus_x", "The local derivative is s * (1 - s) with s = sigmoid(x) in BOTH factors; "
-         "you wrote sigmoid(x) * (1 - x).", lambda self, dz: self.z * (1.0 - self.inputs[0]) * dz),
-        ("sigmoid_grad_of_x", "Apply s * (1 - s) to the sigmoid's OUTPUT s = sigmoid(x) (cache it in forward), "
-         "not to the input x.", lambda self, dz: self.inputs[0] * (1.0 - self.inputs[0]) * dz),
-    )),
-    B.ReciprocalGate: _GateSpec("dx = -dout / x**2", (
-        ("reciprocal_sign", "d(1/x)/dx = -1/x**2: you lost the minus sign.", lambda self, dz: dz / self.x**2),
-        ("reciprocal_not_squared", "d(1/x)/dx = -1/x**2, with x squared: dx = -dout / x**2.",
-         lambda self, dz: -dz / self.x),
-    ), sample=_away_from_zero),
-    B.MaxGate: _GateSpec("the larger input gets dout, the other 0", (
-        ("max_both_get_dout", "max routes dout only to the input that was larger; the other input gets 0.",
-         lambda self, dz: (1.0 * dz, 1.0 * dz)),
-        ("max_to_smaller", "dout goes to the input that was LARGER in forward (x > y gives dx = dout), the other gets 0.",
-         lambda self, dz: B.MaxGate._backward(self, dz)[::-1]),
-    )),
-    B.DotGate: _GateSpec("dw = x * dout, dx = w * dout", (
-        ("dot_swapped", "Each vector of a dot product gets the OTHER vector times dout: dw = x * dout, dx = w * dout.",
-         lambda self, dz: (self.w * dz, self.x * dz)),
-    ), vectors_only=True),
-    B.PowGate: _GateSpec("dx = p * x**(p - 1) * dout", (
-        ("pow_exponent_not_lowered", "d(x**p)/dx = p * x**(p - 1): lower the exponent by one.",
-         lambda self, dz: self.exponent * self.x**self.exponent * dz),
-        ("pow_missing_factor_p", "d(x**p)/dx = p * x**(p - 1): multiply by the exponent p.",
-         lambda self, dz: self.x ** (self.exponent - 1.0) * dz),
-    ), sample=_positive, param_sets=({"exponent": 2.0}, {"exponent": 3.0}, {"exponent": 0.5},
-                                     {"exponent": -1.0}, {"exponent": 1.5}, {"exponent": 0.0},
-                                     {"exponent": 1.0})),
-}
+_PLAIN = _GateInputs()
+
 
 # (label, shape or None for Python floats, scale)
 _VISIBLE_CASES = (("Python numbers", None, 1.0), ("an odd-sized vector", (7,), 1.0),
@@ -170,7 +118,7 @@ _HIDDEN_CASES = (("a batch of one row", (1, 4), 1.0), ("a (2, 3, 4) array", (2, 
                  ("tiny values around 1e-3", (9,), 1e-3), ("Python numbers of another size", None, 3.0))
 
 
-def _draw(rng: np.random.Generator, spec: _GateSpec, n_inputs: int, shape: tuple[int, ...] | None,
+def _draw(rng: np.random.Generator, spec: _GateInputs, n_inputs: int, shape: tuple[int, ...] | None,
           scale: float, dtype: Any = np.float64) -> tuple[list[Any], Any]:
     """Inputs and an upstream gradient ``dout`` of the output's shape (Python floats when ``shape`` is None)."""
     if shape is None:
@@ -179,7 +127,7 @@ def _draw(rng: np.random.Generator, spec: _GateSpec, n_inputs: int, shape: tuple
     return inputs, random_array(rng, () if spec.vectors_only else shape, 1.0, dtype)
 
 
-def _gate_trials(gate: type, spec: _GateSpec) -> Callable[[np.random.Generator, bool], list[Trial]]:
+def _gate_trials(gate: type, spec: _GateInputs) -> Callable[[np.random.Generator, bool], list[Trial]]:
     names = gate.input_names
 
     def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
@@ -189,7 +137,7 @@ def _gate_trials(gate: type, spec: _GateSpec) -> Callable[[np.random.Generator, 
                 size = "large " if scale > 1 else "tiny " if scale < 1 else ""
                 label = label if label.startswith(("one gate", "float32")) else f"vectors of {shape[0]} {size}values"
             inputs, dout = _draw(rng, spec, len(names), shape, scale, dtype)
-            return Trial(label, [*zip(names, inputs), ("dout", dout)], dict(params), **options)
+            return Trial(label, [*zip(names, inputs, strict=True), ("dout", dout)], dict(params), **options)
 
         cases = _VISIBLE_CASES + (_HIDDEN_CASES if hidden else ())
         made = [make(label, shape, scale, spec.param_sets[index % len(spec.param_sets)])
@@ -198,17 +146,27 @@ def _gate_trials(gate: type, spec: _GateSpec) -> Callable[[np.random.Generator, 
             params = spec.param_sets[-1]
             warmup, _ = _draw(rng, spec, len(names), (5,), 1.0)
             made.append(make("one gate used twice: backward must use the inputs of the latest forward",
-                             (5,), 1.0, params, extra={"warmup": list(zip(names, warmup))}))
+                             (5,), 1.0, params, extra={"warmup": list(zip(names, warmup, strict=True))}))
             made.append(make("float32 arrays", (4, 3), 2.0, params, np.float32, tolerance=FLOAT32_TOLERANCE))
         return made
 
     return trials
 
 
-def _gate_target(gate: type, spec: _GateSpec) -> Target:
+def _gate_target(name: str, gate: type, rule: str, mistakes: Sequence[tuple[str, str, Callable[..., Any]]],
+                 forgot_dout: str, inputs: _GateInputs = _PLAIN) -> Target:
+    """The check ``name`` (``"backprop.<gate's class name>"``) of a reference gate class.
+
+    ``rule`` is the backward formula quoted in feedback; ``mistakes`` are
+    ``(id, sentence, local backward of the wrong gate)``, followed by the
+    mistake ``forgot_dout`` (its id): the local derivative without the
+    upstream gradient, which every gate can make.
+    """
     role = gate.__name__
+    if name != f"backprop.{role}":
+        raise ValueError(f"the check of {role} must be called 'backprop.{role}', not {name!r}")
     input_names = gate.input_names
-    grad_names = tuple(f"d{name}" for name in input_names)
+    grad_names = tuple(f"d{input_name}" for input_name in input_names)
     forward_label = f"{role}().forward({', '.join(input_names)})"
     backward_label = f"backward(dout) = {grad_names[0] if len(grad_names) == 1 else '(' + ', '.join(grad_names) + ')'}"
 
@@ -224,21 +182,11 @@ def _gate_target(gate: type, spec: _GateSpec) -> Target:
         grads = call_method(call, gate_object, "backward", trial.args[-1:])
         return {forward_label: output, backward_label: expect_values(grads, f"{role}.backward", grad_names)}
 
-    mistakes = [Mistake(name, message, (_variant(gate, backward),)) for name, message, backward in spec.mistakes]
-    mistakes.append(Mistake(
-        f"{role}_forgot_dout",
-        f"Multiply the local derivative by the upstream gradient dout (chain rule): {spec.rule}.",
-        (_forgot_dout(gate),),
-    ))
-    return Target(
-        name=f"backprop.{role}",
-        roles=(role,),
-        reference=(gate,),
-        trials=_gate_trials(gate, spec),
-        observe=observe,
-        mistakes=tuple(mistakes),
-        what="forward/backward passes",
-    )
+    chain_rule = f"Multiply the local derivative by the upstream gradient dout (chain rule): {rule}."
+    wrong_gates = [(mistake, message, _variant(gate, backward)) for mistake, message, backward in mistakes]
+    wrong_gates.append((forgot_dout, chain_rule, _forgot_dout(gate)))
+    return one_role_target(name, role, gate, _gate_trials(gate, inputs), observe, wrong_gates,
+                           what="forward/backward passes")
 
 
 # ----------------------------------------------------------- worked example
@@ -270,7 +218,7 @@ def _worked_trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
 
 def _observe_worked(call: Caller, trial: Trial) -> dict[str, Any]:
     values = expect_values(call("worked_example", trial.args), "worked_example", _WORKED_OUTPUTS)
-    return dict(zip(_WORKED_OUTPUTS, values))
+    return dict(zip(_WORKED_OUTPUTS, values, strict=True))
 
 
 def _worked(dx1: Callable[[float, float], float], dx2: Callable[[float, float], float]) -> Callable[..., Any]:
@@ -292,18 +240,54 @@ _WORKED_MISTAKES = (
 )
 
 
-def _build() -> list[Target]:
-    built = [_gate_target(gate, spec) for gate, spec in _GATES.items()]
-    built.append(Target(
-        name="backprop.worked_example",
-        roles=("worked_example",),
-        reference=(_worked_example_reference,),
-        trials=_worked_trials,
-        observe=_observe_worked,
-        mistakes=tuple(Mistake(name, message, (fn,)) for name, message, fn in _WORKED_MISTAKES),
-        what="(f, df/dx1, df/dx2) triples",
-    ))
-    return built
-
-
-TARGETS: tuple[Target, ...] = (*_build(),)
+TARGETS: tuple[Target, ...] = (
+    _gate_target("backprop.MultiplyGate", B.MultiplyGate, "dx = y * dout, dy = x * dout", (
+        ("multiply_swapped", "Each input of a product gets the OTHER input times dout: dx = y * dout, "
+         "dy = x * dout (you swapped them).", lambda self, dz: (self.x * dz, self.y * dz)),
+    ), forgot_dout="MultiplyGate_forgot_dout"),
+    _gate_target("backprop.AddGate", B.AddGate, "dx = dout, dy = dout", (
+        ("add_second_zero", "Addition passes dout unchanged to BOTH inputs: return (dout, dout), not (dout, 0).",
+         lambda self, dz: (1.0 * dz, np.zeros_like(dz))),
+    ), forgot_dout="AddGate_forgot_dout"),
+    _gate_target("backprop.SinGate", B.SinGate, "dx = cos(x) * dout", (
+        ("sin_grad_sin", "The derivative of sin is cos: dx = cos(x) * dout, not sin(x) * dout.",
+         lambda self, dz: np.sin(self.x) * dz),
+    ), forgot_dout="SinGate_forgot_dout"),
+    _gate_target("backprop.CosGate", B.CosGate, "dx = -sin(x) * dout", (
+        ("cos_grad_sign", "The derivative of cos(x) is -sin(x): dx = -sin(x) * dout (mind the minus sign).",
+         lambda self, dz: np.sin(self.x) * dz),
+    ), forgot_dout="CosGate_forgot_dout"),
+    _gate_target("backprop.ExpGate", B.ExpGate, "dx = exp(x) * dout", (),
+                 forgot_dout="ExpGate_forgot_dout", inputs=_GateInputs(sample=_moderate)),
+    _gate_target("backprop.SigmoidGate", B.SigmoidGate, "dx = s * (1 - s) * dout with s = sigmoid(x)", (
+        ("sigmoid_one_minus_x", "The local derivative is s * (1 - s) with s = sigmoid(x) in BOTH factors; "
+         "you wrote sigmoid(x) * (1 - x).", lambda self, dz: self.z * (1.0 - self.inputs[0]) * dz),
+        ("sigmoid_grad_of_x", "Apply s * (1 - s) to the sigmoid's OUTPUT s = sigmoid(x) (cache it in forward), "
+         "not to the input x.", lambda self, dz: self.inputs[0] * (1.0 - self.inputs[0]) * dz),
+    ), forgot_dout="SigmoidGate_forgot_dout"),
+    _gate_target("backprop.ReciprocalGate", B.ReciprocalGate, "dx = -dout / x**2", (
+        ("reciprocal_sign", "d(1/x)/dx = -1/x**2: you lost the minus sign.", lambda self, dz: dz / self.x**2),
+        ("reciprocal_not_squared", "d(1/x)/dx = -1/x**2, with x squared: dx = -dout / x**2.",
+         lambda self, dz: -dz / self.x),
+    ), forgot_dout="ReciprocalGate_forgot_dout", inputs=_GateInputs(sample=_away_from_zero)),
+    _gate_target("backprop.MaxGate", B.MaxGate, "the larger input gets dout, the other 0", (
+        ("max_both_get_dout", "max routes dout only to the input that was larger; the other input gets 0.",
+         lambda self, dz: (1.0 * dz, 1.0 * dz)),
+        ("max_to_smaller", "dout goes to the input that was LARGER in forward (x > y gives dx = dout), the other "
+         "gets 0.", lambda self, dz: B.MaxGate._backward(self, dz)[::-1]),
+    ), forgot_dout="MaxGate_forgot_dout"),
+    _gate_target("backprop.DotGate", B.DotGate, "dw = x * dout, dx = w * dout", (
+        ("dot_swapped", "Each vector of a dot product gets the OTHER vector times dout: dw = x * dout, dx = w * dout.",
+         lambda self, dz: (self.w * dz, self.x * dz)),
+    ), forgot_dout="DotGate_forgot_dout", inputs=_GateInputs(vectors_only=True)),
+    _gate_target("backprop.PowGate", B.PowGate, "dx = p * x**(p - 1) * dout", (
+        ("pow_exponent_not_lowered", "d(x**p)/dx = p * x**(p - 1): lower the exponent by one.",
+         lambda self, dz: self.exponent * self.x**self.exponent * dz),
+        ("pow_missing_factor_p", "d(x**p)/dx = p * x**(p - 1): multiply by the exponent p.",
+         lambda self, dz: self.x ** (self.exponent - 1.0) * dz),
+    ), forgot_dout="PowGate_forgot_dout", inputs=_GateInputs(sample=_positive, param_sets=(
+        {"exponent": 2.0}, {"exponent": 3.0}, {"exponent": 0.5}, {"exponent": -1.0}, {"exponent": 1.5},
+        {"exponent": 0.0}, {"exponent": 1.0}))),
+    one_role_target("backprop.worked_example", "worked_example", _worked_example_reference, _worked_trials,
+                    _observe_worked, _WORKED_MISTAKES, what="(f, df/dx1, df/dx2) triples"),
+)

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from dlcourse import data as D
-from dlcourse.grading._core import Caller, Mistake, Target, Trial
+from dlcourse.grading._core import Caller, Target, Trial
 from dlcourse.grading._guard import grader_code, guarded_call
 from dlcourse.grading._report import GradingError, describe_value
+from dlcourse.grading.topics._common import one_role_target
 
 __all__ = ["call_listed"]
 
@@ -94,8 +95,10 @@ def _decode_epoch(batches: list, X: np.ndarray, y: np.ndarray, epoch: int) -> tu
     for number, batch in enumerate(batches):
         where = f"minibatches, epoch {epoch}, batch {number}:"
         if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            hint = " (did you `return` a batch instead of `yield`ing each one?)" if isinstance(batch, np.ndarray) else ""
-            raise GradingError(f"{where} each batch must be a pair (X_batch, y_batch), got {describe_value(batch)}{hint}")
+            returned = isinstance(batch, np.ndarray)
+            hint = " (did you `return` a batch instead of `yield`ing each one?)" if returned else ""
+            raise GradingError(f"{where} each batch must be a pair (X_batch, y_batch), got "
+                               f"{describe_value(batch)}{hint}")
         X_batch, y_batch = (np.asarray(part) for part in batch)
         if X_batch.shape[1:] != X.shape[1:] or X_batch.ndim != X.ndim:
             raise GradingError(f"{where} X_batch has shape {X_batch.shape}; it should hold whole rows of X, shape "
@@ -229,7 +232,8 @@ _MISTAKES = (
     ("ignores_drop_last", "With drop_last=True leave out the last batch when it is smaller than batch_size.",
      _variant(_rng_order, lambda n, b, drop: n)),
     ("drop_last_drops_full_batch", "drop_last=True drops only a SMALLER last batch: when batch_size divides n, "
-     "every batch is full and all are kept.", _variant(_rng_order, lambda n, b, drop: (math.ceil(n / b) - 1) * b if drop else n)),
+     "every batch is full and all are kept.",
+     _variant(_rng_order, lambda n, b, drop: (math.ceil(n / b) - 1) * b if drop else n)),
     ("stops_one_batch_early", "The loop stops one batch early: use range(0, n, batch_size), not "
      "range(0, n - batch_size, batch_size).", _variant(_rng_order, lambda n, b, drop: n - b)),
     ("slice_end_inclusive", "Python slices exclude their end: take order[start:start + batch_size], not "
@@ -239,23 +243,19 @@ _MISTAKES = (
      _variant(lambda n, shuffle, rng: np.arange(n), _right_stop)),
     ("same_order_every_epoch", "Draw the permutation from the rng you are given (rng.permutation(n)); creating "
      "a new seeded generator inside the function repeats the same order every epoch.",
-     _variant(lambda n, shuffle, rng: np.random.default_rng(0).permutation(n) if shuffle else np.arange(n), _right_stop)),
+     _variant(lambda n, shuffle, rng: np.random.default_rng(0).permutation(n) if shuffle else np.arange(n),
+              _right_stop)),
     ("ignores_rng", "Draw the permutation from the rng argument (rng.permutation(n)), not from np.random's global "
      "state, so that a run can be reproduced from its seed.",
      _variant(lambda n, shuffle, rng: np.random.permutation(n) if shuffle else np.arange(n), _right_stop)),
     ("separate_orders_for_x_and_y", "Shuffle X and y with ONE permutation (X[order], y[order]): two separate "
-     "shuffles pair each example with another example's label.", _variant(_rng_order, _right_stop, own_order_for_y=True)),
+     "shuffles pair each example with another example's label.",
+     _variant(_rng_order, _right_stop, own_order_for_y=True)),
     ("ignores_shuffle_false", "With shuffle=False keep the original order 0, 1, ..., n - 1; only shuffle when "
      "shuffle=True.", _variant(lambda n, shuffle, rng: rng.permutation(n), _right_stop)),
 )
 
 
-TARGETS: tuple[Target, ...] = (Target(
-    name="data.minibatches",
-    roles=("minibatches",),
-    reference=(D.minibatches,),
-    trials=_trials,
-    observe=_observe,
-    mistakes=tuple(Mistake(name, message, (fn,)) for name, message, fn in _MISTAKES),
-    what="epochs",
-),)
+TARGETS: tuple[Target, ...] = (
+    one_role_target("data.minibatches", "minibatches", D.minibatches, _trials, _observe, _MISTAKES, what="epochs"),
+)

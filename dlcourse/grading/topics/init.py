@@ -43,14 +43,15 @@ student's at the same rtol, which absorbs draws made in another order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from dlcourse import init as I
-from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._core import Target, Trial
 from dlcourse.grading._report import GradingError, Tolerance
+from dlcourse.grading.topics._common import one_role_target
 
 _WITHIN_ONE_STD = {"normal": math.erf(1 / math.sqrt(2)), "uniform": 1 / math.sqrt(3)}
 _QUANTILE = 0.99
@@ -157,133 +158,183 @@ def _trials(param_sets: list[dict[str, Any]]) -> Callable[[np.random.Generator, 
 
 
 # ---------------------------------------------------------------------------
-# wrong variants: (draw, spread) with spread the std of a normal or the bound of a uniform
+# the catalogue: an initializer is "draw from rng with a spread computed from
+# the fans"; each wrong variant swaps one of those pieces
 # ---------------------------------------------------------------------------
 
 
-def _variant(draw: str, spread: Callable[..., float], source: str = "rng", low_zero: bool = False):
-    """An initializer drawing ``draw`` ("normal"/"uniform") with ``spread(fan_in, fan_out, **kwargs)``.
+def _normal(generator: np.random.Generator, std: float, shape: tuple[int, int]) -> np.ndarray:
+    return generator.normal(0.0, std, size=shape)
 
-    ``source``: "rng" (correct), "unseeded" (numpy's global functions) or
-    "fixed" (a generator seeded inside); ``low_zero`` draws U(0, b).
+
+def _uniform(generator: np.random.Generator, bound: float, shape: tuple[int, int]) -> np.ndarray:
+    return generator.uniform(-bound, bound, size=shape)
+
+
+def _uniform_from_zero(generator: np.random.Generator, bound: float, shape: tuple[int, int]) -> np.ndarray:
+    return generator.uniform(0.0, bound, size=shape)
+
+
+def _given(rng: np.random.Generator) -> np.random.Generator:
+    return rng
+
+
+def _unseeded(rng: np.random.Generator) -> np.random.Generator:
+    return _UNSEEDED
+
+
+def _seeded_inside(rng: np.random.Generator) -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def _variant(draw: Callable[..., np.ndarray], spread: Callable[..., float],
+             source: Callable[[np.random.Generator], np.random.Generator] = _given) -> Callable[..., np.ndarray]:
+    """An initializer: ``draw(source(rng), spread(fan_in, fan_out, **kwargs), shape)``.
+
+    ``draw`` is ``_normal`` (spread = std), ``_uniform`` (spread = bound b,
+    U(-b, b)) or ``_uniform_from_zero`` (U(0, b)); ``source`` is where the
+    numbers come from: ``_given`` (the rng argument, correct), ``_unseeded``
+    (numpy's global functions) or ``_seeded_inside``.
     """
 
     def init(shape, rng, **kwargs):
-        generator = {"rng": rng, "unseeded": _UNSEEDED, "fixed": np.random.default_rng(0)}[source]
-        value = spread(*shape, **kwargs)
-        if draw == "normal":
-            return generator.normal(0.0, value, size=shape)
-        return generator.uniform(0.0 if low_zero else -value, value, size=shape)
+        return draw(source(rng), spread(*shape, **kwargs), shape)
 
     return init
 
 
-def _glorot(scale: float = 2.0, fans: str = "both", power: float = 0.5, with_gain: bool = True):
-    """gain * (scale / fan) ** power with fan = fan_in + fan_out (or fan_in)."""
+def _both_fans(fan_in: int, fan_out: int) -> int:
+    return fan_in + fan_out
+
+
+def _glorot(scale: float = 2.0, fan: Callable[[int, int], int] = _both_fans, power: float = 0.5,
+            gain_used: Callable[[float], float] = lambda gain: gain) -> Callable[..., float]:
+    """Spread ``gain * (scale / fan) ** power`` with ``fan = fan_in + fan_out``, or the pieces given."""
+
     def spread(fan_in, fan_out, gain=1.0):
-        fan = fan_in + fan_out if fans == "both" else fan_in
-        return (gain if with_gain else 1.0) * (scale / fan) ** power
+        return gain_used(gain) * (scale / fan(fan_in, fan_out)) ** power
+
     return spread
 
 
-def _he(scale: float = 2.0, power: float = 0.5, fans: str = "mode"):
-    """(scale / fan) ** power, fan chosen by mode ("mode"), by the swapped mode ("swapped") or always fan_in."""
+def _fan_by_mode(fan_in: int, fan_out: int, mode: str) -> int:
+    return fan_out if mode == "fan_out" else fan_in
+
+
+def _he(scale: float = 2.0, power: float = 0.5,
+        fan: Callable[[int, int, str], int] = _fan_by_mode) -> Callable[..., float]:
+    """Spread ``(scale / fan) ** power`` with the fan chosen by ``mode``, or the pieces given."""
+
     def spread(fan_in, fan_out, mode="fan_in"):
-        use_fan_out = {"mode": mode == "fan_out", "swapped": mode == "fan_in", "fan_in": False}[fans]
-        return (scale / (fan_out if use_fan_out else fan_in)) ** power
+        return (scale / fan(fan_in, fan_out, mode)) ** power
+
     return spread
+
+
+def _xavier_std(shape: tuple[int, int], kwargs: dict[str, Any]) -> float:
+    """The std a Xavier draw must have: gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = shape
+    return kwargs.get("gain", 1.0) * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def _he_std(shape: tuple[int, int], kwargs: dict[str, Any]) -> float:
+    """The std a He draw must have: the ReLU gain sqrt(2) over sqrt(fan), fan by mode."""
+    return math.sqrt(2.0) / math.sqrt(_fan_by_mode(*shape, kwargs.get("mode", "fan_in")))
+
+
+def _init_target(name: str, reference: Callable[..., np.ndarray], distribution: str,
+                 param_sets: list[dict[str, Any]], target_std: Callable[[tuple[int, int], dict[str, Any]], float],
+                 mistakes: Sequence[tuple[str, str, Callable[..., np.ndarray]]]) -> Target:
+    """The check ``name`` (``"init.<reference's name>"``): ``distribution`` is "normal" or "uniform"."""
+    role = reference.__name__
+    if name != f"init.{role}":
+        raise ValueError(f"the check of {role} must be called 'init.{role}', not {name!r}")
+    return one_role_target(
+        name, role, reference, _trials(param_sets), _observe(role, distribution, target_std), mistakes,
+        # per-trial tolerances (sampling error, see the module docstring); this is the large-sample one
+        tolerance=Tolerance(rtol=0.02, atol_scale=1e-12),
+        what="weight matrices (statistics of the draws)",
+    )
 
 
 _UNSEEDED_MESSAGE = ("Your weights do not come from the rng argument (numpy's global np.random functions or another "
                      "generator), so the same rng does not give the same weights: draw with rng.{draw}(...).")
 _FIXED_MESSAGE = ("You draw from a generator seeded inside the function, so every rng gives the same weights: "
                   "draw from the rng argument, rng.{draw}(...).")
-
-
-def _rng_mistakes(prefix: str, draw: str, spread: Callable[..., float]) -> list[tuple[str, str, Callable]]:
-    method = "normal" if draw == "normal" else "uniform"
-    return [(f"{prefix}_not_from_rng", _UNSEEDED_MESSAGE.format(draw=method), _variant(draw, spread, "unseeded")),
-            (f"{prefix}_fixed_seed", _FIXED_MESSAGE.format(draw=method), _variant(draw, spread, "fixed"))]
-
-
 _FAN_SWAP = ("You swapped the fans: here W has shape (fan_in, fan_out), so fan_in = shape[0] and fan_out = shape[1] "
              "(torch reads fan_in from size(1) because its weight is the transpose).")
 _MODE = "Use mode: the std is sqrt(2 / fan_in) for mode='fan_in' and sqrt(2 / fan_out) for mode='fan_out'."
 _XAVIER_GAIN = "Multiply by gain: std = gain * sqrt(2 / (fan_in + fan_out))."
 
-# name -> (distribution, reference, {student's parameter sets}, how to compute the target std, mistakes)
-_SPECS: dict[str, tuple[str, Callable, list[dict[str, Any]], Callable, list[tuple[str, str, Callable]]]] = {
-    "xavier_uniform": ("uniform", I.xavier_uniform, [{}, {"gain": 5 / 3}],
-                       lambda shape, kw: I._glorot_std(shape, kw.get("gain", 1.0)), [
+
+def _fan_in_only(fan_in: int, fan_out: int) -> int:
+    return fan_in
+
+
+def _no_gain(gain: float) -> float:
+    return 1.0
+
+
+def _fans_swapped(fan_in: int, fan_out: int, mode: str) -> int:
+    return fan_out if mode == "fan_in" else fan_in
+
+
+def _mode_ignored(fan_in: int, fan_out: int, mode: str) -> int:
+    return fan_in
+
+
+TARGETS: tuple[Target, ...] = (
+    _init_target("init.xavier_uniform", I.xavier_uniform, "uniform", [{}, {"gain": 5 / 3}], _xavier_std, (
         ("xu_bound_n_not_sqrt", "The bound is gain * sqrt(6 / (fan_in + fan_out)) (a square root of the ratio), "
          "not sqrt(6) / (fan_in + fan_out).",
-         _variant("uniform", lambda fan_in, fan_out, gain=1.0: gain * math.sqrt(6.0) / (fan_in + fan_out))),
+         _variant(_uniform, lambda fan_in, fan_out, gain=1.0: gain * math.sqrt(6.0) / (fan_in + fan_out))),
         ("xu_bound_is_std", "U(-b, b) has std b / sqrt(3): the bound is b = sqrt(3) * std = gain * sqrt(6 / "
-         "(fan_in + fan_out)), not the std sqrt(2 / (fan_in + fan_out)).", _variant("uniform", _glorot())),
+         "(fan_in + fan_out)), not the std sqrt(2 / (fan_in + fan_out)).", _variant(_uniform, _glorot())),
         ("xu_normal_instead", "xavier_uniform draws from a uniform distribution, rng.uniform(-b, b, size=shape), "
-         "not from a normal one.", _variant("normal", _glorot())),
-        ("xu_ignores_gain", _XAVIER_GAIN, _variant("uniform", _glorot(6.0, with_gain=False))),
+         "not from a normal one.", _variant(_normal, _glorot())),
+        ("xu_ignores_gain", _XAVIER_GAIN, _variant(_uniform, _glorot(6.0, gain_used=_no_gain))),
         ("xu_fan_in_only", "Xavier averages both fans: b = gain * sqrt(6 / (fan_in + fan_out)), not "
-         "sqrt(3 / fan_in).", _variant("uniform", _glorot(3.0, fans="in"))),
+         "sqrt(3 / fan_in).", _variant(_uniform, _glorot(3.0, fan=_fan_in_only))),
         ("xu_not_centred", "Draw from U(-b, b), centred on 0: rng.uniform(-b, b, size=shape), not U(0, b).",
-         _variant("uniform", _glorot(6.0), low_zero=True)),
-        *_rng_mistakes("xu", "uniform", _glorot(6.0)),
-    ]),
-    "xavier_normal": ("normal", I.xavier_normal, [{}, {"gain": 5 / 3}],
-                      lambda shape, kw: I._glorot_std(shape, kw.get("gain", 1.0)), [
+         _variant(_uniform_from_zero, _glorot(6.0))),
+        ("xu_not_from_rng", _UNSEEDED_MESSAGE.format(draw="uniform"), _variant(_uniform, _glorot(6.0), _unseeded)),
+        ("xu_fixed_seed", _FIXED_MESSAGE.format(draw="uniform"), _variant(_uniform, _glorot(6.0), _seeded_inside)),
+    )),
+    _init_target("init.xavier_normal", I.xavier_normal, "normal", [{}, {"gain": 5 / 3}], _xavier_std, (
         ("xn_uniform_bound_as_std", "The std is gain * sqrt(2 / (fan_in + fan_out)); sqrt(6 / (fan_in + "
-         "fan_out)) is the bound of the uniform version.", _variant("normal", _glorot(6.0))),
+         "fan_out)) is the bound of the uniform version.", _variant(_normal, _glorot(6.0))),
         ("xn_variance_as_std", "2 / (fan_in + fan_out) is the variance: the std is its square root, "
-         "gain * sqrt(2 / (fan_in + fan_out)).", _variant("normal", _glorot(power=1.0))),
+         "gain * sqrt(2 / (fan_in + fan_out)).", _variant(_normal, _glorot(power=1.0))),
         ("xn_uniform_instead", "xavier_normal draws from a normal distribution, rng.normal(0.0, std, size=shape), "
-         "not from a uniform one.", _variant("uniform", _glorot(6.0))),
-        ("xn_ignores_gain", _XAVIER_GAIN, _variant("normal", _glorot(with_gain=False))),
+         "not from a uniform one.", _variant(_uniform, _glorot(6.0))),
+        ("xn_ignores_gain", _XAVIER_GAIN, _variant(_normal, _glorot(gain_used=_no_gain))),
         ("xn_fan_in_only", "Xavier averages both fans: std = gain * sqrt(2 / (fan_in + fan_out)), not "
-         "sqrt(1 / fan_in).", _variant("normal", _glorot(1.0, fans="in"))),
-        *_rng_mistakes("xn", "normal", _glorot()),
-    ]),
-    "he_uniform": ("uniform", I.he_uniform, [{}, {"mode": "fan_out"}],
-                   lambda shape, kw: I._he_std(shape, 0.0, kw.get("mode", "fan_in"), "leaky_relu"), [
-        ("hu_fans_swapped", _FAN_SWAP, _variant("uniform", _he(6.0, fans="swapped"))),
-        ("hu_ignores_mode", _MODE, _variant("uniform", _he(6.0, fans="fan_in"))),
+         "sqrt(1 / fan_in).", _variant(_normal, _glorot(1.0, fan=_fan_in_only))),
+        ("xn_not_from_rng", _UNSEEDED_MESSAGE.format(draw="normal"), _variant(_normal, _glorot(), _unseeded)),
+        ("xn_fixed_seed", _FIXED_MESSAGE.format(draw="normal"), _variant(_normal, _glorot(), _seeded_inside)),
+    )),
+    _init_target("init.he_uniform", I.he_uniform, "uniform", [{}, {"mode": "fan_out"}], _he_std, (
+        ("hu_fans_swapped", _FAN_SWAP, _variant(_uniform, _he(6.0, fan=_fans_swapped))),
+        ("hu_ignores_mode", _MODE, _variant(_uniform, _he(6.0, fan=_mode_ignored))),
         ("hu_no_gain", "He init has the ReLU gain sqrt(2): b = sqrt(3) * sqrt(2 / fan) = sqrt(6 / fan), not "
-         "sqrt(3 / fan).", _variant("uniform", _he(3.0))),
+         "sqrt(3 / fan).", _variant(_uniform, _he(3.0))),
         ("hu_bound_is_std", "U(-b, b) has std b / sqrt(3): the bound is b = sqrt(3) * sqrt(2 / fan) = "
-         "sqrt(6 / fan), not the std sqrt(2 / fan).", _variant("uniform", _he())),
+         "sqrt(6 / fan), not the std sqrt(2 / fan).", _variant(_uniform, _he())),
         ("hu_normal_instead", "he_uniform draws from a uniform distribution, rng.uniform(-b, b, size=shape), not "
-         "from a normal one.", _variant("normal", _he())),
-        *_rng_mistakes("hu", "uniform", _he(6.0)),
-    ]),
-    "he_normal": ("normal", I.he_normal, [{}, {"mode": "fan_out"}],
-                  lambda shape, kw: I._he_std(shape, 0.0, kw.get("mode", "fan_in"), "leaky_relu"), [
-        ("hn_fans_swapped", _FAN_SWAP, _variant("normal", _he(fans="swapped"))),
-        ("hn_ignores_mode", _MODE, _variant("normal", _he(fans="fan_in"))),
+         "from a normal one.", _variant(_normal, _he())),
+        ("hu_not_from_rng", _UNSEEDED_MESSAGE.format(draw="uniform"), _variant(_uniform, _he(6.0), _unseeded)),
+        ("hu_fixed_seed", _FIXED_MESSAGE.format(draw="uniform"), _variant(_uniform, _he(6.0), _seeded_inside)),
+    )),
+    _init_target("init.he_normal", I.he_normal, "normal", [{}, {"mode": "fan_out"}], _he_std, (
+        ("hn_fans_swapped", _FAN_SWAP, _variant(_normal, _he(fan=_fans_swapped))),
+        ("hn_ignores_mode", _MODE, _variant(_normal, _he(fan=_mode_ignored))),
         ("hn_no_gain", "He init has the ReLU gain sqrt(2): std = sqrt(2 / fan), not sqrt(1 / fan).",
-         _variant("normal", _he(1.0))),
+         _variant(_normal, _he(1.0))),
         ("hn_variance_as_std", "2 / fan is the variance: the std is its square root, sqrt(2 / fan).",
-         _variant("normal", _he(power=1.0))),
+         _variant(_normal, _he(power=1.0))),
         ("hn_uniform_instead", "he_normal draws from a normal distribution, rng.normal(0.0, std, size=shape), not "
-         "from a uniform one.", _variant("uniform", _he(6.0))),
-        *_rng_mistakes("hn", "normal", _he()),
-    ]),
-}
-
-
-def _build() -> list[Target]:
-    built = []
-    for name, (distribution, reference, param_sets, target_std, mistakes) in _SPECS.items():
-        built.append(Target(
-            name=f"init.{name}",
-            roles=(name,),
-            reference=(reference,),
-            trials=_trials(param_sets),
-            observe=_observe(name, distribution, target_std),
-            mistakes=tuple(Mistake(n, message, (fn,)) for n, message, fn in mistakes),
-            # per-trial tolerances (sampling error, see the module docstring); this is the large-sample one
-            tolerance=Tolerance(rtol=0.02, atol_scale=1e-12),
-            what="weight matrices (statistics of the draws)",
-        ))
-    return built
-
-
-TARGETS: tuple[Target, ...] = (*_build(),)
+         "from a uniform one.", _variant(_uniform, _he(6.0))),
+        ("hn_not_from_rng", _UNSEEDED_MESSAGE.format(draw="normal"), _variant(_normal, _he(), _unseeded)),
+        ("hn_fixed_seed", _FIXED_MESSAGE.format(draw="normal"), _variant(_normal, _he(), _seeded_inside)),
+    )),
+)

@@ -38,9 +38,6 @@ _LN_FORWARD_RESULT = ("out", "cache")
 _BACKWARD_RESULT = ("dx", "dgamma", "dbeta")
 
 
-
-
-
 # ---------------------------------------------------------------------------
 # wrong variants: the correct computation with one knob turned
 # ---------------------------------------------------------------------------
@@ -185,6 +182,15 @@ _BN_HIDDEN = [
 ]
 
 
+def _trial(rng: np.random.Generator, label: str, args: list[tuple[str, Any]], hyper: dict[str, Any],
+           with_dout: bool) -> Trial:
+    """A trial of ``args`` (x first) and, when ``with_dout``, an upstream gradient ``dout`` shaped like x."""
+    x = args[0][1]
+    if with_dout:
+        args = [*args, ("dout", rng.standard_normal(x.shape).astype(x.dtype))]
+    return Trial(label, args, dict(hyper), tolerance=FLOAT32_TOLERANCE if x.dtype == np.float32 else None)
+
+
 def _batchnorm_trials(with_dout: bool) -> Callable[[np.random.Generator, bool], list[Trial]]:
     def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
         built = []
@@ -196,10 +202,7 @@ def _batchnorm_trials(with_dout: bool) -> Callable[[np.random.Generator, bool], 
             running_var = (scale**2 * rng.uniform(0.5, 2.0, d)).astype(dtype)
             args = [("x", x), ("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
                     ("running_var", running_var), ("training", training)]
-            if with_dout:
-                args.append(("dout", rng.standard_normal((n, d)).astype(dtype)))
-            tolerance = FLOAT32_TOLERANCE if dtype == np.float32 else None
-            built.append(Trial(label, args, dict(hyper), tolerance=tolerance))
+            built.append(_trial(rng, label, args, hyper, with_dout))
         return built
 
     return trials
@@ -227,11 +230,7 @@ def _layernorm_trials(with_dout: bool) -> Callable[[np.random.Generator, bool], 
             # a per-feature offset too, so that normalizing over the wrong axis differs
             x = (offset + scale * (rng.standard_normal((n, d)) + rng.standard_normal(d))).astype(dtype)
             gamma, beta = _parameters(rng, d, dtype)
-            args = [("x", x), ("gamma", gamma), ("beta", beta)]
-            if with_dout:
-                args.append(("dout", rng.standard_normal((n, d)).astype(dtype)))
-            tolerance = FLOAT32_TOLERANCE if dtype == np.float32 else None
-            built.append(Trial(label, args, dict(hyper), tolerance=tolerance))
+            built.append(_trial(rng, label, [("x", x), ("gamma", gamma), ("beta", beta)], hyper, with_dout))
         return built
 
     return trials
@@ -268,7 +267,7 @@ def _observe_backward(layer: str, forward_result: Sequence[str]) -> Callable[[An
 
 
 # ---------------------------------------------------------------------------
-# catalogues: (name, one sentence with the fix, variant)
+# catalogues: (id, one sentence with the fix, the wrong functions, one per role)
 # ---------------------------------------------------------------------------
 
 _KERAS = ("momentum is the weight of the NEW batch statistic (torch's convention): running = (1 - momentum) * "
@@ -276,131 +275,105 @@ _KERAS = ("momentum is the weight of the NEW batch statistic (torch's convention
 
 _BN_FORWARD_MISTAKES = [
     ("bn_unbiased_normalize", "Normalize the batch with the biased variance (divide by N, np.var's default); the "
-     "unbiased 1/(N - 1) variance is only for updating running_var.", _batchnorm_variant(ddof=1)),
+     "unbiased 1/(N - 1) variance is only for updating running_var.", (_batchnorm_variant(ddof=1),)),
     ("bn_running_var_biased", "Update running_var with the unbiased batch variance, var * N / (N - 1), as torch "
-     "does; you used the biased one.", _batchnorm_variant(running_ddof=0)),
+     "does; you used the biased one.", (_batchnorm_variant(running_ddof=0),)),
     ("bn_eval_batch_stats", "With training=False normalize with running_mean and running_var, not with the "
-     "statistics of the batch.", _batchnorm_variant(batch_stats_in_eval=True)),
+     "statistics of the batch.", (_batchnorm_variant(batch_stats_in_eval=True),)),
     ("bn_ignores_training", "Use the training flag: with training=False normalize with the running statistics "
      "and return them unchanged; you always used and updated the batch statistics.",
-     _batchnorm_variant(batch_stats_in_eval=True, update_in_eval=True)),
-    ("bn_keras_momentum", f"{_KERAS}.", _batchnorm_variant(keras_momentum=True)),
+     (_batchnorm_variant(batch_stats_in_eval=True, update_in_eval=True),)),
+    ("bn_keras_momentum", f"{_KERAS}.", (_batchnorm_variant(keras_momentum=True),)),
     ("bn_keras_momentum_default", f"{_KERAS}, and the default momentum is 0.1.",
-     _batchnorm_variant(keras_momentum=True, default_momentum=0.9)),
+     (_batchnorm_variant(keras_momentum=True, default_momentum=0.9),)),
     ("bn_eps_outside_sqrt", "Add eps inside the square root: divide by sqrt(var + eps), not sqrt(var) + eps.",
-     _batchnorm_variant(eps_outside=True)),
+     (_batchnorm_variant(eps_outside=True),)),
     ("bn_no_running_update", "In training mode also return the updated running statistics, "
      "(1 - momentum) * running + momentum * batch statistic; you returned them unchanged.",
-     _batchnorm_variant(update_in_training=False)),
+     (_batchnorm_variant(update_in_training=False),)),
     ("bn_eval_updates_running", "With training=False return running_mean and running_var unchanged; only "
-     "training updates them.", _batchnorm_variant(update_in_eval=True)),
+     "training updates them.", (_batchnorm_variant(update_in_eval=True),)),
     ("bn_gamma_beta_swapped", "The output is gamma * xhat + beta (gamma scales, beta shifts); you swapped them.",
-     _batchnorm_variant(swap_affine=True)),
+     (_batchnorm_variant(swap_affine=True),)),
 ]
+
+_BN, _LN, _BACK = _batchnorm_variant(), _layernorm_variant(), _norm_backward_variant()
 
 _BN_BACKWARD_MISTAKES = [
     ("bn_back_forgets_gamma", "out = gamma * xhat + beta, so dx carries a factor gamma: start from "
-     "dxhat = gamma * dout.", {}, {"gamma_in_dx": False}),
+     "dxhat = gamma * dout.", (_BN, _norm_backward_variant(gamma_in_dx=False))),
     ("bn_back_stats_constant", "In training mode the mean and variance depend on x: dx = gamma / (N * std) * "
      "(N * dout - sum(dout) - xhat * sum(dout * xhat)), not gamma * dout / std (that is the eval-mode "
-     "gradient).", {}, {"stats_constant": True}),
-    ("bn_back_dgamma_without_xhat", "dgamma = sum over the batch of dout * xhat; you left out xhat.", {},
-     {"dgamma_without_xhat": True}),
+     "gradient).", (_BN, _norm_backward_variant(stats_constant=True))),
+    ("bn_back_dgamma_without_xhat", "dgamma = sum over the batch of dout * xhat; you left out xhat.",
+     (_BN, _norm_backward_variant(dgamma_without_xhat=True))),
     ("bn_back_dgamma_wrong_axis", "gamma has one value per feature, so dgamma sums dout * xhat over the batch "
-     "axis 0, not over the features.", {}, {"dgamma_axis": 1}),
+     "axis 0, not over the features.", (_BN, _norm_backward_variant(dgamma_axis=1))),
     ("bn_back_dbeta_mean", "dbeta is the SUM of dout over the batch (every sample adds its gradient), not the "
-     "mean.", {}, {"dbeta_mean": True}),
+     "mean.", (_BN, _norm_backward_variant(dbeta_mean=True))),
     ("bn_back_unbiased_grad", "The forward pass uses the biased variance sum((x - mu)^2) / N, so its derivative "
-     "is 2 (x - mu) / N, not 2 (x - mu) / (N - 1).", {}, {"grad_ddof": 1}),
+     "is 2 (x - mu) / N, not 2 (x - mu) / (N - 1).", (_BN, _norm_backward_variant(grad_ddof=1))),
     ("bn_back_unbiased_forward", "Your forward normalizes with the unbiased variance: use the biased one "
-     "(divide by N) in the forward pass, then the gradients follow.", {"ddof": 1}, {}),
+     "(divide by N) in the forward pass, then the gradients follow.", (_batchnorm_variant(ddof=1), _BACK)),
     ("bn_back_eval_training_formula", "With training=False the running statistics are constants, so dx = gamma "
-     "* dout / sqrt(running_var + eps); the batch-statistics formula is for training only.", {},
-     {"training_formula_in_eval": True}),
+     "* dout / sqrt(running_var + eps); the batch-statistics formula is for training only.",
+     (_BN, _norm_backward_variant(training_formula_in_eval=True))),
     ("bn_back_eval_training_formula_staged", "With training=False the running statistics are constants, so dx "
-     "= gamma * dout / sqrt(running_var + eps); the batch-statistics formula is for training only.", {},
-     {"training_formula_in_eval": True, "staged": True}),
+     "= gamma * dout / sqrt(running_var + eps); the batch-statistics formula is for training only.",
+     (_BN, _norm_backward_variant(training_formula_in_eval=True, staged=True))),
 ]
 
 _LN_FORWARD_MISTAKES = [
     ("ln_batch_axis", "Layer norm standardizes each sample over its features (axis=1, keepdims=True), not each "
-     "feature over the batch (that is batch norm).", _layernorm_variant(axis=0)),
+     "feature over the batch (that is batch norm).", (_layernorm_variant(axis=0),)),
     ("ln_unbiased", "Use the biased variance (divide by D, np.var's default), as torch's LayerNorm does.",
-     _layernorm_variant(ddof=1)),
+     (_layernorm_variant(ddof=1),)),
     ("ln_eps_outside_sqrt", "Add eps inside the square root: divide by sqrt(var + eps), not sqrt(var) + eps.",
-     _layernorm_variant(eps_outside=True)),
+     (_layernorm_variant(eps_outside=True),)),
     ("ln_gamma_beta_swapped", "The output is gamma * xhat + beta (gamma scales, beta shifts); you swapped them.",
-     _layernorm_variant(swap_affine=True)),
+     (_layernorm_variant(swap_affine=True),)),
 ]
 
 _LN_BACKWARD_MISTAKES = [
     ("ln_back_forgets_gamma", "out = gamma * xhat + beta, so dx carries a factor gamma: start from "
-     "dxhat = gamma * dout.", {}, {"gamma_in_dx": False}),
+     "dxhat = gamma * dout.", (_LN, _norm_backward_variant(gamma_in_dx=False))),
     ("ln_back_stats_constant", "Each sample's mean and variance depend on its x: dx = (dxhat - mean(dxhat) - "
      "xhat * mean(dxhat * xhat)) / std with means over the features and dxhat = gamma * dout, not dxhat / std.",
-     {}, {"stats_constant": True}),
+     (_LN, _norm_backward_variant(stats_constant=True))),
     ("ln_back_batch_axis", "Layer norm standardizes each sample over its features (axis=1): the forward and "
-     "backward means run over axis 1, not over the batch.", {"axis": 0}, {}),
+     "backward means run over axis 1, not over the batch.", (_layernorm_variant(axis=0), _BACK)),
     ("ln_back_unbiased_grad", "The forward pass uses the biased variance sum((x - mu)^2) / D, so its derivative "
-     "is 2 (x - mu) / D, not 2 (x - mu) / (D - 1).", {}, {"grad_ddof": 1}),
+     "is 2 (x - mu) / D, not 2 (x - mu) / (D - 1).", (_LN, _norm_backward_variant(grad_ddof=1))),
     ("ln_back_unbiased_forward", "Your forward normalizes with the unbiased variance: use the biased one "
-     "(divide by D) in the forward pass, then the gradients follow.", {"ddof": 1}, {}),
+     "(divide by D) in the forward pass, then the gradients follow.", (_layernorm_variant(ddof=1), _BACK)),
     ("ln_back_eps_outside_sqrt", "Your forward divides by sqrt(var) + eps: add eps inside the square root, "
-     "sqrt(var + eps), then the gradients follow.", {"eps_outside": True}, {}),
+     "sqrt(var + eps), then the gradients follow.", (_layernorm_variant(eps_outside=True), _BACK)),
     ("ln_back_dgamma_wrong_axis", "gamma has one value per feature, so dgamma sums dout * xhat over the batch "
-     "axis 0, not over the features.", {}, {"dgamma_axis": 1}),
+     "axis 0, not over the features.", (_LN, _norm_backward_variant(dgamma_axis=1))),
     ("ln_back_dbeta_mean", "dbeta is the SUM of dout over the batch (every sample adds its gradient), not the "
-     "mean.", {}, {"dbeta_mean": True}),
+     "mean.", (_LN, _norm_backward_variant(dbeta_mean=True))),
 ]
 
 
-def _build() -> list[Target]:
-    bn_roles = ("batchnorm_forward", "batchnorm_backward")
-    ln_roles = ("layernorm_forward", "layernorm_backward")
-    return [
-        Target(
-            name="norm.batchnorm_forward",
-            roles=("batchnorm_forward",),
-            reference=(N.batchnorm_forward,),
-            trials=_batchnorm_trials(with_dout=False),
-            observe=_observe_batchnorm_forward,
-            mistakes=tuple(Mistake(name, message, (fn,)) for name, message, fn in _BN_FORWARD_MISTAKES),
-            what="batches in training and inference mode",
-        ),
-        Target(
-            name="norm.batchnorm_backward",
-            roles=bn_roles,
-            reference=(N.batchnorm_forward, N.batchnorm_backward),
-            trials=_batchnorm_trials(with_dout=True),
-            observe=_observe_backward("batchnorm", _BN_FORWARD_RESULT),
-            mistakes=tuple(
-                Mistake(name, message, (_batchnorm_variant(**forward), _norm_backward_variant(**backward)))
-                for name, message, forward, backward in _BN_BACKWARD_MISTAKES
-            ),
-            what="gradients in training and inference mode",
-        ),
-        Target(
-            name="norm.layernorm_forward",
-            roles=("layernorm_forward",),
-            reference=(N.layernorm_forward,),
-            trials=_layernorm_trials(with_dout=False),
-            observe=_observe_layernorm_forward,
-            mistakes=tuple(Mistake(name, message, (fn,)) for name, message, fn in _LN_FORWARD_MISTAKES),
-            what="batches",
-        ),
-        Target(
-            name="norm.layernorm_backward",
-            roles=ln_roles,
-            reference=(N.layernorm_forward, N.layernorm_backward),
-            trials=_layernorm_trials(with_dout=True),
-            observe=_observe_backward("layernorm", _LN_FORWARD_RESULT),
-            mistakes=tuple(
-                Mistake(name, message, (_layernorm_variant(**forward), _norm_backward_variant(**backward)))
-                for name, message, forward, backward in _LN_BACKWARD_MISTAKES
-            ),
-            what="gradients",
-        ),
-    ]
+def _norm_target(name: str, roles: tuple[str, ...], reference: tuple[Callable[..., Any], ...],
+                 trials: Callable[[np.random.Generator, bool], list[Trial]],
+                 observe: Callable[[Any, Trial], dict[str, Any]], mistakes: Sequence[tuple[str, str, tuple]],
+                 what: str) -> Target:
+    return Target(name=name, roles=roles, reference=reference, trials=trials, observe=observe,
+                  mistakes=tuple(Mistake(mistake, message, impl) for mistake, message, impl in mistakes), what=what)
 
 
-TARGETS: tuple[Target, ...] = (*_build(),)
+TARGETS: tuple[Target, ...] = (
+    _norm_target("norm.batchnorm_forward", ("batchnorm_forward",), (N.batchnorm_forward,),
+                 _batchnorm_trials(with_dout=False), _observe_batchnorm_forward, _BN_FORWARD_MISTAKES,
+                 "batches in training and inference mode"),
+    _norm_target("norm.batchnorm_backward", ("batchnorm_forward", "batchnorm_backward"),
+                 (N.batchnorm_forward, N.batchnorm_backward), _batchnorm_trials(with_dout=True),
+                 _observe_backward("batchnorm", _BN_FORWARD_RESULT), _BN_BACKWARD_MISTAKES,
+                 "gradients in training and inference mode"),
+    _norm_target("norm.layernorm_forward", ("layernorm_forward",), (N.layernorm_forward,),
+                 _layernorm_trials(with_dout=False), _observe_layernorm_forward, _LN_FORWARD_MISTAKES, "batches"),
+    _norm_target("norm.layernorm_backward", ("layernorm_forward", "layernorm_backward"),
+                 (N.layernorm_forward, N.layernorm_backward), _layernorm_trials(with_dout=True),
+                 _observe_backward("layernorm", _LN_FORWARD_RESULT), _LN_BACKWARD_MISTAKES, "gradients"),
+)

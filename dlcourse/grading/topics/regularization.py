@@ -40,12 +40,18 @@ from typing import Any
 import numpy as np
 
 from dlcourse._checks import as_float_array, check_range
-from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._core import Target, Trial
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, function_target, random_array
+from dlcourse.grading.topics._common import (
+    FLOAT32_TOLERANCE,
+    expect_values,
+    function_target,
+    one_role_target,
+    random_array,
+)
 from dlcourse.optim._common import decayed
 
-__all__ = ["l2_penalty", "decoupled_decay"]
+__all__ = ["decoupled_decay", "l2_penalty"]
 
 
 # ---------------------------------------------------------------- references
@@ -73,6 +79,14 @@ def l2_penalty(params: Mapping[str, np.ndarray], weight_decay: float) -> tuple[f
         The 1/2 makes the gradient ``weight_decay * W``, which is what torch's
         ``weight_decay`` adds to the gradient.  The DLVU slide penalizes
         ``lambda * ||w||^2`` (gradient ``2 lambda w``): lambda = weight_decay / 2.
+
+    Example:
+        >>> import numpy as np
+        >>> penalty, grads = l2_penalty({"W": np.array([[1.0, -2.0]]), "b": np.array([2.0])}, weight_decay=0.5)
+        >>> penalty  # 0.5 / 2 * (1 + 4 + 4)
+        2.25
+        >>> grads["W"], grads["b"]
+        (array([[ 0.5, -1. ]]), array([1.]))
     """
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of name -> array, got {type(params).__name__}; "
@@ -108,6 +122,11 @@ def decoupled_decay(theta: np.ndarray, lr: float, weight_decay: float) -> np.nda
         the rest of the gradient, the decoupled decay is not.  The paper
         writes the decay as ``eta_t * lambda * theta`` with a schedule
         multiplier; torch ties it to ``lr``.
+
+    Example:
+        >>> import numpy as np
+        >>> decoupled_decay(np.array([1.0, -2.0]), lr=0.1, weight_decay=0.5)  # every entry times 1 - 0.05
+        array([ 0.95, -1.9 ])
     """
     theta = as_float_array(theta, "theta")
     return decayed(theta, check_range(lr, "lr", 0.0), check_range(weight_decay, "weight_decay", 0.0))
@@ -246,15 +265,8 @@ _DECAY_MISTAKES = (
 
 
 TARGETS: tuple[Target, ...] = (
-    Target(
-        name="regularization.l2_penalty",
-        roles=("l2_penalty",),
-        reference=(l2_penalty,),
-        trials=_penalty_trials,
-        observe=_observe_penalty,
-        mistakes=tuple(Mistake(name, message, (fn,)) for name, message, fn in _PENALTY_MISTAKES),
-        what="parameter dicts",
-    ),
+    one_role_target("regularization.l2_penalty", "l2_penalty", l2_penalty, _penalty_trials, _observe_penalty,
+                    _PENALTY_MISTAKES, what="parameter dicts"),
     function_target("regularization.decoupled_decay", "decoupled_decay", decoupled_decay, _decay_trials,
                     _DECAY_MISTAKES, output="theta after the decay", what="arrays"),
 )

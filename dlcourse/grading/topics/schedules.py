@@ -30,23 +30,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from dlcourse import schedules as S
-from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._core import Target, Trial
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array, with_edge_points
+from dlcourse.grading.topics._common import (
+    FLOAT32_TOLERANCE,
+    expect_values,
+    one_role_target,
+    random_array,
+    with_edge_points,
+)
 
-# ---------------------------------------------------------------------------
-# learning-rate schedules as plain functions of the step (the references)
-# ---------------------------------------------------------------------------
+# ------------------- learning-rate schedules as plain functions of the step (the references)
 
 
 def linear_decay_lr(step: int, lr: float, final_lr: float, tau: int) -> float:
-    """``dlcourse.schedules.linear_decay(lr, final_lr, tau)`` at ``step`` (Goodfellow et al. 8.3.1)."""
+    """``dlcourse.schedules.linear_decay(lr, final_lr, tau)`` at ``step`` (Goodfellow et al. 8.3.1).
+
+    >>> [linear_decay_lr(step, lr=0.1, final_lr=0.001, tau=100) for step in (0, 50, 100, 200)]
+    [0.1, 0.0505, 0.001, 0.001]
+    """
     return S.linear_decay(lr, final_lr, tau)(step)
 
 
@@ -55,12 +62,19 @@ def warmup_cosine_lr(step: int, lr: float, warmup_steps: int, total_steps: int, 
 
     ``total_steps`` counts the warm-up (as Hugging Face's
     ``get_cosine_schedule_with_warmup``): the cosine lasts ``total_steps - warmup_steps``.
+
+    >>> [round(warmup_cosine_lr(step, lr=1.0, warmup_steps=2, total_steps=6), 4) for step in range(8)]
+    [0.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0, 0.0]
     """
     return S.linear_warmup(S.cosine(lr, total_steps - warmup_steps, min_lr), warmup_steps)(step)
 
 
 def step_decay_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
-    """``dlcourse.schedules.step_decay(lr, step_size, gamma)`` at ``step`` (torch's StepLR)."""
+    """``dlcourse.schedules.step_decay(lr, step_size, gamma)`` at ``step`` (torch's StepLR).
+
+    >>> [step_decay_lr(step, lr=1.0, step_size=3, gamma=0.5) for step in range(7)]
+    [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    """
     return S.step_decay(lr, step_size, gamma)(step)
 
 
@@ -130,106 +144,111 @@ def _step_decay_cases():
     return cases
 
 
-# Catalogued schedule mistakes: each is the reference rule with one line wrong.
-def _linear_decay(step, lr, final_lr, tau, *, mistake=""):
-    if mistake == "linear_decay_off_by_one":
-        step = step + 1
-    alpha = step / tau if mistake == "linear_decay_no_hold" else min(step, tau) / tau
-    if mistake == "linear_decay_to_zero":
-        final_lr = 0.0
-    if mistake == "linear_decay_swapped":
-        return alpha * lr + (1 - alpha) * final_lr
-    return (1 - alpha) * lr + alpha * final_lr
+# ------------------- the catalogue: each schedule written as its slide, from named pieces;
+# a mistake is that computation with one piece swapped
 
 
-def _warmup_cosine(step, lr, warmup_steps, total_steps, min_lr=0.0, *, mistake=""):
-    if step < warmup_steps:
-        if mistake == "warmup_cosine_no_warmup":
-            return lr
-        return lr * (step + 1 if mistake == "warmup_cosine_warmup_off_by_one" else step) / warmup_steps
-    if mistake == "warmup_cosine_progress_not_shifted":
-        progress = step / total_steps
-    elif mistake == "warmup_cosine_length_includes_warmup":
-        progress = (step - warmup_steps) / total_steps
-    else:
-        progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    if mistake != "warmup_cosine_not_clamped":
-        progress = min(progress, 1.0)
-    cosine = (1 + math.cos(math.pi * progress)) / 2
-    if mistake == "warmup_cosine_min_lr_ignored":
-        return lr * cosine
-    if mistake == "warmup_cosine_min_lr_unscaled":
-        return min_lr + lr * cosine
-    return min_lr + (lr - min_lr) * cosine
+def _linear_decay(
+    alpha: Callable[[int, int], float] = lambda step, tau: min(step, tau) / tau,
+    lr_k: Callable[[float, float, float], float] = lambda alpha, lr, final_lr: (1 - alpha) * lr + alpha * final_lr,
+) -> Callable[..., float]:
+    """``alpha = min(step, tau) / tau``, ``lr_k = (1 - alpha) * lr + alpha * final_lr``, from the pieces given."""
+
+    def linear_decay_lr(step, lr, final_lr, tau):
+        return lr_k(alpha(step, tau), lr, final_lr)
+
+    return linear_decay_lr
 
 
-def _step_decay(step, lr, step_size, gamma=0.1, *, mistake=""):
-    decays = {
-        "step_decay_float_exponent": step / step_size,
-        "step_decay_off_by_one": (step + 1) // step_size,
-        "step_decay_ceil": math.ceil(step / step_size),
-        "step_decay_once": min(step // step_size, 1),
-    }.get(mistake, step // step_size)
-    return lr * gamma**decays
+def _warmup_cosine(
+    warmup: Callable[[int, float, int], float] = lambda step, lr, warmup_steps: lr * step / warmup_steps,
+    progress: Callable[[int, int, int], float] = (
+        lambda step, warmup_steps, total_steps: (step - warmup_steps) / (total_steps - warmup_steps)),
+    clamp: Callable[[float], float] = lambda progress: min(progress, 1.0),
+    anneal: Callable[[float, float, float], float] = lambda cosine, lr, min_lr: min_lr + (lr - min_lr) * cosine,
+) -> Callable[..., float]:
+    """Warm-up ``lr * step / warmup_steps``; then ``progress`` (clamped at 1), ``cosine = (1 + cos(pi * progress)) / 2``
+    and ``min_lr + (lr - min_lr) * cosine``, from the pieces given."""
+
+    def warmup_cosine_lr(step, lr, warmup_steps, total_steps, min_lr=0.0):
+        if step < warmup_steps:
+            return warmup(step, lr, warmup_steps)
+        done = clamp(progress(step, warmup_steps, total_steps))
+        cosine = (1 + math.cos(math.pi * done)) / 2
+        return anneal(cosine, lr, min_lr)
+
+    return warmup_cosine_lr
 
 
-_SCHEDULES = {
-    # name: (reference, textbook, cases, visible count, [(mistake, message)])
-    "linear_decay": (linear_decay_lr, _linear_decay, _linear_decay_cases(), 3, [
-        ("linear_decay_no_hold", "After step tau the rate stays at final_lr: use alpha = min(step, tau) / tau."),
-        ("linear_decay_to_zero", "Decay to final_lr, not to 0: lr_k = (1 - alpha) * lr + alpha * final_lr."),
-        ("linear_decay_off_by_one", "Steps count from 0: step 0 uses the full lr (alpha = step / tau, not "
-                                    "(step + 1) / tau)."),
-        ("linear_decay_swapped", "At step 0 the rate is lr and at tau it is final_lr: lr_k = (1 - alpha) * lr + "
-                                 "alpha * final_lr; you swapped alpha and 1 - alpha."),
-    ]),
-    "warmup_cosine": (warmup_cosine_lr, _warmup_cosine, _warmup_cosine_cases(), 3, [
-        ("warmup_cosine_warmup_off_by_one", "Steps count from 0 and the warm-up starts at 0: lr * step / "
-                                            "warmup_steps, not lr * (step + 1) / warmup_steps."),
-        ("warmup_cosine_no_warmup", "During the first warmup_steps steps ramp the rate up linearly from 0, "
-                                    "lr * step / warmup_steps, instead of using lr."),
-        ("warmup_cosine_progress_not_shifted", "The cosine starts when the warm-up ends: progress = (step - "
-                                               "warmup_steps) / (total_steps - warmup_steps)."),
-        ("warmup_cosine_length_includes_warmup", "total_steps includes the warm-up, so the cosine lasts "
-                                                 "total_steps - warmup_steps steps: divide by that, not by "
-                                                 "total_steps."),
-        ("warmup_cosine_not_clamped", "After total_steps the rate stays at min_lr: clamp the progress at 1 (the "
-                                      "cosine formula alone rises again)."),
-        ("warmup_cosine_min_lr_ignored", "The cosine decays to min_lr: min_lr + (lr - min_lr) * (1 + cos(pi * "
-                                         "progress)) / 2."),
-        ("warmup_cosine_min_lr_unscaled", "Scale the cosine by lr - min_lr so that it starts at lr: min_lr + "
-                                          "(lr - min_lr) * (1 + cos(pi * progress)) / 2."),
-    ]),
-    "step_decay": (step_decay_lr, _step_decay, _step_decay_cases(), 3, [
-        ("step_decay_float_exponent", "Decay in whole steps: the exponent is the number of completed periods, "
-                                      "step // step_size, not step / step_size."),
-        ("step_decay_off_by_one", "Steps count from 0: the first decay happens at step == step_size, so the "
-                                  "exponent is step // step_size, not (step + 1) // step_size."),
-        ("step_decay_ceil", "The exponent is floor(step / step_size) (step // step_size), not the ceiling."),
-        ("step_decay_once", "Multiply by gamma once per period, lr * gamma ** (step // step_size), not only once."),
-    ]),
-}
+def _step_decay(
+    periods: Callable[[int, int], float] = lambda step, step_size: step // step_size,
+) -> Callable[..., float]:
+    """``lr * gamma ** periods`` with ``periods = step // step_size`` completed periods, or the piece given."""
+
+    def step_decay_lr(step, lr, step_size, gamma=0.1):
+        return lr * gamma ** periods(step, step_size)
+
+    return step_decay_lr
 
 
-def _build_schedules() -> list[Target]:
-    built = []
-    for name, (reference, textbook, cases, visible, mistakes) in _SCHEDULES.items():
-        role = reference.__name__
-        built.append(Target(
-            name=f"schedules.{name}",
-            roles=(role,),
-            reference=(reference,),
-            trials=_schedule_trials(cases, visible),
-            observe=_schedule_observe(role),
-            mistakes=tuple(Mistake(m, message, (partial(textbook, mistake=m),)) for m, message in mistakes),
-            what="schedules",
-        ))
-    return built
+_LINEAR_DECAY_MISTAKES = (
+    ("linear_decay_no_hold", "After step tau the rate stays at final_lr: use alpha = min(step, tau) / tau.",
+     _linear_decay(alpha=lambda step, tau: step / tau)),
+    ("linear_decay_to_zero", "Decay to final_lr, not to 0: lr_k = (1 - alpha) * lr + alpha * final_lr.",
+     _linear_decay(lr_k=lambda alpha, lr, final_lr: (1 - alpha) * lr + alpha * 0.0)),
+    ("linear_decay_off_by_one", "Steps count from 0: step 0 uses the full lr (alpha = step / tau, not "
+                                "(step + 1) / tau).", _linear_decay(alpha=lambda step, tau: min(step + 1, tau) / tau)),
+    ("linear_decay_swapped", "At step 0 the rate is lr and at tau it is final_lr: lr_k = (1 - alpha) * lr + "
+                             "alpha * final_lr; you swapped alpha and 1 - alpha.",
+     _linear_decay(lr_k=lambda alpha, lr, final_lr: alpha * lr + (1 - alpha) * final_lr)),
+)
+
+_WARMUP_COSINE_MISTAKES = (
+    ("warmup_cosine_warmup_off_by_one", "Steps count from 0 and the warm-up starts at 0: lr * step / "
+                                        "warmup_steps, not lr * (step + 1) / warmup_steps.",
+     _warmup_cosine(warmup=lambda step, lr, warmup_steps: lr * (step + 1) / warmup_steps)),
+    ("warmup_cosine_no_warmup", "During the first warmup_steps steps ramp the rate up linearly from 0, "
+                                "lr * step / warmup_steps, instead of using lr.",
+     _warmup_cosine(warmup=lambda step, lr, warmup_steps: lr)),
+    ("warmup_cosine_progress_not_shifted", "The cosine starts when the warm-up ends: progress = (step - "
+                                           "warmup_steps) / (total_steps - warmup_steps).",
+     _warmup_cosine(progress=lambda step, warmup_steps, total_steps: step / total_steps)),
+    ("warmup_cosine_length_includes_warmup", "total_steps includes the warm-up, so the cosine lasts "
+                                             "total_steps - warmup_steps steps: divide by that, not by "
+                                             "total_steps.",
+     _warmup_cosine(progress=lambda step, warmup_steps, total_steps: (step - warmup_steps) / total_steps)),
+    ("warmup_cosine_not_clamped", "After total_steps the rate stays at min_lr: clamp the progress at 1 (the "
+                                  "cosine formula alone rises again).",
+     _warmup_cosine(clamp=lambda progress: progress)),
+    ("warmup_cosine_min_lr_ignored", "The cosine decays to min_lr: min_lr + (lr - min_lr) * (1 + cos(pi * "
+                                     "progress)) / 2.", _warmup_cosine(anneal=lambda cosine, lr, min_lr: lr * cosine)),
+    ("warmup_cosine_min_lr_unscaled", "Scale the cosine by lr - min_lr so that it starts at lr: min_lr + "
+                                      "(lr - min_lr) * (1 + cos(pi * progress)) / 2.",
+     _warmup_cosine(anneal=lambda cosine, lr, min_lr: min_lr + lr * cosine)),
+)
+
+_STEP_DECAY_MISTAKES = (
+    ("step_decay_float_exponent", "Decay in whole steps: the exponent is the number of completed periods, "
+                                  "step // step_size, not step / step_size.",
+     _step_decay(periods=lambda step, step_size: step / step_size)),
+    ("step_decay_off_by_one", "Steps count from 0: the first decay happens at step == step_size, so the "
+                              "exponent is step // step_size, not (step + 1) // step_size.",
+     _step_decay(periods=lambda step, step_size: (step + 1) // step_size)),
+    ("step_decay_ceil", "The exponent is floor(step / step_size) (step // step_size), not the ceiling.",
+     _step_decay(periods=lambda step, step_size: math.ceil(step / step_size))),
+    ("step_decay_once", "Multiply by gamma once per period, lr * gamma ** (step // step_size), not only once.",
+     _step_decay(periods=lambda step, step_size: min(step // step_size, 1))),
+)
 
 
-# ---------------------------------------------------------------------------
-# gradient clipping
-# ---------------------------------------------------------------------------
+def _schedule_target(name: str, reference: Callable[..., float], cases: list, mistakes: Sequence[tuple]) -> Target:
+    """A learning-rate schedule: the first 3 cases are visible; ``mistakes`` are (id, sentence, wrong schedule)."""
+    role = reference.__name__
+    return one_role_target(name, role, reference, _schedule_trials(cases, visible=3), _schedule_observe(role), mistakes,
+                           what="schedules")
+
+
+# ------------------------------------------------------------------- gradient clipping
 
 # (shapes, scale, clipping parameter as a multiple of the scale / of the global norm)
 _CLIP_CASES = [
@@ -267,27 +286,64 @@ def _clip_trials(cases, parameter: str, relative_to_norm: bool):
     return trials
 
 
-def _clip_value(grads, clip_value, *, mistake=""):
-    if mistake == "clip_value_upper_only":
-        return [np.minimum(g, clip_value) for g in grads]
-    if mistake == "clip_value_sign_lost":
-        return [np.where(np.abs(g) > clip_value, clip_value, g) for g in grads]
-    if mistake == "clip_value_rescales":
-        return [g * min(1.0, clip_value / np.max(np.abs(g))) for g in grads]
-    return [np.clip(g, -clip_value, clip_value) for g in grads]
+def _clip_value(
+    clip: Callable[[np.ndarray, float], np.ndarray] = lambda g, clip_value: np.clip(g, -clip_value, clip_value),
+) -> Callable[..., list[np.ndarray]]:
+    """Every entry of every array into ``[-clip_value, clip_value]``, or the ``clip`` given."""
+
+    def clip_grad_value(grads, clip_value):
+        return [clip(g, clip_value) for g in grads]
+
+    return clip_grad_value
 
 
-def _clip_norm(grads, max_norm, *, mistake=""):
-    norms = [float(np.sqrt(np.sum(g * g))) for g in grads]
-    total = sum(norms) if mistake == "clip_norm_sum_of_norms" else math.sqrt(sum(n * n for n in norms))
-    eps = 0.0 if mistake == "clip_norm_no_eps" else 1e-6
-    if mistake == "clip_norm_per_tensor":
-        return [g * min(1.0, max_norm / (n + eps)) for g, n in zip(grads, norms)], total
-    scale = max_norm / (total + eps)
-    if mistake != "clip_norm_always_rescales":
-        scale = min(scale, 1.0)
-    clipped = [g * scale for g in grads]
-    return clipped, total * scale if mistake == "clip_norm_returns_clipped_norm" else total
+def _clip_norm(
+    global_norm: Callable[[list[float]], float] = lambda norms: math.sqrt(sum(n * n for n in norms)),
+    eps: float = 1e-6,
+    norm_used: Callable[[float, float], float] = lambda own_norm, total_norm: total_norm,
+    shrink: Callable[[float], float] = lambda scale: min(scale, 1.0),
+    reported: Callable[[float, float], float] = lambda total_norm, scale: total_norm,
+) -> Callable[..., tuple[list[np.ndarray], float]]:
+    """``total_norm = sqrt(sum_i ||g_i||^2)``, ``scale = min(max_norm / (total_norm + eps), 1)``, every
+    ``g_i * scale`` and ``total_norm`` returned (torch's ``clip_grad_norm_``), from the pieces given."""
+
+    def clip_grad_norm(grads, max_norm):
+        norms = [float(np.sqrt(np.sum(g * g))) for g in grads]
+        total_norm = global_norm(norms)
+        scales = [shrink(max_norm / (norm_used(norm, total_norm) + eps)) for norm in norms]
+        clipped = [g * scale for g, scale in zip(grads, scales, strict=True)]
+        return clipped, reported(total_norm, shrink(max_norm / (total_norm + eps)))
+
+    return clip_grad_norm
+
+
+_CLIP_VALUE_MISTAKES = (
+    ("clip_value_upper_only", "Clip both sides: every entry goes into [-clip_value, clip_value], e.g. "
+                              "np.clip(g, -clip_value, clip_value).",
+     _clip_value(clip=lambda g, clip_value: np.minimum(g, clip_value))),
+    ("clip_value_sign_lost", "Keep the sign of a clipped entry: a large negative entry becomes -clip_value, "
+                             "not +clip_value (np.clip(g, -clip_value, clip_value)).",
+     _clip_value(clip=lambda g, clip_value: np.where(np.abs(g) > clip_value, clip_value, g))),
+    ("clip_value_rescales", "Clipping by value clips each entry separately; rescaling the whole array is "
+                            "clipping by norm.",
+     _clip_value(clip=lambda g, clip_value: g * min(1.0, clip_value / np.max(np.abs(g))))),
+)
+
+_CLIP_NORM_MISTAKES = (
+    ("clip_norm_per_tensor", "Use ONE global norm over all arrays together, total_norm = sqrt(sum of "
+                             "||g_i||**2), and scale every array by the same factor.",
+     _clip_norm(norm_used=lambda own_norm, total_norm: own_norm)),
+    ("clip_norm_always_rescales", "Only shrink: scale = min(1, max_norm / (total_norm + 1e-6)); gradients "
+                                  "already shorter than max_norm stay as they are.",
+     _clip_norm(shrink=lambda scale: scale)),
+    ("clip_norm_returns_clipped_norm", "Return the total norm measured BEFORE clipping (as torch does), not the "
+                                       "norm of the clipped gradients.",
+     _clip_norm(reported=lambda total_norm, scale: total_norm * scale)),
+    ("clip_norm_no_eps", "torch divides by total_norm + 1e-6: scale = min(1, max_norm / (total_norm + 1e-6)); "
+                         "the 1e-6 shows when the gradients are tiny.", _clip_norm(eps=0.0)),
+    ("clip_norm_sum_of_norms", "The global norm is sqrt(sum of ||g_i||**2), the norm of all entries together, "
+                               "not the sum of the arrays' norms.", _clip_norm(global_norm=sum)),
+)
 
 
 def _expect_list(clipped: Any, grads: list[np.ndarray], role: str) -> Any:
@@ -315,53 +371,26 @@ def _clip_norm_observe(call: Any, trial: Trial) -> dict[str, Any]:
             "total_norm (the global norm BEFORE clipping)": total_norm}
 
 
-def _build_clipping() -> list[Target]:
-    value_mistakes = [
-        ("clip_value_upper_only", "Clip both sides: every entry goes into [-clip_value, clip_value], e.g. "
-                                  "np.clip(g, -clip_value, clip_value)."),
-        ("clip_value_sign_lost", "Keep the sign of a clipped entry: a large negative entry becomes -clip_value, "
-                                 "not +clip_value (np.clip(g, -clip_value, clip_value))."),
-        ("clip_value_rescales", "Clipping by value clips each entry separately; rescaling the whole array is "
-                                "clipping by norm."),
-    ]
-    norm_mistakes = [
-        ("clip_norm_per_tensor", "Use ONE global norm over all arrays together, total_norm = sqrt(sum of "
-                                 "||g_i||**2), and scale every array by the same factor."),
-        ("clip_norm_always_rescales", "Only shrink: scale = min(1, max_norm / (total_norm + 1e-6)); gradients "
-                                      "already shorter than max_norm stay as they are."),
-        ("clip_norm_returns_clipped_norm", "Return the total norm measured BEFORE clipping (as torch does), not the "
-                                           "norm of the clipped gradients."),
-        ("clip_norm_no_eps", "torch divides by total_norm + 1e-6: scale = min(1, max_norm / (total_norm + 1e-6)); "
-                             "the 1e-6 shows when the gradients are tiny."),
-        ("clip_norm_sum_of_norms", "The global norm is sqrt(sum of ||g_i||**2), the norm of all entries together, "
-                                   "not the sum of the arrays' norms."),
-    ]
-    return [
-        Target(
-            name="schedules.clip_grad_value",
-            roles=("clip_grad_value",),
-            reference=(S.clip_grad_value,),
-            trials=_clip_trials(_CLIP_CASES, "clip_value", relative_to_norm=False),
-            observe=_clip_value_observe,
-            mistakes=tuple(Mistake(m, message, (partial(_clip_value, mistake=m),)) for m, message in value_mistakes),
-            what="gradient lists",
-        ),
-        Target(
-            name="schedules.clip_grad_norm",
-            roles=("clip_grad_norm",),
-            reference=(S.clip_grad_norm,),
-            trials=_clip_trials(_NORM_CASES, "max_norm", relative_to_norm=True),
-            observe=_clip_norm_observe,
-            mistakes=tuple(Mistake(m, message, (partial(_clip_norm, mistake=m),)) for m, message in norm_mistakes),
-            what="gradient lists",
-        ),
-    ]
+def _clip_target(name: str, reference: Callable[..., Any], cases: list, parameter: str, relative_to_norm: bool,
+                 observe: Callable[[Any, Trial], dict[str, Any]], mistakes: Sequence[tuple]) -> Target:
+    """A gradient-clipping function; ``mistakes`` are (id, sentence, wrong function)."""
+    return one_role_target(name, reference.__name__, reference, _clip_trials(cases, parameter, relative_to_norm),
+                           observe, mistakes, what="gradient lists")
 
 
 def textbook(name: str) -> tuple[Callable[..., Any], ...]:
-    """The catalogue's correct (mistake-free) implementation of target ``schedules.<name>``."""
-    plain = {"clip_grad_value": _clip_value, "clip_grad_norm": _clip_norm}
-    return (plain[name] if name in plain else _SCHEDULES[name][1],)
+    """The catalogue's correct computation (every piece right) for target ``schedules.<name>``."""
+    correct = {"linear_decay": _linear_decay, "warmup_cosine": _warmup_cosine, "step_decay": _step_decay,
+               "clip_grad_value": _clip_value, "clip_grad_norm": _clip_norm}
+    return (correct[name](),)
 
 
-TARGETS: tuple[Target, ...] = (*_build_schedules(), *_build_clipping())
+TARGETS: tuple[Target, ...] = (
+    _schedule_target("schedules.linear_decay", linear_decay_lr, _linear_decay_cases(), _LINEAR_DECAY_MISTAKES),
+    _schedule_target("schedules.warmup_cosine", warmup_cosine_lr, _warmup_cosine_cases(), _WARMUP_COSINE_MISTAKES),
+    _schedule_target("schedules.step_decay", step_decay_lr, _step_decay_cases(), _STEP_DECAY_MISTAKES),
+    _clip_target("schedules.clip_grad_value", S.clip_grad_value, _CLIP_CASES, "clip_value", False,
+                 _clip_value_observe, _CLIP_VALUE_MISTAKES),
+    _clip_target("schedules.clip_grad_norm", S.clip_grad_norm, _NORM_CASES, "max_norm", True,
+                 _clip_norm_observe, _CLIP_NORM_MISTAKES),
+)
