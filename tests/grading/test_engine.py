@@ -140,8 +140,8 @@ def relu_through_torch_builtin(x):
 @pytest.mark.parametrize(
     ("fn", "culprit"),
     [
-        (relu_from_the_reference, "dlcourse.activations.relu"),
-        (relu_through_importlib, "dlcourse.layers"),
+        (relu_from_the_reference, "dlcourse.activations.rectifiers.relu"),
+        (relu_through_importlib, "dlcourse.activation_layers.relu_forward"),
         (relu_through_torch, "torch"),
         (relu_through_torch_builtin, "torch"),
     ],
