@@ -5,7 +5,7 @@ ratio (dlcourse / torch: below 1 means the reference is faster). Both sides are
 measured in the same process, interleaved, so the ratio is robust to how busy
 or fast the machine is. Usage::
 
-    python benchmarks/bench_reference.py [--repeats 7]
+    python benchmarks/bench_reference.py [--repeats 7] [--baseline-rev 40b3978]
 
 Workloads (from issue 2):
   1. one epoch of MLP training on the digits, batch size 64, plain SGD, float64
@@ -16,14 +16,29 @@ Workloads (from issue 2):
      dlcourse.optim.adam_step versus torch.optim.Adam.step (torch's default);
   3. batch norm forward + backward on a (4096, 512) input (float32 and float64):
      dlcourse.norm versus torch.nn.BatchNorm1d with autograd.
+
+With ``--baseline-rev REV`` it also prices the answer key's readability: the
+Adam step of ``dlcourse/optim/adam.py`` and ``_common.py`` as they were at git
+revision REV (read with ``git show`` into a temporary package; nothing is
+downloaded) against today's, on the same 1M parameters, in the same run.
+Revision 40b3978 is the last one with the fused, in-place implementation
+(``out=`` buffers, torch's lerp and addcdiv kernels, eps rescaled); today's
+``adam_step`` is the slide's six equations.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import itertools
+import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,6 +48,7 @@ from dlcourse.layers import MLP, softmax_cross_entropy
 from dlcourse.norm import batchnorm_backward, batchnorm_forward
 from dlcourse.optim import Optimizer, adam_init, adam_step, sgd_init, sgd_step
 
+ROOT = Path(__file__).resolve().parents[1]
 SIZES = [64, 128, 64, 10]
 BATCH_SIZE = 64
 LR = 0.05
@@ -62,7 +78,7 @@ def mlp_epoch_workloads() -> tuple[Callable[[], object], Callable[[], object]]:
             optimizer.step(model.grads)
 
     layers: list[torch.nn.Module] = []
-    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+    for fan_in, fan_out in itertools.pairwise(SIZES):
         layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
     net = torch.nn.Sequential(*layers[:-1]).to(torch.float64)
     torch_opt = torch.optim.SGD(net.parameters(), lr=LR)
@@ -81,14 +97,16 @@ def mlp_epoch_workloads() -> tuple[Callable[[], object], Callable[[], object]]:
     return numpy_epoch, torch_epoch
 
 
-def adam_workloads(dtype: type) -> tuple[Callable[[], object], Callable[[], object]]:
+def adam_workloads(
+    dtype: type, init_fn: Callable = adam_init, step_fn: Callable = adam_step
+) -> tuple[Callable[[], object], Callable[[], object]]:
     rng = np.random.default_rng(0)
     theta = rng.standard_normal(1_000_000).astype(dtype)
     grad = rng.standard_normal(1_000_000).astype(dtype)
-    box = {"theta": theta, "state": adam_init(theta)}
+    box = {"theta": theta, "state": init_fn(theta)}
 
     def numpy_step() -> None:
-        box["theta"], box["state"] = adam_step(box["theta"], grad, box["state"], lr=1e-3)
+        box["theta"], box["state"] = step_fn(box["theta"], grad, box["state"], lr=1e-3)
 
     param = torch.nn.Parameter(torch.from_numpy(theta.copy()))
     param.grad = torch.from_numpy(grad.copy())
@@ -122,9 +140,55 @@ def batchnorm_workloads(dtype: type) -> tuple[Callable[[], object], Callable[[],
     return numpy_fwd_bwd, torch_fwd_bwd
 
 
+def baseline_adam(rev: str) -> tuple[Callable, Callable]:
+    """``(adam_init, adam_step)`` of ``dlcourse/optim/adam.py`` at git revision ``rev``.
+
+    ``adam.py`` and the ``_common.py`` it imports are read with ``git show``
+    into a temporary package (``dlcourse._checks``, the validators, is today's).
+    """
+    package = "baseline_optim_" + re.sub(r"\W", "_", rev)
+    folder = Path(tempfile.mkdtemp(prefix="dlcourse_baseline_")) / package
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    for name in ("_common", "adam"):
+        source = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{rev}:dlcourse/optim/{name}.py"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        (folder / f"{name}.py").write_text(source.replace("dlcourse.optim._common", f"{package}._common"))
+    sys.path.insert(0, str(folder.parent))
+    module = importlib.import_module(f"{package}.adam")
+    return module.adam_init, module.adam_step
+
+
+def best_of_interleaved(functions: list[Callable[[], object]], repeats: int) -> list[float]:
+    """The best of three medians of each function, the functions interleaved so that load hits them alike."""
+    medians: list[list[float]] = [[] for _ in functions]
+    for _ in range(3):
+        for times, fn in zip(medians, functions, strict=True):
+            times.append(median_time(fn, repeats))
+    return [min(times) for times in medians]
+
+
+def compare_with_baseline(rev: str, repeats: int) -> None:
+    """Print the Adam step at revision ``rev`` and today, each against torch, in one run."""
+    old_init, old_step = baseline_adam(rev)
+    print(f"\nreadability cost: the Adam step at {rev} (fused, in place) vs today's (the slide's equations)")
+    print(f"{'workload':34s} {rev[:9]:>9s} {'today':>9s} {'torch':>9s} {'today/old':>9s} {'old/torch':>9s} "
+          f"{'today/torch':>11s}")
+    for dtype in (np.float32, np.float64):
+        old_fn, torch_fn = adam_workloads(dtype, old_init, old_step)
+        new_fn, _ = adam_workloads(dtype)
+        t_old, t_new, t_torch = best_of_interleaved([old_fn, new_fn, torch_fn], repeats)
+        label = f"Adam step, 1M {np.dtype(dtype).name} parameters"
+        print(f"{label:34s} {t_old * 1e3:7.2f}ms {t_new * 1e3:7.2f}ms {t_torch * 1e3:7.2f}ms {t_new / t_old:9.2f} "
+              f"{t_old / t_torch:9.2f} {t_new / t_torch:11.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per side (median is reported)")
+    parser.add_argument("--baseline-rev", metavar="REV", help="also time the Adam step of git revision REV")
     args = parser.parse_args()
 
     threads = torch.get_num_threads()
@@ -154,6 +218,9 @@ def main() -> None:
             f"{label:46s} {t_np * 1e3:7.2f}ms {t_torch * 1e3:7.2f}ms {ratio:6.2f} {aim:5.1f} "
             f"{t_np / t_torch1:8.2f}{flag}"
         )
+    if args.baseline_rev:
+        compare_with_baseline(args.baseline_rev, args.repeats)
+
 
 if __name__ == "__main__":
     main()

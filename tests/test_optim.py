@@ -4,6 +4,8 @@ Every step function is run for N_STEPS steps next to the matching torch.optim
 class on the same random gradients (set as ``p.grad`` by hand), comparing the
 parameters after every step.  Lion has no torch class: it is compared with a
 direct torch-tensor transcription of the paper's Algorithm 2 written below.
+Momentum's moving-average and Sutskever forms are compared with
+torch.optim.SGD(momentum=mu) after the documented rescaling of lr.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dlcourse.optim import (
     adam_init,
     adam_step,
     as_torch_optimizer,
+    ema_momentum_init,
+    ema_momentum_step,
     lion_init,
     lion_step,
     momentum_init,
@@ -36,12 +40,18 @@ from dlcourse.optim import (
     rmsprop_step,
     sgd_init,
     sgd_step,
+    sutskever_momentum_init,
+    sutskever_momentum_step,
 )
+from dlcourse.surfaces import get_surface, run
 
 # float64; numpy and torch do the same operations up to reassociation (torch's
-# fused lerp/addcmul/addcdiv kernels vs our separate ufuncs), ~1e-16 relative
-# per operation.  100 steps accumulate that rounding (and adaptive methods
-# divide by small roots), so after 100 steps: rtol=1e-10, atol=1e-12.
+# fused lerp/addcmul/addcdiv kernels vs our slide-ordered ufuncs, e.g.
+# beta*m + (1 - beta)*g against m + (1 - beta)*(g - m)), ~1e-16 relative per
+# operation.  100 steps accumulate that rounding (and adaptive methods divide
+# by small roots), so after 100 steps: rtol=1e-10, atol=1e-12.  Measured: at
+# most 2e-12 relative (momentum, where a coordinate crosses 0), 7e-4 of the
+# tolerance.
 RTOL, ATOL = 1e-10, 1e-12
 N_STEPS = 100
 SHAPES = [(1,), (3, 7), (5,)]
@@ -237,7 +247,7 @@ def test_lion_matches_paper_algorithm(kwargs, shape):
         torch.tensor(theta, dtype=torch.float64), [torch.tensor(g, dtype=torch.float64) for g in grads], **full
     )
     state = lion_init(theta)
-    for t, (grad, expected) in enumerate(zip(grads, reference), start=1):
+    for t, (grad, expected) in enumerate(zip(grads, reference, strict=True), start=1):
         theta, state = lion_step(theta, grad, state, **kwargs)
         np.testing.assert_allclose(theta, expected.numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {t}")
 
@@ -409,6 +419,127 @@ def test_bad_hyperparameters_are_named(step_fn, kwargs, error, match):
         step_fn(theta, np.ones(3), init_fn(theta), **kwargs)
 
 
+# --- momentum's other two forms (dlcourse.optim.momentum_forms) -----------------------------
+
+MOMENTUM_STEPS = 150  # on a 2-D surface, where the gradient depends on the iterate
+
+
+def torch_trajectory(name, steps, make_optimizer, schedule=None):
+    """A torch optimizer's iterates on surface ``name`` from its default start; ``schedule(t)`` sets lr at step t."""
+    surface = get_surface(name)
+    p = torch.tensor(surface.default_start, dtype=torch.float64, requires_grad=True)
+    optimizer = make_optimizer([p])
+    points = [p.detach().clone()]
+    for t in range(1, steps + 1):
+        if schedule is not None:
+            optimizer.param_groups[0]["lr"] = schedule(t)
+        optimizer.zero_grad()
+        surface.f(p).backward()
+        optimizer.step()
+        points.append(p.detach().clone())
+    return torch.stack(points).numpy()
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize(("lr", "mu"), [(0.05, 0.9), (0.3, 0.5), (0.01, 0.99)])
+def test_momentum_forms_are_torch_momentum_after_rescaling_lr(lr, mu, shape):
+    # dampening 0, constant lr: EMA with lr / (1 - mu) and Sutskever with lr give torch's SGD(lr, momentum=mu)
+    rng = np.random.default_rng(int(100 * lr) + len(shape))
+    theta0 = rng.standard_normal(shape)
+    param = torch.tensor(theta0, dtype=torch.float64, requires_grad=True)
+    torch_optimizer = torch.optim.SGD([param], lr=lr, momentum=mu)
+    ema_theta, ema_state = theta0, ema_momentum_init(theta0)
+    sutskever_theta, sutskever_state = theta0, sutskever_momentum_init(theta0)
+    for t, grad in enumerate(random_gradients(rng, shape, N_STEPS), start=1):
+        ema_theta, ema_state = ema_momentum_step(ema_theta, grad, ema_state, lr=lr / (1 - mu), beta=mu)
+        sutskever_theta, sutskever_state = sutskever_momentum_step(
+            sutskever_theta, grad, sutskever_state, lr=lr, momentum=mu
+        )
+        param.grad = torch.tensor(grad)
+        torch_optimizer.step()
+        theirs = param.detach().numpy()
+        np.testing.assert_allclose(ema_theta, theirs, rtol=RTOL, atol=ATOL, err_msg=f"EMA form, step {t}")
+        np.testing.assert_allclose(sutskever_theta, theirs, rtol=RTOL, atol=ATOL, err_msg=f"Sutskever form, step {t}")
+    assert ema_state["step"] == sutskever_state["step"] == N_STEPS
+
+
+@pytest.mark.parametrize("name", ["ravine", "quadratic"])
+@pytest.mark.parametrize(("lr", "beta"), [(0.05, 0.9), (0.3, 0.5), (0.01, 0.99)])
+def test_ema_form_equals_torch_with_rescaled_lr(name, lr, beta):
+    # torch with lr equals the moving-average form with lr / (1 - beta)
+    ours = run(ema_momentum_step, ema_momentum_init, name, None, MOMENTUM_STEPS, lr=lr / (1 - beta), beta=beta)
+    theirs = torch_trajectory(name, MOMENTUM_STEPS, lambda p: torch.optim.SGD(p, lr=lr, momentum=beta))
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", ["ravine", "quadratic"])
+@pytest.mark.parametrize(("lr", "momentum"), [(0.05, 0.9), (0.3, 0.5)])
+def test_sutskever_form_equals_torch_with_the_same_lr(name, lr, momentum):
+    ours = run(sutskever_momentum_step, sutskever_momentum_init, name, None, MOMENTUM_STEPS, lr=lr, momentum=momentum)
+    theirs = torch_trajectory(name, MOMENTUM_STEPS, lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum))
+    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
+
+
+def test_sutskever_form_differs_from_torch_under_a_schedule():
+    # torch multiplies the whole buffer by the new lr; Sutskever's velocity keeps the old ones
+    def schedule(t):
+        return 0.1 if t <= 20 else 0.01
+
+    surface = get_surface("ravine")
+    theta, state = np.array(surface.default_start), sutskever_momentum_init(np.zeros(2))
+    ours = [theta]
+    for t in range(1, 41):
+        theta, state = sutskever_momentum_step(theta, surface.grad(theta), state, lr=schedule(t), momentum=0.9)
+        ours.append(theta)
+    theirs = torch_trajectory("ravine", 40, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), schedule)
+    np.testing.assert_allclose(ours[:21], theirs[:21], rtol=RTOL, atol=ATOL)
+    assert np.abs(np.array(ours[21:]) - theirs[21:]).max() > 1e-2
+
+
+def test_torch_dampening_is_not_the_moving_average_form():
+    # torch's first buffer is the undampened gradient: its first step is 1/(1 - beta) times the EMA form's
+    beta, lr = 0.9, 0.1
+    theirs = torch_trajectory("ravine", 1, lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, dampening=beta))
+    ours = run(ema_momentum_step, ema_momentum_init, "ravine", None, 1, lr=lr, beta=beta)
+    start = np.array(get_surface("ravine").default_start)
+    np.testing.assert_allclose(theirs[1] - start, (ours[1] - start) / (1 - beta), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("init_fn", "step_fn", "kwargs"),
+    [
+        (ema_momentum_init, ema_momentum_step, {"beta": 0.9}),
+        (sutskever_momentum_init, sutskever_momentum_step, {"momentum": 0.9}),
+    ],
+)
+def test_momentum_forms_are_pure_and_keep_float32(init_fn, step_fn, kwargs):
+    rng = np.random.default_rng(0)
+    theta, grad = rng.standard_normal(7).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+    state = init_fn(theta)
+    state["velocity"] = rng.standard_normal(7).astype(np.float32)
+    copies = theta.copy(), grad.copy(), state["velocity"].copy()
+    new_theta, new_state = step_fn(theta, grad, state, lr=0.1, **kwargs)
+    for before, after in zip(copies, (theta, grad, state["velocity"]), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert new_theta.dtype == np.float32 and new_state["velocity"].dtype == np.float32
+    assert new_state["step"] == 1 and new_state["velocity"] is not state["velocity"]
+
+
+
+
+def test_momentum_forms_name_bad_arguments():
+    theta = np.zeros(3)
+    with pytest.raises(ValueError, match="beta"):
+        ema_momentum_step(theta, theta, ema_momentum_init(theta), beta=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        sutskever_momentum_step(theta, theta, sutskever_momentum_init(theta), lr=-1.0)
+    with pytest.raises(ValueError, match="sutskever_momentum_init"):
+        sutskever_momentum_step(theta, theta, {"step": 0})
+    with pytest.raises(ValueError, match="grad"):
+        ema_momentum_step(theta, np.zeros((3, 1)), ema_momentum_init(theta))
+
+
 # --- the in-place Optimizer wrapper ---------------------------------------------------------
 
 
@@ -422,10 +553,10 @@ def test_optimizer_on_a_list_matches_torch():
     for t in range(1, 31):
         grads = [rng.standard_normal(p.shape) for p in params]
         ours.step(grads)
-        for tensor, grad in zip(tensors, grads):
+        for tensor, grad in zip(tensors, grads, strict=True):
             tensor.grad = torch.tensor(grad)
         reference.step()
-        for p, original, tensor in zip(params, originals, tensors):
+        for p, original, tensor in zip(params, originals, tensors, strict=True):
             assert p is original  # updated in place
             np.testing.assert_allclose(p, tensor.detach().numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {t}")
     assert [state["step"] for state in ours.state] == [30, 30, 30]
@@ -464,7 +595,12 @@ def myadam_step(theta, grad, state, *, lr=0.1):
 def test_optimizer_finds_init_fn():
     assert Optimizer([np.zeros(2)], nesterov_step).init_fn is nesterov_init
     assert Optimizer([np.zeros(2)], "lion").init_fn is lion_init
-    assert Optimizer([np.zeros(2)], myadam_step).init_fn is myadam_init  # NAME_init next to NAME_step
+    assert Optimizer([np.zeros(2)], ema_momentum_step).init_fn is ema_momentum_init
+    assert Optimizer([np.zeros(2)], sutskever_momentum_step).init_fn is sutskever_momentum_init
+    # a step function of your own needs its init: it is not guessed from names
+    assert Optimizer([np.zeros(2)], myadam_step, myadam_init).init_fn is myadam_init
+    with pytest.raises(TypeError, match="pass init_fn"):
+        Optimizer([np.zeros(2)], myadam_step)
     with pytest.raises(TypeError, match="pass init_fn"):
         Optimizer([np.zeros(2)], lambda theta, grad, state: (theta, state))
 
@@ -511,8 +647,8 @@ def _train(model, optimizer, x, y, n_steps, scheduler=None):
 
 
 def _assert_same_trajectory(ours, reference):
-    for t, (a, b) in enumerate(zip(ours, reference), start=1):
-        for p, q in zip(a, b):
+    for t, (a, b) in enumerate(zip(ours, reference, strict=True), start=1):
+        for p, q in zip(a, b, strict=True):
             np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {t}")
 
 

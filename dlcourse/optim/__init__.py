@@ -12,11 +12,16 @@ rules are those of the matching ``torch.optim`` class (Lion: the paper).  The
 step counter ``state["step"]`` is incremented before use (t = 1 on the first
 call).
 
+Each ``NAME_step`` is its docstring's equations, line by line, in plain
+vectorized numpy: the answer key reads like the slide.
+
 Modules: ``sgd`` (sgd, momentum, nesterov), ``adaptive`` (adagrad, rmsprop,
 adadelta), ``adam`` (adam, adamw, amsgrad, adamax, nadam), ``lion``,
-``wrappers`` (``OPTIMIZERS`` registry, in-place ``Optimizer`` for lists or
-dicts of arrays) and ``torch_adapter`` (``as_torch_optimizer``: any pair as a
-real ``torch.optim.Optimizer``; torch is imported only when it is used).
+``momentum_forms`` (momentum's moving-average and Sutskever forms, which the
+lectures compare with torch's), ``wrappers`` (``OPTIMIZERS`` registry,
+in-place ``Optimizer`` for lists or dicts of arrays) and ``torch_adapter``
+(``as_torch_optimizer``: any pair as a real ``torch.optim.Optimizer``; torch
+is imported only when it is used).
 """
 
 from typing import Any
@@ -35,41 +40,51 @@ from dlcourse.optim.adam import (
 )
 from dlcourse.optim.adaptive import adadelta_init, adadelta_step, adagrad_init, adagrad_step, rmsprop_init, rmsprop_step
 from dlcourse.optim.lion import lion_init, lion_step
+from dlcourse.optim.momentum_forms import (
+    ema_momentum_init,
+    ema_momentum_step,
+    sutskever_momentum_init,
+    sutskever_momentum_step,
+)
 from dlcourse.optim.sgd import momentum_init, momentum_step, nesterov_init, nesterov_step, sgd_init, sgd_step
 from dlcourse.optim.torch_adapter import as_torch_optimizer, numpy_step_optimizer_class
 from dlcourse.optim.wrappers import OPTIMIZERS, Optimizer, resolve_optimizer
 
 __all__ = [
-    "sgd_init",
-    "sgd_step",
-    "momentum_init",
-    "momentum_step",
-    "nesterov_init",
-    "nesterov_step",
-    "adagrad_init",
-    "adagrad_step",
-    "rmsprop_init",
-    "rmsprop_step",
+    "OPTIMIZERS",
+    "NumpyStepOptimizer",
+    "Optimizer",
     "adadelta_init",
     "adadelta_step",
+    "adagrad_init",
+    "adagrad_step",
     "adam_init",
     "adam_step",
+    "adamax_init",
+    "adamax_step",
     "adamw_init",
     "adamw_step",
     "amsgrad_init",
     "amsgrad_step",
-    "adamax_init",
-    "adamax_step",
-    "nadam_init",
-    "nadam_step",
+    "as_torch_optimizer",
+    "ema_momentum_init",
+    "ema_momentum_step",
     "lion_init",
     "lion_step",
-    "OPTIMIZERS",
-    "Optimizer",
-    "resolve_optimizer",
-    "as_torch_optimizer",
+    "momentum_init",
+    "momentum_step",
+    "nadam_init",
+    "nadam_step",
+    "nesterov_init",
+    "nesterov_step",
     "numpy_step_optimizer_class",
-    "NumpyStepOptimizer",
+    "resolve_optimizer",
+    "rmsprop_init",
+    "rmsprop_step",
+    "sgd_init",
+    "sgd_step",
+    "sutskever_momentum_init",
+    "sutskever_momentum_step",
 ]
 
 

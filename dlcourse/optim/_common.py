@@ -1,10 +1,9 @@
-"""Shared plumbing for the optimizer step functions: input checks and the
-running-average arithmetic every adaptive method repeats.
+"""Shared plumbing for the optimizer step functions: input checks and state creation.
 
-Every ``NAME_step`` is pure: it returns a new parameter array and a new state
-dict and never writes into ``theta``, ``grad`` or the arrays of ``state``.  The
-helpers below write only into arrays they allocate themselves (``out=`` on
-fresh buffers), so a step costs the minimum number of full-size temporaries.
+The math of every optimizer is written out in its own ``NAME_step``, line by
+line as its docstring's equations; nothing here computes an update.  Every
+``NAME_step`` is pure: it returns a new parameter array and a new state dict
+and never writes into ``theta``, ``grad`` or the arrays of ``state``.
 """
 
 from __future__ import annotations
@@ -120,53 +119,10 @@ def buffer_or_zeros(state: Mapping[str, Any], key: str, theta: np.ndarray) -> np
     return np.zeros_like(theta) if buffer is None else buffer
 
 
-def with_weight_decay(grad: np.ndarray, theta: np.ndarray, weight_decay: float) -> np.ndarray:
-    """L2 penalty folded into the gradient: ``g + weight_decay * theta`` (torch skips it at 0)."""
-    return grad + weight_decay * theta if weight_decay != 0 else grad
-
-
 def decayed(theta: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
-    """Decoupled weight decay ``(1 - lr * weight_decay) * theta`` (AdamW, NAdamW, Lion)."""
-    return theta * (1.0 - lr * weight_decay) if weight_decay != 0 else theta
+    """Decoupled weight decay ``(1 - lr * weight_decay) * theta`` (torch skips it at 0).
 
-
-def lerp(start: np.ndarray, end: np.ndarray, weight: float, out: np.ndarray | None = None) -> np.ndarray:
-    """``start + weight * (end - start)`` in torch.lerp's two-branch form.
-
-    Torch uses ``end - (end - start) * (1 - weight)`` for ``weight >= 0.5`` so the
-    result is exactly ``end`` at weight 1; copying that keeps us bit-close to
-    torch.  ``out`` may be ``end`` (a temporary of ours), never a caller's array.
+    Not used by the step functions, which write the decay out in their own
+    bodies; ``dlcourse.grading.topics.regularization.decoupled_decay`` calls it.
     """
-    if weight < 0.5:
-        out = np.subtract(end, start, out=out)
-        out *= weight
-        out += start
-        return out
-    difference = np.subtract(end, start)
-    difference *= 1.0 - weight
-    return np.subtract(end, difference, out=difference if out is None else out)
-
-
-def ema(average: np.ndarray, value: np.ndarray, decay: float) -> np.ndarray:
-    """Exponential moving average ``decay * average + (1 - decay) * value`` as a new array."""
-    return lerp(average, value, 1.0 - decay)
-
-
-def ema_of_square(average: np.ndarray, value: np.ndarray, decay: float) -> np.ndarray:
-    """``decay * average + (1 - decay) * value**2`` as a new array."""
-    squared = np.multiply(value, value)
-    return lerp(average, squared, 1.0 - decay, out=squared)
-
-
-def add_scaled_ratio(
-    theta: np.ndarray, numerator: np.ndarray, denominator: np.ndarray, scale: float, out: np.ndarray
-) -> np.ndarray:
-    """``theta + scale * numerator / denominator`` (torch's addcdiv), written into ``out``.
-
-    ``out`` must be a temporary of the caller (usually ``denominator`` itself):
-    reusing it saves a full-size allocation per step.
-    """
-    result = np.divide(numerator, denominator, out=out)
-    result *= scale
-    result += theta
-    return result
+    return (1 - lr * weight_decay) * theta if weight_decay != 0 else theta

@@ -13,29 +13,24 @@ import numpy as np
 from dlcourse._checks import check_range
 from dlcourse.optim._common import (
     State,
-    add_scaled_ratio,
     check_betas,
     check_eps,
     check_flag,
     check_lr,
     check_step_inputs,
     check_weight_decay,
-    decayed,
-    ema,
-    ema_of_square,
-    with_weight_decay,
     zeros_state,
 )
 
 __all__ = [
     "adam_init",
     "adam_step",
+    "adamax_init",
+    "adamax_step",
     "adamw_init",
     "adamw_step",
     "amsgrad_init",
     "amsgrad_step",
-    "adamax_init",
-    "adamax_step",
     "nadam_init",
     "nadam_step",
 ]
@@ -55,34 +50,6 @@ _ADAM_ARGS = """Args:
         ``(new_theta, new_state)`` with new arrays; the state holds ``step``
         (t), ``exp_avg`` (m), ``exp_avg_sq`` (v){extra}.
 """
-
-
-def _adam_moments(state: State, g: np.ndarray, beta1: float, beta2: float) -> tuple[np.ndarray, np.ndarray]:
-    """``m <- beta1*m + (1 - beta1)*g`` and ``v <- beta2*v + (1 - beta2)*g^2``."""
-    return ema(state["exp_avg"], g, beta1), ema_of_square(state["exp_avg_sq"], g, beta2)
-
-
-def _bias_corrected_update(
-    theta: np.ndarray,
-    exp_avg: np.ndarray,
-    exp_avg_sq: np.ndarray,
-    t: int,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-) -> np.ndarray:
-    """``theta - lr * m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m/(1 - beta1^t)``,
-    ``v_hat = v/(1 - beta2^t)``: eps is added to the root of the *corrected* v."""
-    bias_correction1 = 1 - beta1**t
-    root_bias_correction2 = (1 - beta2**t) ** 0.5
-    # Multiplying numerator and denominator by sqrt(1 - beta2^t) gives the same
-    # value with one full-array pass fewer (Kingma & Ba, Sec. 2, "efficiency");
-    # eps is scaled too, so this is exactly Adam, not the paper's eps-hat variant.
-    denominator = np.sqrt(exp_avg_sq)
-    denominator += eps * root_bias_correction2
-    step_size = lr * root_bias_correction2 / bias_correction1
-    return add_scaled_ratio(theta, exp_avg, denominator, -step_size, out=denominator)
 
 
 def _check_adam_hyperparameters(lr, betas, eps, weight_decay) -> tuple[float, float, float, float, float]:
@@ -136,13 +103,22 @@ def adam_step(
         ``weight_decay`` here is an L2 penalty added to the gradient, so it is
         divided by ``sqrt(v_hat)`` like the gradient: parameters with large
         gradients are barely decayed.  ``adamw_step`` decouples it.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = adam_step(theta, grad, adam_init(theta), lr=0.1)
+        >>> new_theta.round(6), state["step"]  # m_hat = g, v_hat = g^2: the first step is lr * sign(g)
+        (array([ 0.9, -1.9]), 1)
     """
     theta, grad, t = check_step_inputs(theta, grad, state, _MOMENTS, "adam_init")
     lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
-    g = with_weight_decay(grad, theta, weight_decay)
-    exp_avg, exp_avg_sq = _adam_moments(state, g, beta1, beta2)
-    new_theta = _bias_corrected_update(theta, exp_avg, exp_avg_sq, t, lr, beta1, beta2, eps)
-    return new_theta, {"step": t, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    m = beta1 * state["exp_avg"] + (1 - beta1) * g
+    v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    new_theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return new_theta, {"step": t, "exp_avg": m, "exp_avg_sq": v}
 
 
 def adamw_init(theta: np.ndarray) -> State:
@@ -164,7 +140,7 @@ def adamw_step(
 
     Equations (t counts steps from 1)::
 
-        theta <- theta - lr * weight_decay * theta   (decay first, on the old theta)
+        theta <- (1 - lr * weight_decay) * theta     (decay first, on the old theta)
         m     <- beta1 * m + (1 - beta1) * grad
         v     <- beta2 * v + (1 - beta2) * grad^2
         m_hat  = m / (1 - beta1^t)
@@ -185,12 +161,22 @@ def adamw_step(
         alpha; torch (and this function) ties it to ``lr``, so changing ``lr``
         also changes the decay.  torch's default weight_decay is 1e-2 here
         but 0 in Adam.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = adamw_step(theta, grad, adamw_init(theta), lr=0.1, weight_decay=0.5)
+        >>> new_theta.round(6)  # 0.95 * theta, then Adam's first step lr * sign(g)
+        array([ 0.85, -1.8 ])
     """
     theta, grad, t = check_step_inputs(theta, grad, state, _MOMENTS, "adamw_init")
     lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
-    exp_avg, exp_avg_sq = _adam_moments(state, grad, beta1, beta2)
-    new_theta = _bias_corrected_update(decayed(theta, lr, weight_decay), exp_avg, exp_avg_sq, t, lr, beta1, beta2, eps)
-    return new_theta, {"step": t, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+    theta = (1 - lr * weight_decay) * theta
+    m = beta1 * state["exp_avg"] + (1 - beta1) * grad
+    v = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad**2
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    new_theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return new_theta, {"step": t, "exp_avg": m, "exp_avg_sq": v}
 
 
 def amsgrad_init(theta: np.ndarray) -> State:
@@ -216,7 +202,9 @@ def amsgrad_step(
         m     <- beta1 * m + (1 - beta1) * g
         v     <- beta2 * v + (1 - beta2) * g^2
         v_max <- max(v_max, v)
-        theta <- theta - lr/(1 - beta1^t) * m / (sqrt(v_max/(1 - beta2^t)) + eps)
+        m_hat  = m / (1 - beta1^t)
+        v_hat  = v_max / (1 - beta2^t)
+        theta <- theta - lr * m_hat / (sqrt(v_hat) + eps)
 
     {args}
     Source:
@@ -226,14 +214,26 @@ def amsgrad_step(
     Notes:
         The paper has no bias correction; torch bias-corrects ``v_max`` with
         ``1 - beta2^t`` like Adam's ``v``, and so does this function.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> theta, state = amsgrad_step(theta, grad, amsgrad_init(theta), lr=0.1)
+        >>> theta, state = amsgrad_step(theta, np.zeros(2), state, lr=0.1)
+        >>> state["max_exp_avg_sq"] > state["exp_avg_sq"]  # v decays; v_max keeps its largest value
+        array([ True,  True])
+        >>> theta.round(6)
+        array([ 0.833028, -1.833028])
     """
     theta, grad, t = check_step_inputs(theta, grad, state, (*_MOMENTS, "max_exp_avg_sq"), "amsgrad_init")
     lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
-    g = with_weight_decay(grad, theta, weight_decay)
-    exp_avg, exp_avg_sq = _adam_moments(state, g, beta1, beta2)
-    max_exp_avg_sq = np.maximum(state["max_exp_avg_sq"], exp_avg_sq)
-    new_theta = _bias_corrected_update(theta, exp_avg, max_exp_avg_sq, t, lr, beta1, beta2, eps)
-    return new_theta, {"step": t, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "max_exp_avg_sq": max_exp_avg_sq}
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    m = beta1 * state["exp_avg"] + (1 - beta1) * g
+    v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
+    v_max = np.maximum(state["max_exp_avg_sq"], v)
+    m_hat = m / (1 - beta1**t)
+    v_hat = v_max / (1 - beta2**t)
+    new_theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return new_theta, {"step": t, "exp_avg": m, "exp_avg_sq": v, "max_exp_avg_sq": v_max}
 
 
 def _fill_args_doc(step_fn, init: str, weight_decay: str, extra: str = "") -> None:
@@ -293,17 +293,20 @@ def adamax_step(
         The paper (and the SDU slide) writes ``u <- max(beta2 * u, |g|)`` with
         no eps; torch adds eps to ``|g|`` inside the max so ``u`` is never 0.
         ``u`` needs no bias correction (a max is not pulled toward its zero start).
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = adamax_step(theta, grad, adamax_init(theta), lr=0.1)
+        >>> new_theta.round(6), state["exp_inf"].round(6)  # u = |g| + eps: the first step is lr * sign(g)
+        (array([ 0.9, -1.9]), array([0.5, 1. ]))
     """
     theta, grad, t = check_step_inputs(theta, grad, state, ("exp_avg", "exp_inf"), "adamax_init")
     lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
-    g = with_weight_decay(grad, theta, weight_decay)
-    exp_avg = ema(state["exp_avg"], g, beta1)
-    exp_inf = state["exp_inf"] * beta2
-    scratch = np.abs(g)
-    scratch += eps
-    np.maximum(exp_inf, scratch, out=exp_inf)
-    new_theta = add_scaled_ratio(theta, exp_avg, exp_inf, -lr / (1 - beta1**t), out=scratch)
-    return new_theta, {"step": t, "exp_avg": exp_avg, "exp_inf": exp_inf}
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    m = beta1 * state["exp_avg"] + (1 - beta1) * g
+    u = np.maximum(beta2 * state["exp_inf"], np.abs(g) + eps)
+    new_theta = theta - lr / (1 - beta1**t) * m / u
+    return new_theta, {"step": t, "exp_avg": m, "exp_inf": u}
 
 
 def nadam_init(theta: np.ndarray) -> State:
@@ -325,18 +328,21 @@ def nadam_step(
 ) -> tuple[np.ndarray, State]:
     """One NAdam step: Adam with Nesterov momentum (torch.optim.NAdam).
 
-    Equations (t counts steps from 1; ``P`` is ``state["mu_product"]``)::
+    Equations (t counts steps from 1; ``mu`` is the paper's mu_t, ``mu_next``
+    mu_{t+1}, ``mu_product`` the product mu_1 * ... * mu_t)::
 
-        theta <- theta - lr * weight_decay * theta   (if decoupled_weight_decay)
-        g     <- grad + weight_decay * theta         (otherwise; skipped when 0)
-        mu_t   = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))
-        mu_t+1 = beta1 * (1 - 0.5 * 0.96^((t + 1) * momentum_decay))
-        P     <- P * mu_t
-        m     <- beta1 * m + (1 - beta1) * g
-        v     <- beta2 * v + (1 - beta2) * g^2
-        d      = sqrt(v / (1 - beta2^t)) + eps
-        theta <- theta - lr * (1 - mu_t) / (1 - P) * g / d
-                       - lr * mu_t+1 / (1 - P * mu_t+1) * m / d
+        theta      <- (1 - lr * weight_decay) * theta   (if decoupled_weight_decay)
+        g          <- grad                              (if decoupled_weight_decay)
+        g          <- grad + weight_decay * theta       (otherwise; skipped when 0)
+        mu          = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))
+        mu_next     = beta1 * (1 - 0.5 * 0.96^((t + 1) * momentum_decay))
+        mu_product <- mu_product * mu
+        m          <- beta1 * m + (1 - beta1) * g
+        v          <- beta2 * v + (1 - beta2) * g^2
+        v_hat       = v / (1 - beta2^t)
+        d           = sqrt(v_hat) + eps
+        theta      <- theta - lr * (1 - mu) / (1 - mu_product) * g / d
+                            - lr * mu_next / (1 - mu_product * mu_next) * m / d
 
     Args:
         theta, grad, state: parameters, gradient of the same shape, and the
@@ -364,26 +370,29 @@ def nadam_step(
         divides ``v`` by its bias correction before the root.  Torch keeps
         ``mu_product`` in the default dtype (float32 unless changed); it is a
         float64 Python float here.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = nadam_step(theta, grad, nadam_init(theta), lr=0.1)
+        >>> new_theta.round(6), round(state["mu_product"], 6)  # mu_1 = 0.9 * (1 - 0.5 * 0.96**0.004)
+        (array([ 0.894355, -1.894355]), 0.450073)
     """
     theta, grad, t = check_step_inputs(theta, grad, state, _MOMENTS, "nadam_init", scalar_keys=("mu_product",))
     lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
     momentum_decay = check_range(momentum_decay, "momentum_decay", 0.0)
     if check_flag(decoupled_weight_decay, "decoupled_weight_decay"):
-        theta_decayed, g = decayed(theta, lr, weight_decay), grad
+        theta = (1 - lr * weight_decay) * theta
+        g = grad
     else:
-        theta_decayed, g = theta, with_weight_decay(grad, theta, weight_decay)
-    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
-    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        g = grad + weight_decay * theta if weight_decay != 0 else grad
+    mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    # float(): a numpy float64 scalar in the state would promote float32 parameters to float64
     mu_product = float(state["mu_product"]) * mu
-    mu_product_next = mu_product * mu_next
-    exp_avg, exp_avg_sq = _adam_moments(state, g, beta1, beta2)
-    denominator = exp_avg_sq / (1 - beta2**t)
-    np.sqrt(denominator, out=denominator)
-    denominator += eps
-    gradient_scale = -lr * (1.0 - mu) / (1.0 - mu_product)
-    momentum_scale = (-lr * mu_next) / (1.0 - mu_product_next)
-    new_theta = add_scaled_ratio(theta_decayed, g, denominator, gradient_scale, out=np.empty_like(theta))
-    momentum_term = np.divide(exp_avg, denominator, out=denominator)
-    momentum_term *= momentum_scale
-    new_theta += momentum_term
-    return new_theta, {"step": t, "mu_product": mu_product, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+    m = beta1 * state["exp_avg"] + (1 - beta1) * g
+    v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
+    v_hat = v / (1 - beta2**t)
+    d = np.sqrt(v_hat) + eps
+    new_theta = (theta - lr * (1 - mu) / (1 - mu_product) * g / d
+                 - lr * mu_next / (1 - mu_product * mu_next) * m / d)
+    return new_theta, {"step": t, "mu_product": mu_product, "exp_avg": m, "exp_avg_sq": v}

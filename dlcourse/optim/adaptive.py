@@ -13,7 +13,6 @@ import numpy as np
 from dlcourse._checks import check_range
 from dlcourse.optim._common import (
     State,
-    add_scaled_ratio,
     buffer_or_zeros,
     check_decay,
     check_eps,
@@ -21,13 +20,10 @@ from dlcourse.optim._common import (
     check_lr,
     check_step_inputs,
     check_weight_decay,
-    ema,
-    ema_of_square,
-    with_weight_decay,
     zeros_state,
 )
 
-__all__ = ["adagrad_init", "adagrad_step", "rmsprop_init", "rmsprop_step", "adadelta_init", "adadelta_step"]
+__all__ = ["adadelta_init", "adadelta_step", "adagrad_init", "adagrad_step", "rmsprop_init", "rmsprop_step"]
 
 
 def adagrad_init(theta: np.ndarray) -> State:
@@ -56,7 +52,7 @@ def adagrad_step(
     initial_accumulator_value)::
 
         g     <- grad + weight_decay * theta         (L2 penalty; skipped when 0)
-        lr_t  =  lr / (1 + (t - 1) * lr_decay)
+        lr_t   = lr / (1 + (t - 1) * lr_decay)
         G     <- G + g^2
         theta <- theta - lr_t * g / (sqrt(G) + eps)
 
@@ -84,19 +80,23 @@ def adagrad_step(
         Duchi et al. and torch add eps (their delta) outside: ``sqrt(G) + eps``.
         The steps only shrink: ``G`` never decreases, which RMSProp and
         Adadelta fix by forgetting old gradients.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = adagrad_step(theta, grad, adagrad_init(theta), lr=0.1)
+        >>> new_theta.round(6), state["sum"]  # G = g^2, so the first step is lr in every coordinate
+        (array([ 0.9, -1.9]), array([0.25, 1.  ]))
     """
     theta, grad, t = check_step_inputs(theta, grad, state, ("sum",), "adagrad_init")
     lr, weight_decay, eps = check_lr(lr), check_weight_decay(weight_decay), check_eps(eps)
     lr_decay = check_range(lr_decay, "lr_decay", 0.0)
     initial_accumulator_value = check_range(initial_accumulator_value, "initial_accumulator_value", 0.0)
-    g = with_weight_decay(grad, theta, weight_decay)
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
     lr_t = lr / (1 + (t - 1) * lr_decay)
-    sum_of_squares = np.multiply(g, g)
-    sum_of_squares += state["sum"] if t > 1 else initial_accumulator_value
-    denominator = np.sqrt(sum_of_squares)
-    denominator += eps
-    new_theta = add_scaled_ratio(theta, g, denominator, -lr_t, out=denominator)
-    return new_theta, {"step": t, "sum": sum_of_squares}
+    G = state["sum"] if t > 1 else initial_accumulator_value  # G_0, read on step 1
+    G = G + g**2
+    new_theta = theta - lr_t * g / (np.sqrt(G) + eps)
+    return new_theta, {"step": t, "sum": G}
 
 
 def rmsprop_init(theta: np.ndarray) -> State:
@@ -122,17 +122,17 @@ def rmsprop_step(
 ) -> tuple[np.ndarray, State]:
     """One RMSProp step: divide by the root of a moving average of squared gradients.
 
-    Equations (``E[g^2]``, ``E[g]``, ``b`` are ``state["square_avg"]``,
-    ``state["grad_avg"]``, ``state["momentum_buffer"]``)::
+    Equations (``square_avg`` is the slides' E[g^2], ``grad_avg`` E[g], ``rms``
+    RMS[g]; ``buf`` is ``state["momentum_buffer"]``)::
 
-        g       <- grad + weight_decay * theta       (L2 penalty; skipped when 0)
-        E[g^2]  <- alpha * E[g^2] + (1 - alpha) * g^2
-        E[g]    <- alpha * E[g] + (1 - alpha) * g    (centered only)
-        RMS[g]  =  sqrt(E[g^2] - E[g]^2) + eps       (centered)
-                   sqrt(E[g^2]) + eps                (otherwise)
-        b       <- momentum * b + g / RMS[g]         (momentum > 0 only)
-        theta   <- theta - lr * b                    (momentum > 0)
-                   theta - lr * g / RMS[g]           (otherwise)
+        g          <- grad + weight_decay * theta          (L2 penalty; skipped when 0)
+        square_avg <- alpha * square_avg + (1 - alpha) * g^2
+        grad_avg   <- alpha * grad_avg + (1 - alpha) * g     (centered only)
+        rms         = sqrt(square_avg - grad_avg^2) + eps   (centered)
+                      sqrt(square_avg) + eps                (otherwise)
+        buf        <- momentum * buf + g / rms              (momentum > 0 only)
+        theta      <- theta - lr * buf                      (momentum > 0)
+                      theta - lr * g / rms                  (otherwise)
 
     Args:
         theta, grad, state: parameters, gradient of the same shape, and the
@@ -163,6 +163,12 @@ def rmsprop_step(
         Macau slide's code does) keeps alpha=0.99 and adds heavy-ball momentum:
         a bug.  The SDU and Macau slides put eps inside the root,
         ``sqrt(E[g^2] + eps)`` (as TensorFlow does); torch adds it outside.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = rmsprop_step(theta, grad, rmsprop_init(theta), lr=0.01)
+        >>> new_theta.round(6)  # square_avg = 0.01 * g^2 (no bias correction): a first step of 10 * lr
+        array([ 0.9, -1.9])
     """
     theta, grad, t = check_step_inputs(
         theta, grad, state, ("square_avg",), "rmsprop_init", optional_array_keys=("grad_avg", "momentum_buffer")
@@ -170,26 +176,21 @@ def rmsprop_step(
     lr, weight_decay, eps = check_lr(lr), check_weight_decay(weight_decay), check_eps(eps)
     alpha, momentum = check_decay(alpha, "alpha"), check_decay(momentum, "momentum")
     centered = check_flag(centered, "centered")
-    g = with_weight_decay(grad, theta, weight_decay)
-    square_avg = ema_of_square(state["square_avg"], g, alpha)
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    square_avg = alpha * state["square_avg"] + (1 - alpha) * g**2
     new_state = {"step": t, "square_avg": square_avg}
     if centered:
-        grad_avg = ema(buffer_or_zeros(state, "grad_avg", theta), g, alpha)
+        grad_avg = alpha * buffer_or_zeros(state, "grad_avg", theta) + (1 - alpha) * g
+        rms = np.sqrt(square_avg - grad_avg**2) + eps
         new_state["grad_avg"] = grad_avg
-        rms = np.multiply(grad_avg, grad_avg)
-        np.subtract(square_avg, rms, out=rms)
-        np.sqrt(rms, out=rms)
     else:
-        rms = np.sqrt(square_avg)
-    rms += eps
+        rms = np.sqrt(square_avg) + eps
     if momentum > 0:
-        buffer = np.divide(g, rms, out=rms)
-        buffer += momentum * buffer_or_zeros(state, "momentum_buffer", theta)
-        new_state["momentum_buffer"] = buffer
-        new_theta = buffer * -lr
-        new_theta += theta
+        buf = momentum * buffer_or_zeros(state, "momentum_buffer", theta) + g / rms
+        new_theta = theta - lr * buf
+        new_state["momentum_buffer"] = buf
     else:
-        new_theta = add_scaled_ratio(theta, g, rms, -lr, out=rms)
+        new_theta = theta - lr * g / rms
     return new_theta, new_state
 
 
@@ -210,15 +211,17 @@ def adadelta_step(
 ) -> tuple[np.ndarray, State]:
     """One Adadelta step: RMSProp whose step size is the RMS of past updates.
 
-    Equations (``E[g^2]`` and ``E[dtheta^2]`` are ``state["square_avg"]`` and
-    ``state["acc_delta"]``)::
+    Equations (``square_avg`` is the paper's E[g^2], ``acc_delta`` its
+    E[dtheta^2], ``rms_g`` RMS[g], ``rms_delta`` RMS[dtheta]_{t-1} and ``delta``
+    dtheta)::
 
-        g               <- grad + weight_decay * theta   (L2 penalty; skipped when 0)
-        E[g^2]          <- rho * E[g^2] + (1 - rho) * g^2
-        RMS[g]           = sqrt(E[g^2] + eps)
-        dtheta           = RMS[dtheta]_{t-1} / RMS[g] * g,  RMS[dtheta] = sqrt(E[dtheta^2] + eps)
-        E[dtheta^2]     <- rho * E[dtheta^2] + (1 - rho) * dtheta^2
-        theta           <- theta - lr * dtheta
+        g          <- grad + weight_decay * theta      (L2 penalty; skipped when 0)
+        square_avg <- rho * square_avg + (1 - rho) * g^2
+        rms_g       = sqrt(square_avg + eps)
+        rms_delta   = sqrt(acc_delta + eps)            (acc_delta of the previous step)
+        delta       = rms_delta / rms_g * g
+        acc_delta  <- rho * acc_delta + (1 - rho) * delta^2
+        theta      <- theta - lr * delta
 
     Args:
         theta, grad, state: parameters, gradient of the same shape, and the
@@ -243,19 +246,21 @@ def adadelta_step(
         proposed.  Torch multiplies the update by ``lr`` (default 1.0, which
         reproduces the paper); other values rescale every step.  Here eps is
         inside both roots, as in the paper and torch.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = adadelta_step(theta, grad, adadelta_init(theta))
+        >>> new_theta.round(6)  # acc_delta starts at 0: a first step of about sqrt(eps / (1 - rho))
+        array([ 0.996838, -1.996838])
     """
     theta, grad, t = check_step_inputs(theta, grad, state, ("square_avg", "acc_delta"), "adadelta_init")
     lr, weight_decay, eps = check_lr(lr), check_weight_decay(weight_decay), check_eps(eps)
     rho = check_decay(rho, "rho")
-    g = with_weight_decay(grad, theta, weight_decay)
-    square_avg = ema_of_square(state["square_avg"], g, rho)
-    rms_grad = square_avg + eps
-    np.sqrt(rms_grad, out=rms_grad)
-    delta = state["acc_delta"] + eps
-    np.sqrt(delta, out=delta)
-    delta /= rms_grad
-    delta *= g
-    acc_delta = ema_of_square(state["acc_delta"], delta, rho)
-    new_theta = delta * -lr
-    new_theta += theta
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    square_avg = rho * state["square_avg"] + (1 - rho) * g**2
+    rms_g = np.sqrt(square_avg + eps)
+    rms_delta = np.sqrt(state["acc_delta"] + eps)
+    delta = rms_delta / rms_g * g
+    acc_delta = rho * state["acc_delta"] + (1 - rho) * delta**2
+    new_theta = theta - lr * delta
     return new_theta, {"step": t, "square_avg": square_avg, "acc_delta": acc_delta}

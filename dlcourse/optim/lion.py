@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.optim._common import State, check_betas, check_lr, check_step_inputs, check_weight_decay, ema, zeros_state
+from dlcourse.optim._common import State, check_betas, check_lr, check_step_inputs, check_weight_decay, zeros_state
 
 __all__ = ["lion_init", "lion_step"]
 
@@ -30,9 +30,9 @@ def lion_step(
 
     Equations (the paper's Algorithm 2)::
 
-        c     =  beta1 * m + (1 - beta1) * g                 (interpolate)
+        c     =  beta1 * m + (1 - beta1) * grad              (interpolate)
         theta <- theta - lr * (sign(c) + weight_decay * theta)
-        m     <- beta2 * m + (1 - beta2) * g                 (update momentum)
+        m     <- beta2 * m + (1 - beta2) * grad              (update momentum)
 
     Args:
         theta, grad, state: parameters, gradient of the same shape, and the
@@ -58,14 +58,17 @@ def lion_step(
         ``sign(0) = 0`` (numpy and torch), so a coordinate whose ``c`` is exactly
         0 does not move.  There is no eps and no second moment: every
         coordinate moves by ``lr`` (plus decay), so Lion needs less memory than Adam.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = lion_step(theta, grad, lion_init(theta), lr=0.1)
+        >>> new_theta, state["exp_avg"]  # every coordinate moves by exactly lr
+        (array([ 0.9, -1.9]), array([ 0.005, -0.01 ]))
     """
     theta, grad, t = check_step_inputs(theta, grad, state, ("exp_avg",), "lion_init")
     lr, weight_decay = check_lr(lr), check_weight_decay(weight_decay)
     beta1, beta2 = check_betas(betas)
-    update = ema(state["exp_avg"], grad, beta1)
-    np.sign(update, out=update)
-    if weight_decay != 0:
-        update += weight_decay * theta
-    update *= -lr
-    update += theta
-    return update, {"step": t, "exp_avg": ema(state["exp_avg"], grad, beta2)}
+    c = beta1 * state["exp_avg"] + (1 - beta1) * grad
+    new_theta = theta - lr * (np.sign(c) + weight_decay * theta)
+    m = beta2 * state["exp_avg"] + (1 - beta2) * grad
+    return new_theta, {"step": t, "exp_avg": m}

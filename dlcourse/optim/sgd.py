@@ -16,11 +16,10 @@ from dlcourse.optim._common import (
     check_lr,
     check_step_inputs,
     check_weight_decay,
-    with_weight_decay,
     zeros_state,
 )
 
-__all__ = ["sgd_init", "sgd_step", "momentum_init", "momentum_step", "nesterov_init", "nesterov_step"]
+__all__ = ["momentum_init", "momentum_step", "nesterov_init", "nesterov_step", "sgd_init", "sgd_step"]
 
 
 def sgd_init(theta: np.ndarray) -> State:
@@ -60,12 +59,17 @@ def sgd_step(
         are the same update; for adaptive methods they are not (see ``adamw_step``).
         The DLVU slide writes the penalty as ``lambda * |w|^2``, whose gradient
         is ``2 * lambda * w``: its lambda is half of ``weight_decay``.
+
+    Example:
+        >>> theta = np.array([1.0, -2.0])
+        >>> new_theta, state = sgd_step(theta, np.array([0.5, -1.0]), sgd_init(theta), lr=0.1)
+        >>> new_theta, state
+        (array([ 0.95, -1.9 ]), {'step': 1})
     """
     theta, grad, t = check_step_inputs(theta, grad, state, (), "sgd_init")
     lr, weight_decay = check_lr(lr), check_weight_decay(weight_decay)
-    g = with_weight_decay(grad, theta, weight_decay)
-    new_theta = g * -lr
-    new_theta += theta
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    new_theta = theta - lr * g
     return new_theta, {"step": t}
 
 
@@ -131,16 +135,24 @@ def momentum_step(
 
         Torch starts the buffer with the gradient itself (no dampening on
         step 1), which equals starting from ``v = 0`` only when dampening is 0.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> state = momentum_init(theta)
+        >>> theta, state = momentum_step(theta, grad, state, lr=0.1, momentum=0.9)
+        >>> theta, state = momentum_step(theta, grad, state, lr=0.1, momentum=0.9)
+        >>> theta, state["momentum_buffer"]  # v = g, then v = 0.9 * g + g
+        (array([ 0.855, -1.71 ]), array([ 0.95, -1.9 ]))
     """
     theta, grad, t = check_step_inputs(theta, grad, state, ("momentum_buffer",), "momentum_init")
     lr, weight_decay = check_lr(lr), check_weight_decay(weight_decay)
     momentum = check_decay(momentum, "momentum")
     dampening = check_range(dampening, "dampening", 0.0, 1.0)
-    g = with_weight_decay(grad, theta, weight_decay)
-    velocity = _velocity(state["momentum_buffer"], g, momentum, dampening, t)
-    new_theta = velocity * -lr
-    new_theta += theta
-    return new_theta, {"step": t, "momentum_buffer": velocity}
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    # On step 1 a copy: the state must not share memory with the caller's grad.
+    v = g.copy() if t == 1 else momentum * state["momentum_buffer"] + (1 - dampening) * g
+    new_theta = theta - lr * v
+    return new_theta, {"step": t, "momentum_buffer": v}
 
 
 def nesterov_init(theta: np.ndarray) -> State:
@@ -191,23 +203,19 @@ def nesterov_step(
         parameters, so the gradient is taken at the current ``theta`` and the
         correction appears as ``g + momentum * v``; the iterates are the same
         sequence shifted by the change of variables.
+
+    Example:
+        >>> theta, grad = np.array([1.0, -2.0]), np.array([0.5, -1.0])
+        >>> new_theta, state = nesterov_step(theta, grad, nesterov_init(theta), lr=0.1, momentum=0.9)
+        >>> new_theta  # v = g on the first step, so theta - lr * (g + 0.9 * g)
+        array([ 0.905, -1.81 ])
     """
     theta, grad, t = check_step_inputs(theta, grad, state, ("momentum_buffer",), "nesterov_init")
     lr, weight_decay = check_lr(lr), check_weight_decay(weight_decay)
     momentum = check_range(momentum, "momentum", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
-    g = with_weight_decay(grad, theta, weight_decay)
-    velocity = _velocity(state["momentum_buffer"], g, momentum, 0.0, t)
-    new_theta = velocity * momentum
-    new_theta += g
-    new_theta *= -lr
-    new_theta += theta
-    return new_theta, {"step": t, "momentum_buffer": velocity}
+    g = grad + weight_decay * theta if weight_decay != 0 else grad
+    # On step 1 a copy: the state must not share memory with the caller's grad.
+    v = g.copy() if t == 1 else momentum * state["momentum_buffer"] + g
+    new_theta = theta - lr * (g + momentum * v)
+    return new_theta, {"step": t, "momentum_buffer": v}
 
-
-def _velocity(buffer: np.ndarray, g: np.ndarray, momentum: float, dampening: float, t: int) -> np.ndarray:
-    """Torch's momentum buffer: ``g`` on step 1, else ``momentum*v + (1 - dampening)*g``."""
-    if t == 1:
-        return np.array(g, copy=True)  # a copy: the state must not alias the caller's grad
-    velocity = buffer * momentum
-    velocity += g if dampening == 0 else (1.0 - dampening) * g
-    return velocity

@@ -35,7 +35,8 @@ def as_torch_optimizer(
             group dicts (``[{"params": ..., "lr": 1e-2}, ...]``), whose keys
             override ``defaults`` per group.
         step_fn, init_fn: the numpy pair (``adam_step``, ``adam_init``); as in
-            ``Optimizer``, ``init_fn`` is found automatically when possible.
+            ``Optimizer``, ``init_fn`` may be left out for the step functions
+            of ``dlcourse.optim`` and is required for your own.
         **defaults: hyperparameters passed to every ``step_fn`` call.
 
     Each ``step(closure=None)`` converts ``p`` and ``p.grad`` to float64 numpy,

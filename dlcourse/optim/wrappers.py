@@ -8,7 +8,6 @@ and writes the new values into the caller's arrays, like ``torch.optim``.
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -29,9 +28,15 @@ from dlcourse.optim.adam import (
 )
 from dlcourse.optim.adaptive import adadelta_init, adadelta_step, adagrad_init, adagrad_step, rmsprop_init, rmsprop_step
 from dlcourse.optim.lion import lion_init, lion_step
+from dlcourse.optim.momentum_forms import (
+    ema_momentum_init,
+    ema_momentum_step,
+    sutskever_momentum_init,
+    sutskever_momentum_step,
+)
 from dlcourse.optim.sgd import momentum_init, momentum_step, nesterov_init, nesterov_step, sgd_init, sgd_step
 
-__all__ = ["OPTIMIZERS", "Optimizer", "resolve_optimizer", "hyperparameter_names"]
+__all__ = ["OPTIMIZERS", "Optimizer", "hyperparameter_names", "resolve_optimizer"]
 
 InitFn = Callable[[np.ndarray], dict]
 StepFn = Callable[..., tuple[np.ndarray, dict]]
@@ -51,15 +56,23 @@ OPTIMIZERS: dict[str, tuple[InitFn, StepFn]] = {
     "nadam": (nadam_init, nadam_step),
     "lion": (lion_init, lion_step),
 }
-_INIT_OF_STEP = {step_fn: init_fn for init_fn, step_fn in OPTIMIZERS.values()}
+# step_fn -> init_fn for every step function of ``dlcourse.optim`` (the
+# registry's and momentum's other two forms); any other step function needs
+# its ``init_fn`` passed explicitly.
+_INIT_OF_STEP: dict[StepFn, InitFn] = {
+    **{step_fn: init_fn for init_fn, step_fn in OPTIMIZERS.values()},
+    ema_momentum_step: ema_momentum_init,
+    sutskever_momentum_step: sutskever_momentum_init,
+}
 
 
 def resolve_optimizer(step_fn: StepFn | str, init_fn: InitFn | None = None) -> tuple[InitFn, StepFn]:
     """Return ``(init_fn, step_fn)`` from a step function (or a registry name).
 
-    Without ``init_fn`` it is looked up: first in ``OPTIMIZERS``, then as
-    ``NAME_init`` next to a user's ``NAME_step`` (same module, e.g. a
-    notebook's ``__main__``).
+    Without ``init_fn``, the init function of one of ``dlcourse.optim``'s
+    own step functions (the registry's and the momentum forms) is looked up;
+    a step function of your own (``my_adam_step``) needs its ``init_fn``
+    passed explicitly.
     """
     if isinstance(step_fn, str):
         init_by_name, step_fn = OPTIMIZERS[check_choice(step_fn, "step_fn", list(OPTIMIZERS))]
@@ -68,15 +81,10 @@ def resolve_optimizer(step_fn: StepFn | str, init_fn: InitFn | None = None) -> t
         raise TypeError(f"step_fn must be a step function such as adam_step (or a name), got {type(step_fn).__name__}")
     if init_fn is None:
         init_fn = _INIT_OF_STEP.get(step_fn)
-    if init_fn is None:
-        name = getattr(step_fn, "__name__", "")
-        module = sys.modules.get(getattr(step_fn, "__module__", None) or "")
-        if name.endswith("_step") and module is not None:
-            init_fn = getattr(module, name[: -len("_step")] + "_init", None)
     if not callable(init_fn):
         raise TypeError(
-            f"cannot find the init function of {_name(step_fn)!r}: "
-            f"pass init_fn=... (a function theta -> state)"
+            f"cannot find the init function of {_name(step_fn)!r} (only dlcourse.optim's own are known): "
+            f"pass init_fn=... (a function theta -> state), e.g. Optimizer(params, my_step, my_init)"
         )
     return init_fn, step_fn
 
@@ -115,8 +123,7 @@ class Optimizer:
         step_fn: a step function such as ``adam_step``, or its registry name
             ``"adam"``.
         init_fn: the matching init function; found automatically for the
-            functions of this package and for a user's ``NAME_step`` defined
-            next to ``NAME_init``.
+            step functions of ``dlcourse.optim``, required for your own.
         **hyperparameters: keyword arguments for every ``step_fn`` call
             (``lr=1e-3, betas=(0.9, 0.999)``); editable later through
             ``self.hyperparameters`` (for a schedule).
@@ -167,7 +174,7 @@ class Optimizer:
         results = [
             self.step_fn(self.params[key], grads[key], self.state[key], **self.hyperparameters) for key in self.keys
         ]
-        for key, (new_theta, new_state) in zip(self.keys, results):
+        for key, (new_theta, new_state) in zip(self.keys, results, strict=True):
             np.copyto(self.params[key], new_theta)
             self.state[key] = new_state
 

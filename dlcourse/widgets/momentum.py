@@ -5,20 +5,12 @@ Nesterov momentum (``dlcourse.optim``, torch's forms) from the same start at
 the same learning rate, on the diagonal ravine or the axis-aligned
 ill-conditioned quadratic of ``dlcourse.surfaces``.
 
-Momentum is written three ways in the literature; besides torch's form (which
-``dlcourse.optim.momentum_step`` implements) this module has the other two as
-pure step functions with the same contract, so ``dlcourse.surfaces.run`` drives
-them and the lecture can show that all three visit the same points once the
-learning rate is rescaled:
-
-* torch / DLVU / Georgia Tech:  ``v <- mu v + g;            theta <- theta - lr v``
-* moving average (Macau):       ``v <- beta v + (1 - beta) g; theta <- theta - lr v``
-  (``ema_momentum_step``): the same as torch with ``lr_torch = (1 - beta) lr``
-* Sutskever et al. (2013), SDU:  ``v <- mu v - lr g;         theta <- theta + v``
-  (``sutskever_momentum_step``): the same as torch while ``lr`` is constant
-
-and Nesterov's look-ahead form (``lookahead_nesterov_run``), whose look-ahead
-points are torch's Nesterov iterates.
+Momentum is written three ways in the literature; with ``show_forms`` the
+widget also runs the other two (``dlcourse.optim.ema_momentum_step`` and
+``sutskever_momentum_step``, see ``dlcourse.optim.momentum_forms``) and
+Nesterov's look-ahead form (``lookahead_nesterov_run``, here), whose
+look-ahead points are torch's Nesterov iterates, and shows that they visit the
+same points once the learning rate is rescaled.
 
 The surface-plotting helpers here (``surface_grid``, ``draw_surface``,
 ``loss_gap``) are shared with ``dlcourse.widgets.optimizers``.
@@ -39,28 +31,35 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from dlcourse._checks import check_choice, check_int, check_range
-from dlcourse.optim import momentum_init, momentum_step, nesterov_init, nesterov_step, sgd_init, sgd_step
-from dlcourse.optim._common import State, check_decay, check_lr, check_step_inputs, zeros_state
+from dlcourse.optim import (
+    ema_momentum_init,
+    ema_momentum_step,
+    momentum_init,
+    momentum_step,
+    nesterov_init,
+    nesterov_step,
+    sgd_init,
+    sgd_step,
+    sutskever_momentum_init,
+    sutskever_momentum_step,
+)
+from dlcourse.optim._common import check_decay, check_lr
 from dlcourse.surfaces import Surface, get_surface, run
 from dlcourse.widgets import Explorer, register
 from dlcourse.widgets._plotting import fixed_margins, plain_log_ticks, sparse_ticks
 
 __all__ = [
-    "ema_momentum_init",
-    "ema_momentum_step",
-    "sutskever_momentum_init",
-    "sutskever_momentum_step",
-    "lookahead_nesterov_run",
-    "surface_grid",
+    "MOMENTUM_SURFACES",
+    "draw_momentum_comparison",
     "draw_surface",
-    "loss_gap",
     "fixed_layout",
+    "lookahead_nesterov_run",
+    "loss_gap",
+    "momentum_comparison",
+    "momentum_explorer",
     "plot_loss_curves",
     "set_initial_values",
-    "momentum_comparison",
-    "draw_momentum_comparison",
-    "momentum_explorer",
-    "MOMENTUM_SURFACES",
+    "surface_grid",
 ]
 
 #: Surfaces of the momentum widget: the diagonal ravine and the axis-aligned quadratic.
@@ -71,94 +70,7 @@ _LOSS_FLOOR = 1e-16  # f - f* below this is drawn at the floor of the log axis
 _LOSS_CEILING = 1e8  # and above this at the ceiling
 
 
-# ------------------------------------------------------------------ formulations
-def ema_momentum_init(theta: np.ndarray) -> State:
-    """Return the initial state of the moving-average form: step 0 and a zero ``velocity``."""
-    return zeros_state(theta, "velocity")
-
-
-def ema_momentum_step(
-    theta: np.ndarray, grad: np.ndarray, state: State, *, lr: float = 1e-2, beta: float = 0.9
-) -> tuple[np.ndarray, State]:
-    """One step of momentum written as an exponential moving average of the gradients.
-
-    Equations (``v`` is ``state["velocity"]``, v_0 = 0)::
-
-        v     <- beta * v + (1 - beta) * grad
-        theta <- theta - lr * v
-
-    Args:
-        theta, grad, state: parameters, gradient of the same shape, and the
-            state from ``ema_momentum_init(theta)`` or the previous step.
-        lr: learning rate, ``>= 0`` (default 1e-2).
-        beta: decay of the average, ``0 <= beta < 1`` (default 0.9).
-
-    Returns:
-        ``(new_theta, new_state)`` with new arrays.
-
-    Source:
-        Univ. of Macau 'Modern Techniques' (momentum gradient descent); the
-        form optax's ``ema`` and many blog posts use.
-
-    Notes:
-        ``v`` is ``(1 - beta)`` times torch's buffer ``mu*v + g`` (with mu =
-        beta), so this is ``dlcourse.optim.momentum_step`` with
-        ``lr_torch = (1 - beta) * lr``; equivalently, torch's ``lr`` corresponds to
-        ``lr / (1 - beta)`` here.  torch's ``SGD(momentum=beta,
-        dampening=beta)`` is NOT this form: torch's first buffer is the
-        undampened gradient, so its first step is ``1/(1 - beta)`` times larger.
-    """
-    theta, grad, t = check_step_inputs(theta, grad, state, ("velocity",), "ema_momentum_init")
-    lr, beta = check_lr(lr), check_decay(beta, "beta")
-    velocity = state["velocity"] * beta
-    velocity += (1.0 - beta) * grad
-    return theta - lr * velocity, {"step": t, "velocity": velocity}
-
-
-def sutskever_momentum_init(theta: np.ndarray) -> State:
-    """Return the initial state of Sutskever's form: step 0 and a zero ``velocity``."""
-    return zeros_state(theta, "velocity")
-
-
-def sutskever_momentum_step(
-    theta: np.ndarray, grad: np.ndarray, state: State, *, lr: float = 1e-2, momentum: float = 0.9
-) -> tuple[np.ndarray, State]:
-    """One step of momentum in Sutskever et al.'s form: the velocity already holds the learning rate.
-
-    Equations (``v`` is ``state["velocity"]``, v_0 = 0)::
-
-        v     <- momentum * v - lr * grad
-        theta <- theta + v
-
-    Args:
-        theta, grad, state: parameters, gradient of the same shape, and the
-            state from ``sutskever_momentum_init(theta)`` or the previous step.
-        lr: learning rate, ``>= 0`` (default 1e-2).
-        momentum: ``0 <= momentum < 1`` (default 0.9).
-
-    Returns:
-        ``(new_theta, new_state)`` with new arrays.
-
-    Source:
-        Sutskever, Martens, Dahl & Hinton (2013), "On the importance of
-        initialization and momentum in deep learning"; SDU summer school
-        'Gradient-Based Learning'; Georgia Tech CS 4644/7643 'Optimization'
-        ("equivalent formulation").
-
-    Notes:
-        ``v`` is ``-lr`` times torch's buffer, so with a constant learning rate
-        this is exactly ``dlcourse.optim.momentum_step`` with the same ``lr``.
-        Under a schedule they differ: here a changed ``lr`` scales only the new
-        gradients, while torch multiplies the whole accumulated buffer by the
-        new ``lr``.
-    """
-    theta, grad, t = check_step_inputs(theta, grad, state, ("velocity",), "sutskever_momentum_init")
-    lr, momentum = check_lr(lr), check_decay(momentum, "momentum")
-    velocity = state["velocity"] * momentum
-    velocity -= lr * grad
-    return theta + velocity, {"step": t, "velocity": velocity}
-
-
+# ------------------------------------------------------------ look-ahead Nesterov
 def lookahead_nesterov_run(
     surface: str | Surface, start: Any = None, steps: int = 100, *, lr: float = 1e-2, momentum: float = 0.9
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -370,7 +282,7 @@ def draw_momentum_comparison(figure: Figure, data: dict[str, Any], **values: Any
     ax_path.plot(*start, "ko", markersize=5)
     ax_path.set_title(f"{data['surface']}: lr = {values['lr']:.3g}, mu = {values['momentum']:.2f}", fontsize=10)
     plot_loss_curves(ax_loss, data["losses"], _METHOD_COLORS)
-    for (label, (path, difference)), style in zip(data.get("forms", {}).items(), ("s", "D", "x")):
+    for (label, (path, difference)), style in zip(data.get("forms", {}).items(), ("s", "D", "x"), strict=False):
         target = "Nesterov" if label.startswith("look") else "heavy ball"
         ax_path.plot(path[:, 0], path[:, 1], style, markersize=6, markerfacecolor="none",
                      color=_METHOD_COLORS[target], markevery=3, label=f"{label}: max diff {difference:.0e}")

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from dlcourse.grading import get_target, targets
-from dlcourse.grading.topics.optim import textbook
+from dlcourse.grading.topics.optim import TRAJECTORY
+from dlcourse.grading.topics.optim_textbook import textbook
 from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
 
 NAMES = [t for t in targets() if t.startswith("optim.")]
@@ -33,7 +34,8 @@ def test_reference_passes(name, hidden):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_catalogue_without_its_mistake_is_correct(name):
-    # each catalogued variant is this implementation with one line changed: it must pass, so the variants are faithful
+    # each catalogued variant is this implementation with one named piece swapped: it must pass, so the variants
+    # are faithful
     assert_accepted(list(textbook(name.split(".")[1])), name, trusted=True)
 
 
@@ -46,7 +48,12 @@ def test_every_catalogued_mistake_is_diagnosed_visible_and_hidden(name):
 
 
 def test_using_the_catalogue_from_student_code_is_stopped():
-    assert_rejected(list(textbook("adam")), "optim.adam", match="called dlcourse.grading.topics.optim")
+    assert_rejected(list(textbook("adam")), "optim.adam", match="called dlcourse.grading.topics.optim_textbook")
+
+
+def test_each_mistake_id_is_catalogued_once():
+    ids = [mistake.name for name in NAMES for mistake in get_target(name).mistakes]
+    assert len(ids) == len(set(ids)) == 49
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +295,7 @@ def test_mistakes_written_by_students_are_diagnosed(step, init, against, mistake
 
 def test_feedback_names_the_first_wrong_step():
     message = assert_rejected([adam_eps_under_root, zeros_init], "optim.adam", "adam_eps_inside_sqrt")
-    assert "theta after each step (row k = theta after k steps" in message
+    assert TRAJECTORY in message
     assert "first wrong value at index (1," in message  # wrong from the first step on
 
 

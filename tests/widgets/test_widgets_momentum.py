@@ -1,9 +1,10 @@
-"""dlcourse.widgets.momentum: momentum's three formulations and Nesterov's look-ahead form agree with torch.optim.SGD.
+"""dlcourse.widgets.momentum: the race, the overlaid forms and Nesterov's look-ahead form agree with torch.optim.SGD.
 
 Trajectories are compared with torch.optim.SGD driven by torch.autograd on the
 same surface, in float64.  Tolerance: up to 150 optimizer steps accumulate
 rounding (the forms also reassociate lr * v): rtol=1e-10, atol=1e-12, as the
-optimizer tests.
+optimizer tests.  The momentum forms themselves (``dlcourse.optim.momentum_forms``)
+are tested in tests/test_optim.py.
 """
 
 import subprocess
@@ -14,18 +15,14 @@ import pytest
 import torch
 
 from dlcourse.optim import momentum_init, momentum_step
-from dlcourse.surfaces import get_surface, run
+from dlcourse.surfaces import get_surface
 from dlcourse.widgets.momentum import (
     MOMENTUM_SURFACES,
-    ema_momentum_init,
-    ema_momentum_step,
     lookahead_nesterov_run,
     loss_gap,
     momentum_comparison,
     momentum_explorer,
     surface_grid,
-    sutskever_momentum_init,
-    sutskever_momentum_step,
 )
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -49,49 +46,6 @@ def torch_trajectory(name, steps, make_optimizer, schedule=None):
 
 
 @pytest.mark.parametrize("name", MOMENTUM_SURFACES)
-@pytest.mark.parametrize(("lr", "beta"), [(0.05, 0.9), (0.3, 0.5), (0.01, 0.99)])
-def test_ema_form_equals_torch_with_rescaled_lr(name, lr, beta):
-    # torch with lr equals the moving-average form with lr / (1 - beta)
-    ours = run(ema_momentum_step, ema_momentum_init, name, None, STEPS, lr=lr / (1 - beta), beta=beta)
-    theirs = torch_trajectory(name, STEPS, lambda p: torch.optim.SGD(p, lr=lr, momentum=beta))
-    assert np.isfinite(ours).all()
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
-
-
-@pytest.mark.parametrize("name", MOMENTUM_SURFACES)
-@pytest.mark.parametrize(("lr", "momentum"), [(0.05, 0.9), (0.3, 0.5)])
-def test_sutskever_form_equals_torch_with_the_same_lr(name, lr, momentum):
-    ours = run(sutskever_momentum_step, sutskever_momentum_init, name, None, STEPS, lr=lr, momentum=momentum)
-    theirs = torch_trajectory(name, STEPS, lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum))
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
-
-
-def test_sutskever_form_differs_from_torch_under_a_schedule():
-    # torch multiplies the whole buffer by the new lr; Sutskever's velocity keeps the old ones
-    def schedule(t):
-        return 0.1 if t <= 20 else 0.01
-
-    surface = get_surface("ravine")
-    theta, state = np.array(surface.default_start), sutskever_momentum_init(np.zeros(2))
-    ours = [theta]
-    for t in range(1, 41):
-        theta, state = sutskever_momentum_step(theta, surface.grad(theta), state, lr=schedule(t), momentum=0.9)
-        ours.append(theta)
-    theirs = torch_trajectory("ravine", 40, lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), schedule)
-    np.testing.assert_allclose(ours[:21], theirs[:21], rtol=RTOL, atol=ATOL)
-    assert np.abs(np.array(ours[21:]) - theirs[21:]).max() > 1e-2
-
-
-def test_torch_dampening_is_not_the_moving_average_form():
-    # torch's first buffer is the undampened gradient: its first step is 1/(1 - beta) times the EMA form's
-    beta, lr = 0.9, 0.1
-    theirs = torch_trajectory("ravine", 1, lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, dampening=beta))
-    ours = run(ema_momentum_step, ema_momentum_init, "ravine", None, 1, lr=lr, beta=beta)
-    start = np.array(get_surface("ravine").default_start)
-    np.testing.assert_allclose(theirs[1] - start, (ours[1] - start) / (1 - beta), rtol=1e-12)
-
-
-@pytest.mark.parametrize("name", MOMENTUM_SURFACES)
 @pytest.mark.parametrize(("lr", "momentum"), [(0.05, 0.9), (0.3, 0.5)])
 def test_lookahead_points_are_torch_nesterov_iterates(name, lr, momentum):
     thetas, lookaheads = lookahead_nesterov_run(name, None, STEPS, lr=lr, momentum=momentum)
@@ -106,9 +60,9 @@ def test_comparison_matches_torch_sgd_momentum_and_nesterov(name):
     lr, momentum = 0.08, 0.85
     data = momentum_comparison(name, lr, momentum, STEPS, show_forms=True)
     cases = {
-        "SGD": dict(lr=lr),
-        "heavy ball": dict(lr=lr, momentum=momentum),
-        "Nesterov": dict(lr=lr, momentum=momentum, nesterov=True),
+        "SGD": {"lr": lr},
+        "heavy ball": {"lr": lr, "momentum": momentum},
+        "Nesterov": {"lr": lr, "momentum": momentum, "nesterov": True},
     }
     for label, kwargs in cases.items():
         theirs = torch_trajectory(name, STEPS, lambda p, kwargs=kwargs: torch.optim.SGD(p, **kwargs))
@@ -135,34 +89,7 @@ def test_constant_slope_velocity_reaches_one_over_one_minus_mu():
     np.testing.assert_allclose(step, -0.01 * g / (1 - 0.9), rtol=1e-12)
 
 
-@pytest.mark.parametrize(
-    ("init_fn", "step_fn", "kwargs"),
-    [(ema_momentum_init, ema_momentum_step, {"beta": 0.9}),
-     (sutskever_momentum_init, sutskever_momentum_step, {"momentum": 0.9})],
-)
-def test_steps_are_pure_and_keep_float32(init_fn, step_fn, kwargs):
-    rng = np.random.default_rng(0)
-    theta, grad = rng.standard_normal(7).astype(np.float32), rng.standard_normal(7).astype(np.float32)
-    state = init_fn(theta)
-    state["velocity"] = rng.standard_normal(7).astype(np.float32)
-    copies = theta.copy(), grad.copy(), state["velocity"].copy()
-    new_theta, new_state = step_fn(theta, grad, state, lr=0.1, **kwargs)
-    for before, after in zip(copies, (theta, grad, state["velocity"])):
-        np.testing.assert_array_equal(before, after)
-    assert new_theta.dtype == np.float32 and new_state["velocity"].dtype == np.float32
-    assert new_state["step"] == 1 and new_state["velocity"] is not state["velocity"]
-
-
 def test_bad_arguments_name_themselves():
-    theta = np.zeros(3)
-    with pytest.raises(ValueError, match="beta"):
-        ema_momentum_step(theta, theta, ema_momentum_init(theta), beta=1.0)
-    with pytest.raises(ValueError, match="lr"):
-        sutskever_momentum_step(theta, theta, sutskever_momentum_init(theta), lr=-1.0)
-    with pytest.raises(ValueError, match="sutskever_momentum_init"):
-        sutskever_momentum_step(theta, theta, {"step": 0})
-    with pytest.raises(ValueError, match="grad"):
-        ema_momentum_step(theta, np.zeros((3, 1)), ema_momentum_init(theta))
     with pytest.raises(ValueError, match="surface"):
         momentum_comparison("rosenbrock")
     with pytest.raises(ValueError, match="momentum"):
