@@ -69,6 +69,7 @@ REFERENCE_MODULES = (
     "dlcourse.optim.adam",
     "dlcourse.optim.adaptive",
     "dlcourse.optim.lion",
+    "dlcourse.optim.momentum_forms",
     "dlcourse.optim.sgd",
     "dlcourse.optim.torch_adapter",
     "dlcourse.optim.wrappers",

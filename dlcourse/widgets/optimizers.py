@@ -73,7 +73,7 @@ _COLORS = dict(zip(RACE_OPTIMIZERS, (
 #: about 100 steps.
 TUNED_LR: dict[str, dict[str, float]] = {
     "rosenbrock": dict(sgd=5.6e-3, momentum=1.8e-3, nesterov=1.8e-3, adagrad=1.8, rmsprop=0.18, adadelta=32.0,
-                       adam=0.56, adamw=0.56, adamax=1.8, nadam=0.32, lion=1.8e-2),
+                       adam=0.56, adamw=0.56, adamax=1.8, nadam=0.18, lion=1.8e-2),
     "beale": dict(sgd=3.2e-2, momentum=3.2e-3, nesterov=3.2e-3, adagrad=1.8, rmsprop=0.18, adadelta=32.0,
                   adam=0.56, adamw=0.56, adamax=1.0, nadam=0.56, lion=0.1),
     "himmelblau": dict(sgd=1.8e-2, momentum=1.8e-2, nesterov=1e-2, adagrad=1.8, rmsprop=0.1, adadelta=100.0,
