@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from dlcourse._blas import one_blas_thread
 from dlcourse._checks import check_choice, check_int, check_rng
 from dlcourse.data import Split, load_digits, minibatches, standardize, train_val_test_split
 from dlcourse.layers import MLP, softmax_cross_entropy
@@ -144,29 +145,6 @@ class Model(Protocol):
     def forward(self, X: np.ndarray) -> np.ndarray: ...
 
     def backward(self, dout: np.ndarray) -> Any: ...
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    # inspecting the loaded libraries costs a few ms: do it once
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def one_blas_thread() -> Any:
-    """A context manager running BLAS on one thread (threadpoolctl, which comes with scikit-learn).
-
-    The matrices of the course's networks are far too small to split over
-    threads: on a busy 2-core machine OpenBLAS's threads made a 64 x 128
-    product 10-50x slower (92 ms vs 6.6 ms per digits epoch).
-
-    Example:
-        >>> with one_blas_thread():
-        ...     float((np.ones((2, 3)) @ np.ones(3)).sum())
-        6.0
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def fit(
