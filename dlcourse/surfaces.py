@@ -11,7 +11,8 @@ over a surface and returns the trajectory.
 
 Lectures: Georgia Tech CS 4644/7643 'Optimization' (loss-surface problems: noise,
 saddle points, poor conditioning); SDU summer school 'Gradient-Based Learning'
-(stationary points, saddles, cliffs); VU Amsterdam DLVU lecture 4 'Tools of the trade'.
+(stationary points, saddles, cliffs); VU Amsterdam DLVU lecture 4 'Tools of the trade';
+Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural networks", ICML 2013 (the cliff).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import numpy as np
 from dlcourse._checks import as_float_array, check_choice, check_int, check_range
 
 __all__ = [
-    "Surface",
-    "ill_conditioned_quadratic",
+    "CLIFF",
     "SURFACES",
+    "Surface",
     "get_surface",
+    "ill_conditioned_quadratic",
     "run",
 ]
 
@@ -43,7 +45,8 @@ class Surface:
         name: key in ``SURFACES``.
         f: loss, ``f(xy)`` for xy of shape (..., 2) -> shape (...); numpy or torch.
         grad: gradient, ``grad(xy)`` for a numpy xy of shape (..., 2) -> shape (..., 2).
-        minima: the global minima (x, y); empty for the saddles, which are unbounded below.
+        minima: the global minima (x, y); empty for the saddles, which are unbounded below,
+            and for the cliff, whose minimum has no closed form.
         bounds: ((xmin, xmax), (ymin, ymax)), the window worth plotting.
         default_start: an instructive starting point.
         description: one line for a plot title or widget label.
@@ -106,6 +109,11 @@ def ill_conditioned_quadratic(condition_number: float = 10.0) -> Surface:
         condition_number: kappa >= 1 (1 gives a round bowl).
 
     Source: Georgia Tech CS 4644/7643 'Optimization' (poor conditioning).
+
+    Example:
+        >>> bowl = ill_conditioned_quadratic(10.0)
+        >>> float(bowl.f(np.array([1.0, 1.0]))), bowl.grad(np.array([1.0, 1.0]))
+        (5.5, array([ 1., 10.]))
     """
     kappa = check_range(condition_number, "condition_number", 1.0)
     return _surface(
@@ -211,6 +219,32 @@ _HIMMELBLAU = _surface(
     description="Himmelblau: four equal minima, which one you reach depends on the start",
 )
 
+# A smooth step of height 40 along the line n . (x, y) = 1, n at 20 degrees, on a gentle bowl:
+#     f = (0.1 x^2 + y^2) / 2 + 20 (1 + u / sqrt(1 + u^2)),   u = 10 (n . (x, y) - 1)
+# The step's slope peaks at 200 on the cliff face; the slopes around it are below 1.  The minimum
+# (near the origin, f about 0.1) has no closed form, so ``minima`` stays empty.
+_CLIFF_NX, _CLIFF_NY = float(np.cos(np.deg2rad(20))), float(np.sin(np.deg2rad(20)))
+
+
+def _cliff_u(x: Any, y: Any) -> Any:
+    return 10.0 * (_CLIFF_NX * x + _CLIFF_NY * y - 1.0)
+
+
+def _cliff_partials(x: Any, y: Any) -> tuple[Any, Any]:
+    slope = 200.0 * (1 + _cliff_u(x, y) ** 2) ** -1.5  # d/dn of the step: 20 * 10 * (1 + u^2)^(-3/2)
+    return 0.1 * x + slope * _CLIFF_NX, y + slope * _CLIFF_NY
+
+
+CLIFF = _surface(
+    "cliff",
+    lambda x, y: 0.5 * (0.1 * x**2 + y**2) + 20.0 * (1 + _cliff_u(x, y) / (1 + _cliff_u(x, y) ** 2) ** 0.5),
+    _cliff_partials,
+    minima=(),
+    bounds=((-7.0, 5.0), (-3.5, 3.0)),
+    default_start=(4.0, 2.0),
+    description="a gentle plateau that ends in a cliff of height 40 (Pascanu et al. 2013, fig. 6)",
+)
+
 SURFACES: dict[str, Surface] = {
     s.name: s
     for s in (
@@ -221,12 +255,21 @@ SURFACES: dict[str, Surface] = {
         _ROSENBROCK,
         _BEALE,
         _HIMMELBLAU,
+        CLIFF,
     )
 }
 
 
 def get_surface(name: str) -> Surface:
-    """Return ``SURFACES[name]``, or raise ``ValueError`` listing the valid names."""
+    """Return ``SURFACES[name]``, or raise ``ValueError`` listing the valid names.
+
+    Example:
+        >>> rosenbrock = get_surface("rosenbrock")
+        >>> rosenbrock.default_start, float(rosenbrock.f(np.array(rosenbrock.minima[0])))
+        ((-1.2, 1.0), 0.0)
+        >>> round(float(get_surface("cliff").f(np.array([4.0, 2.0]))), 3)    # on the plateau above the cliff
+        42.792
+    """
     return SURFACES[check_choice(name, "name", tuple(SURFACES))]
 
 
@@ -264,6 +307,13 @@ def run(
         rows are nan.  The first diverged step is
         ``np.isnan(trajectory[:, 0]).argmax()`` when ``np.isnan(trajectory).any()``.
         Overflow warnings from such a run are silenced.
+
+    Example:
+        >>> from dlcourse.optim import sgd_init, sgd_step
+        >>> run(sgd_step, sgd_init, "quadratic", steps=2, lr=0.1)     # y shrinks by 1 - 0.1 * 10 = 0
+        array([[-3.5  ,  1.5  ],
+               [-3.15 ,  0.   ],
+               [-2.835,  0.   ]])
     """
     if isinstance(surface, str):
         surface = get_surface(surface)

@@ -34,6 +34,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "dlcourse"
 # Every module of the reference library (the package minus the layers built on it).
 REFERENCE_MODULES = (
     "dlcourse",
+    "dlcourse._blas",
     "dlcourse._checks",
     "dlcourse.activation_layers",
     "dlcourse.activations",
@@ -49,6 +50,7 @@ REFERENCE_MODULES = (
     "dlcourse.backprop",
     "dlcourse.backprop.gates",
     "dlcourse.backprop.worked_examples",
+    "dlcourse.batchnorm_mlp",
     "dlcourse.data",
     "dlcourse.data.batches",
     "dlcourse.data.datasets",
@@ -56,9 +58,14 @@ REFERENCE_MODULES = (
     "dlcourse.data.splits",
     "dlcourse.experiments",
     "dlcourse.gradcheck",
+    "dlcourse.gradient_noise",
     "dlcourse.init",
+    "dlcourse.landscape",
     "dlcourse.layers",
     "dlcourse.losses",
+    "dlcourse.lottery",
+    "dlcourse.memorization",
+    "dlcourse.newton",
     "dlcourse.norm",
     "dlcourse.norm._common",
     "dlcourse.norm.batchnorm",
@@ -73,9 +80,11 @@ REFERENCE_MODULES = (
     "dlcourse.optim.sgd",
     "dlcourse.optim.torch_adapter",
     "dlcourse.optim.wrappers",
+    "dlcourse.regression",
     "dlcourse.schedules",
     "dlcourse.schedules.clipping",
     "dlcourse.schedules.learning_rate",
+    "dlcourse.stacked",
     "dlcourse.surfaces",
     "dlcourse.training",
 )
@@ -92,6 +101,7 @@ NOT_REFERENCE = (
 
 # Modules where every public function and class (``__all__``) must show an example.
 EXAMPLES_REQUIRED = (
+    "dlcourse._blas",
     "dlcourse._checks",
     "dlcourse.activation_layers",
     "dlcourse.activations.exponential",
@@ -109,15 +119,22 @@ EXAMPLES_REQUIRED = (
     "dlcourse.data.splits",
     "dlcourse.experiments",
     "dlcourse.gradcheck",
+    "dlcourse.gradient_noise",
     "dlcourse.init",
+    "dlcourse.landscape",
     "dlcourse.layers",
     "dlcourse.losses",
+    "dlcourse.lottery",
+    "dlcourse.memorization",
+    "dlcourse.newton",
     "dlcourse.norm._common",
     "dlcourse.norm.batchnorm",
     "dlcourse.norm.groupnorm",
     "dlcourse.norm.layernorm",
+    "dlcourse.regression",
     "dlcourse.schedules.clipping",
     "dlcourse.schedules.learning_rate",
+    "dlcourse.stacked",
 )
 
 # numpy's default print options, set for every example: a test that changed

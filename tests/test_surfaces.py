@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.surfaces import SURFACES, Surface, get_surface, ill_conditioned_quadratic, run
+from dlcourse.surfaces import CLIFF, SURFACES, Surface, get_surface, ill_conditioned_quadratic, run
 
 # Analytic gradient vs autograd: the same float64 math in a different operation order.
 # Where terms cancel the relative error of the result is unbounded, so the absolute
@@ -26,7 +26,7 @@ TRAJ_ATOL = 1e-12
 
 NAMES = sorted(SURFACES)
 SURFACE_CASES = [SURFACES[n] for n in NAMES] + [ill_conditioned_quadratic(k) for k in (1.0, 37.5)]
-SURFACE_IDS = NAMES + ["quadratic_k1", "quadratic_k37.5"]
+SURFACE_IDS = [*NAMES, "quadratic_k1", "quadratic_k37.5"]
 
 
 def _random_points(surface: Surface, shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -51,7 +51,7 @@ def test_grad_matches_autograd(surface, shape):
     xy = _random_points(surface, shape, seed=len(shape) + 10 * len(surface.name))
     value_torch, grad_torch = _autograd(surface, xy)
     grad = surface.grad(xy)
-    assert grad.shape == shape + (2,)
+    assert grad.shape == (*shape, 2)
     assert surface.f(xy).shape == shape
     # Same formula, but torch's pow and numpy's ** may round differently in the last bit,
     # and terms cancel (x^3 - 3 x y^2): tolerance relative to the batch's largest value.
@@ -197,6 +197,17 @@ def test_get_surface_error_lists_names():
         get_surface("rosenbrok")
 
 
+def test_the_cliff_is_registered_and_its_slope_peaks_at_200_on_its_face():
+    assert get_surface("cliff") is CLIFF and CLIFF.minima == ()
+    normal = np.array([np.cos(np.deg2rad(20)), np.sin(np.deg2rad(20))])
+    face = normal / (normal @ normal)  # n . (x, y) = 1: u = 0, where the step is steepest
+    assert np.linalg.norm(CLIFF.grad(face)) > 199  # 20 * 10 = 200 along the normal, plus the bowl's slope
+    # +-3 n: the bowl terms are equal (it is symmetric), u = 20 and u = -40: a step of almost 40
+    height = CLIFF.f(3 * normal) - CLIFF.f(-3 * normal)
+    assert height == pytest.approx(20 * (20 / np.sqrt(401) + 40 / np.sqrt(1601)), rel=1e-12)
+    assert 39.9 < height < 40
+
+
 def test_quadratic_condition_number_validation():
     with pytest.raises(ValueError, match="condition_number"):
         ill_conditioned_quadratic(0.5)
@@ -249,7 +260,7 @@ def torch_trajectory(surface, start, steps, make_optimizer):
 # Learning rates that keep each surface's run finite for 200 steps from default_start.
 SGD_LR = {
     "quadratic": 0.15, "ravine": 0.5, "saddle": 0.05, "monkey_saddle": 0.002,
-    "rosenbrock": 1e-3, "beale": 1e-3, "himmelblau": 0.005,
+    "rosenbrock": 1e-3, "beale": 1e-3, "himmelblau": 0.005, "cliff": 0.1,
 }
 
 

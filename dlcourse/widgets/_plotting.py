@@ -6,24 +6,32 @@ Each exists to keep a widget update inside its 250 ms budget:
   constrained layout) ``savefig`` draws the figure twice, measuring every
   label; the widgets' figures never change size, so fixed margins do the
   same job in one draw.
-- ``plain_log_ticks`` / ``sparse_ticks``: every tick is a group of artists
-  measured at each render, and mathtext labels ($10^{-4}$) cost ~100 ms a
-  figure; a few plain-text ticks cost almost nothing.
-- ``one_blas_thread``: the matrices of these small networks are far too small
-  to split over threads; on a busy 2-core machine OpenBLAS's threads made a
-  64 x 128 product 10-50x slower (92 ms vs 6.6 ms per digits epoch).
+- ``fixed_grid``: a gridspec with fixed margins, for the same reason.
+- ``plain_log_ticks`` / ``sparse_ticks`` / ``log_axis``: every tick is a group
+  of artists measured at each render, and mathtext labels ($10^{-4}$) cost
+  ~100 ms a figure; a few plain-text ticks cost almost nothing.
+
+Running BLAS on one thread, the other speed-up of the digits widgets, lives
+in the library, ``dlcourse.training.one_blas_thread`` (the training loop uses
+it); it is imported here for the widget modules that import it from here.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
+from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-__all__ = ["without_layout_engine", "fixed_margins", "plain_log_ticks", "sparse_ticks", "one_blas_thread"]
+from dlcourse.training import one_blas_thread
+
+__all__ = [
+    "fixed_grid", "fixed_margins", "log_axis", "one_blas_thread", "plain_log_ticks", "sparse_ticks",
+    "without_layout_engine",
+]
 
 
 def without_layout_engine(figure: Figure) -> None:
@@ -52,14 +60,14 @@ def sparse_ticks(*axes: Axis) -> None:
         axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
 
 
-@functools.cache
-def _blas_controller() -> Any:
-    # inspecting the loaded libraries costs a few ms: do it once
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
+def log_axis(ax: Axes, which: str = "y") -> None:
+    """Log scale on ``ax``'s x or y axis with plain tick labels and no minor ticks."""
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    plain_log_ticks(ax.yaxis if which == "y" else ax.xaxis)
 
 
-def one_blas_thread() -> Any:
-    """A context manager running BLAS on one thread (threadpoolctl, which comes with scikit-learn)."""
-    return _blas_controller().limit(limits=1, user_api="blas")
+def fixed_grid(figure: Figure, nrows: int, ncols: int, *, top: float = 0.86, **spacing: Any) -> GridSpec:
+    """A gridspec with fixed margins and no layout engine (see ``fixed_margins``)."""
+    without_layout_engine(figure)
+    margins = {"left": 0.06, "right": 0.985, "bottom": 0.13, "wspace": 0.25, "hspace": 0.35} | spacing
+    return figure.add_gridspec(nrows, ncols, top=top, **margins)

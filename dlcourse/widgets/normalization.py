@@ -1,8 +1,8 @@
 """Widgets for the lecture 'Normalization': batch norm during training, and which axes each norm averages.
 
 ``batchnorm_training_explorer`` replays cached training runs of a deep ReLU
-MLP on the digits, with and without batch norm (``train_deep_mlp``, built from
-``dlcourse.layers`` and ``dlcourse.norm``); ``normalization_axes_explorer``
+MLP on the digits, with and without batch norm
+(``dlcourse.batchnorm_mlp.batchnorm_runs``); ``normalization_axes_explorer``
 shows which entries of an (N, C, L) tensor share a mean and a variance under
 batch, layer, instance and group norm (``normalization_sets``).
 
@@ -13,220 +13,26 @@ Normalization", ECCV 2018 (figure 2); Georgia Tech CS 4644/7643
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from dlcourse._checks import check_choice, check_int, check_range
-from dlcourse.data import load_digits, standardize, train_val_test_split
-from dlcourse.init import he_normal
-from dlcourse.layers import linear_backward, linear_forward, relu_backward, relu_forward, softmax_cross_entropy
-from dlcourse.norm import batchnorm_backward, batchnorm_forward, groupnorm_forward, instancenorm_forward, layernorm_forward
+from dlcourse._checks import check_choice, check_int
+from dlcourse.batchnorm_mlp import batchnorm_runs
+from dlcourse.norm import batchnorm_forward, groupnorm_forward, instancenorm_forward, layernorm_forward
 from dlcourse.widgets import Explorer, register
 
 __all__ = [
-    "LEARNING_RATES", "BATCH_SIZES", "MLPRun", "digits_for_batchnorm", "train_deep_mlp", "batchnorm_runs",
-    "batchnorm_training_view", "batchnorm_training_explorer",
-    "NORMS", "normalization_sets", "normalization_axes_explorer",
+    "BATCH_SIZES", "LEARNING_RATES", "NORMS", "batchnorm_training_explorer", "batchnorm_training_view",
+    "normalization_axes_explorer", "normalization_sets",
 ]
 
 LEARNING_RATES = (0.03, 0.3, 1.0)
 BATCH_SIZES = (2, 8, 64)
-_VAL_SIZE = 256  # divisible by every batch size, so validation splits into whole batches
 
 
 # ---------------------------------------------------------------- training runs
-
-
-@lru_cache(maxsize=1)
-def digits_for_batchnorm() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The digits split into 1541 training and 256 validation examples, standardized with training statistics."""
-    X, y = load_digits()
-    split = train_val_test_split(X, y, val_fraction=_VAL_SIZE / len(X), test_fraction=0.0, rng=np.random.default_rng(0))
-    X_train, X_val, _, _ = standardize(split.X_train, split.X_val)
-    return X_train, split.y_train, X_val, split.y_val
-
-
-class MLPRun(NamedTuple):
-    """What ``train_deep_mlp`` records.  S = steps, K = checkpoints, D = depth, W = width."""
-
-    loss: np.ndarray             # (S,) minibatch loss of every update (NaN after a divergence)
-    checkpoints: np.ndarray      # (K,) number of updates done when the rows below were recorded
-    val_accuracy: np.ndarray     # (K,) evaluation mode (running statistics)
-    val_accuracy_batch_stats: np.ndarray  # (K,) validation batches of batch_size normalized by their own statistics
-    unit_mean: np.ndarray        # (K, D, W) mean of each hidden unit's ReLU output over the probe batch
-    unit_std: np.ndarray         # (K, D, W) its standard deviation
-    probe_mean: np.ndarray       # (K, D, W) mean of each pre-activation z = h W + b over the probe batch
-    probe_var: np.ndarray        # (K, D, W) its (biased) variance
-    batch_mean: np.ndarray       # (S, D, W) mean of z over the minibatch of each update
-    batch_var: np.ndarray        # (S, D, W) its biased variance
-    running_mean: np.ndarray     # (S + 1, D, W) after 0, 1, ..., S updates (batch norm only, else NaN)
-    running_var: np.ndarray      # (S + 1, D, W)
-    batch_indices: np.ndarray    # (S, batch_size) training examples of every update
-    initial_params: dict[str, np.ndarray]
-    final_params: dict[str, np.ndarray]
-
-
-def _init_params(depth: int, width: int, batchnorm: bool, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    sizes = [64] + [width] * depth + [10]
-    params = {}
-    for layer, shape in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        params[f"W{layer}"], params[f"b{layer}"] = he_normal(shape, rng), np.zeros(shape[1])
-        if batchnorm and layer <= depth:
-            params[f"gamma{layer}"], params[f"beta{layer}"] = np.ones(width), np.zeros(width)
-    return params
-
-
-def _normalize(z, params, layer, running, mode, batch_size, momentum):
-    """Batch norm of one layer in ``mode`` "train" (batch statistics), "eval" (running) or "batches"."""
-    gamma, beta = params[f"gamma{layer}"], params[f"beta{layer}"]
-    if mode == "batches":
-        # train mode on many batches at once: batch statistics of consecutive groups of batch_size rows
-        # are instance norm on the (n_batches, C, batch_size) view
-        zb = z.reshape(-1, batch_size, z.shape[1]).transpose(0, 2, 1)
-        out = groupnorm_forward(zb, z.shape[1], gamma, beta)[0]
-        return out.transpose(0, 2, 1).reshape(z.shape), None, running
-    out, cache, mean, var = batchnorm_forward(z, gamma, beta, *running, training=mode == "train", momentum=momentum)
-    return out, cache, (mean, var)
-
-
-def _forward(params, x, depth, running, mode="train", batch_size=0, momentum=0.1):
-    """Logits, caches, pre-activations z, ReLU outputs h and new running statistics of the MLP."""
-    batchnorm = "gamma1" in params
-    h, caches, zs, hs, new_running = x, [], [], [], []
-    for layer in range(1, depth + 1):
-        z, linear_cache = linear_forward(h, params[f"W{layer}"], params[f"b{layer}"])
-        a, norm_cache = z, None
-        if batchnorm:
-            a, norm_cache, stats = _normalize(z, params, layer, running[layer - 1], mode, batch_size, momentum)
-            new_running.append(stats)
-        h, relu_cache = relu_forward(a)
-        caches.append((linear_cache, norm_cache, relu_cache))
-        zs.append(z)
-        hs.append(h)
-    logits, out_cache = linear_forward(h, params[f"W{depth + 1}"], params[f"b{depth + 1}"])
-    return logits, (caches, out_cache), zs, hs, new_running
-
-
-def _backward(params, caches, dlogits, depth):
-    layer_caches, out_cache = caches
-    grads = {}
-    d, grads[f"W{depth + 1}"], grads[f"b{depth + 1}"] = linear_backward(dlogits, out_cache)
-    for layer in range(depth, 0, -1):
-        linear_cache, norm_cache, relu_cache = layer_caches[layer - 1]
-        d = relu_backward(d, relu_cache)
-        if norm_cache is not None:
-            d, grads[f"gamma{layer}"], grads[f"beta{layer}"] = batchnorm_backward(d, norm_cache)
-        d, grads[f"W{layer}"], grads[f"b{layer}"] = linear_backward(d, linear_cache)
-    return grads
-
-
-def train_deep_mlp(
-    lr: float,
-    batch_size: int,
-    batchnorm: bool,
-    *,
-    steps: int = 200,
-    record_every: int = 10,
-    depth: int = 6,
-    width: int = 32,
-    momentum: float = 0.1,
-    seed: int = 0,
-) -> MLPRun:
-    """Train a deep ReLU MLP on the digits with plain SGD and record its statistics.
-
-    The network is ``(linear -> [batch norm ->] ReLU) * depth -> linear`` with He
-    normal weights (the same draw with and without batch norm for a given
-    seed), trained by ``theta <- theta - lr * grad`` on softmax cross-entropy
-    over minibatches of ``batch_size`` examples drawn without replacement
-    (a new permutation every epoch).  Every ``record_every`` updates it
-    records the validation accuracy in evaluation mode and with the validation
-    set cut into batches of ``batch_size`` normalized by their own statistics
-    (what forgetting ``model.eval()`` does), and the hidden units' statistics
-    on a probe batch (the first 256 training examples, training mode).
-
-    Args:
-        lr: learning rate, > 0.
-        batch_size: examples per update, >= 2 (batch norm needs two), dividing 256.
-        batchnorm: insert batch norm (torch ``BatchNorm1d`` defaults) before every ReLU.
-        steps: number of updates, >= 1.
-        record_every: updates between checkpoints, >= 1.
-        depth, width: number and width of the hidden layers.
-        momentum: batch norm's running-average weight of the NEW statistic (torch's convention).
-        seed: seeds the weights and the minibatch order.
-
-    Returns:
-        An :class:`MLPRun`.  A run whose loss stops being finite stops there;
-        its later entries are NaN.
-
-    Notes:
-        With batch norm the linear biases are kept for a like-for-like
-        comparison, but they do nothing: batch norm subtracts the batch mean,
-        so their gradient is zero (torch code writes ``Linear(..., bias=False)``).
-    """
-    lr = check_range(lr, "lr", 0.0, None, low_inclusive=False)
-    batch_size = check_int(batch_size, "batch_size", 2)
-    if _VAL_SIZE % batch_size:
-        raise ValueError(f"batch_size must divide the {_VAL_SIZE} validation examples, got {batch_size}")
-    steps, record_every = check_int(steps, "steps", 1), check_int(record_every, "record_every", 1)
-    X_train, y_train, X_val, y_val = digits_for_batchnorm()
-    rng = np.random.default_rng(seed)
-    params = _init_params(depth, width, batchnorm, rng)
-    initial_params = {k: v.copy() for k, v in params.items()}
-    epochs = -(-steps * batch_size // len(X_train))
-    order = np.concatenate([rng.permutation(len(X_train)) for _ in range(epochs + 1)])
-    batch_indices = order[: steps * batch_size].reshape(steps, batch_size)
-    probe = X_train[:256]
-    running = [(np.zeros(width), np.ones(width)) for _ in range(depth)] if batchnorm else []
-
-    checkpoints = np.arange(0, steps + 1, record_every)
-    nan = lambda *shape: np.full(shape, np.nan)  # noqa: E731
-    record = {name: nan(len(checkpoints), depth, width) for name in ("unit_mean", "unit_std", "probe_mean", "probe_var")}
-    val_accuracy, val_accuracy_batch_stats = nan(len(checkpoints)), nan(len(checkpoints))
-    loss, batch_mean, batch_var = nan(steps), nan(steps, depth, width), nan(steps, depth, width)
-    running_mean, running_var = nan(steps + 1, depth, width), nan(steps + 1, depth, width)
-
-    def checkpoint(k):
-        _, _, zs, hs, _ = _forward(params, probe, depth, running, "batches", len(probe))
-        for name, stat in [("unit_mean", np.mean(hs, axis=1)), ("unit_std", np.std(hs, axis=1)),
-                           ("probe_mean", np.mean(zs, axis=1)), ("probe_var", np.var(zs, axis=1))]:
-            record[name][k] = stat
-        val_accuracy[k] = (_forward(params, X_val, depth, running, "eval")[0].argmax(1) == y_val).mean()
-        if batchnorm:
-            logits = _forward(params, X_val, depth, running, "batches", batch_size)[0]
-            val_accuracy_batch_stats[k] = (logits.argmax(1) == y_val).mean()
-
-    # one BLAS thread: on matrices this small, waking a second thread costs more than it saves
-    with np.errstate(all="ignore"), threadpool_limits(1, user_api="blas"):  # a diverging run overflows: stopped below
-        for step in range(steps + 1):
-            if batchnorm:
-                running_mean[step], running_var[step] = np.array(running).transpose(1, 0, 2)
-            if step % record_every == 0:
-                checkpoint(step // record_every)
-            if step == steps:
-                break
-            batch = batch_indices[step]
-            logits, caches, zs, _, new_running = _forward(params, X_train[batch], depth, running, "train", momentum=momentum)
-            loss[step], dlogits = softmax_cross_entropy(logits, y_train[batch])
-            if not np.isfinite(loss[step]):
-                loss[step] = np.nan
-                break
-            batch_mean[step], batch_var[step] = np.mean(zs, axis=1), np.var(zs, axis=1)
-            grads = _backward(params, caches, dlogits, depth)
-            params = {k: v - lr * grads[k] for k, v in params.items()}
-            running = new_running
-    return MLPRun(loss, checkpoints, val_accuracy, val_accuracy_batch_stats, record["unit_mean"], record["unit_std"],
-                  record["probe_mean"], record["probe_var"], batch_mean, batch_var, running_mean, running_var,
-                  batch_indices, initial_params, params)
-
-
-@lru_cache(maxsize=None)
-def batchnorm_runs(lr: float, batch_size: int) -> dict[str, MLPRun]:
-    """The cached pair ``{"plain": ..., "batch norm": ...}`` of ``train_deep_mlp`` runs (default sizes)."""
-    return {name: train_deep_mlp(lr, batch_size, batchnorm) for name, batchnorm in [("plain", False), ("batch norm", True)]}
 
 
 def batchnorm_training_view(lr: float, batch_size: int, step: int, layer: int, unit: int = 0) -> dict[str, Any]:
@@ -253,7 +59,10 @@ _COLORS = {"plain": "tab:red", "batch norm": "tab:blue"}
 def _band(ax, values, color, label):
     """Median and 10-90 % range over the units of every layer."""
     layers = np.arange(1, values.shape[0] + 1)
-    low, mid, high = np.nanpercentile(values, [10, 50, 90], axis=1) if np.isfinite(values).any() else (values[:, 0],) * 3
+    if np.isfinite(values).any():
+        low, mid, high = np.nanpercentile(values, [10, 50, 90], axis=1)
+    else:
+        low = mid = high = values[:, 0]
     ax.fill_between(layers, low, high, color=color, alpha=0.25, lw=0)
     ax.plot(layers, mid, "o-", color=color, label=label, ms=3)
 
@@ -262,7 +71,8 @@ def _draw_batchnorm_training(figure, data, **values):
     runs, k, step, layer, unit = data["runs"], data["k"], data["step"], data["layer"], data["unit"]
     bn = runs["batch norm"]
     figure.set_layout_engine("none")  # constrained layout would cost more than the whole drawing
-    axes = figure.subplots(2, 3, gridspec_kw=dict(left=0.05, right=0.99, bottom=0.08, top=0.95, wspace=0.2, hspace=0.35))
+    axes = figure.subplots(2, 3, gridspec_kw={"left": 0.05, "right": 0.99, "bottom": 0.08, "top": 0.95, "wspace": 0.2,
+                                              "hspace": 0.35})
     ax = axes[0, 0]
     for name, run in runs.items():
         smooth = np.convolve(np.nan_to_num(run.loss, nan=np.inf), np.ones(10) / 10, mode="valid")
@@ -315,7 +125,8 @@ def batchnorm_training_explorer(lr: float = 0.3, batch_size: int = 64, step: int
     batch size) are trained once on the first call (2.5-4 s) and cached.
 
     Update time (measured via ``Explorer.update_times``, 20 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs): median 200 ms, max 330 ms.
+    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
+    median 200 ms, max 330 ms.
     """
     for lr_option in LEARNING_RATES:
         for size in BATCH_SIZES:
@@ -388,7 +199,8 @@ def normalization_sets(
     for name in NORMS:
         mask = np.broadcast_to(masks[name], x.shape)
         values = outputs[name][mask]
-        result[name] = {"mask": mask, "mean": float(values.mean()), "std": float(values.std()), "count": int(mask.sum())}
+        result[name] = {"mask": mask, "mean": float(values.mean()), "std": float(values.std()),
+                        "count": int(mask.sum())}
     return result
 
 
@@ -398,8 +210,9 @@ _AXES_TEXT = {"batch norm": "over N, L per channel", "layer norm": "over C, L pe
 
 def _draw_axes(figure, data, num_groups, sample, channel):
     figure.set_layout_engine("none")  # constrained layout would cost more than the drawing itself
-    axes = figure.subplots(2, 2, gridspec_kw=dict(left=0.04, right=0.99, bottom=0.1, top=0.9, wspace=0.08, hspace=0.75))
-    for ax, name in zip(axes.flat, NORMS):
+    axes = figure.subplots(2, 2, gridspec_kw={"left": 0.04, "right": 0.99, "bottom": 0.1, "top": 0.9, "wspace": 0.08,
+                                              "hspace": 0.75})
+    for ax, name in zip(axes.flat, NORMS, strict=True):
         mask = data[name]["mask"]
         n, c, length = mask.shape
         # samples side by side, one column of gap between them
@@ -427,7 +240,8 @@ def normalization_axes_explorer(num_groups: int = 2, sample: int = 0, channel: i
     cells are normalized together with entry (sample, channel).
 
     Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs): median 105 ms, max 330 ms.
+    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
+    median 105 ms, max 330 ms.
     """
     controls = {
         "num_groups": widgets.SelectionSlider(options=[1, 2, 3, 6], value=num_groups, description="groups G"),

@@ -1,16 +1,16 @@
-"""Adaptive optimizers: a race on 2-D surfaces, Adam's bias correction, and a digits benchmark.
+"""Adaptive optimizers racing on 2-D surfaces, each at its own learning rate.
 
-* ``optimizer_race``: any of eleven ``dlcourse.optim`` optimizers on a 2-D
-  surface of ``dlcourse.surfaces``, each at its own learning rate;
-* ``bias_correction_explorer``: Adam's moving averages m and v with and
-  without bias correction over the first steps;
-* ``train_on_digits``: a lecture helper that trains ``dlcourse.layers.MLP`` on
-  the 8x8 digits with one optimizer and returns its loss curve.
+``optimizer_race``: any of eleven ``dlcourse.optim`` optimizers on a 2-D
+surface of ``dlcourse.surfaces``, each at a learning rate tuned for the
+surface times the factor of its slider.  The lecture's other widget,
+``bias_correction_explorer`` (``dlcourse.widgets.bias_correction``), is
+importable from here too; its digits benchmark is
+``dlcourse.training.train_on_digits``.
 
-Lectures: VU Amsterdam DLVU lecture 4 'Tools of the trade' (Adam, bias
-correction, practical advice); SDU summer school 'Gradient-Based Learning'
-(Adagrad, RMSProp, Adadelta, Adam, Adamax, Nadam); Univ. of Macau 'Modern
-Techniques'; J. Adamczyk, Deep learning lecture notes (Lion).
+Lectures: VU Amsterdam DLVU lecture 4 'Tools of the trade' (Adam, practical
+advice); SDU summer school 'Gradient-Based Learning' (Adagrad, RMSProp,
+Adadelta, Adam, Adamax, Nadam); Univ. of Macau 'Modern Techniques'; J.
+Adamczyk, Deep learning lecture notes (Lion).
 """
 
 from __future__ import annotations
@@ -24,13 +24,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse._checks import check_choice, check_int, check_range
-from dlcourse.data import load_digits, minibatches, train_val_test_split
-from dlcourse.layers import MLP, softmax_cross_entropy
-from dlcourse.optim import OPTIMIZERS, Optimizer
-from dlcourse.optim._common import check_decay
+from dlcourse.optim import OPTIMIZERS
 from dlcourse.surfaces import get_surface, run
 from dlcourse.widgets import Explorer, register
 from dlcourse.widgets._plotting import plain_log_ticks, sparse_ticks
+from dlcourse.widgets.bias_correction import bias_correction_explorer
 from dlcourse.widgets.momentum import (
     draw_surface,
     fixed_layout,
@@ -40,19 +38,8 @@ from dlcourse.widgets.momentum import (
 )
 
 __all__ = [
-    "RACE_SURFACES",
-    "RACE_OPTIMIZERS",
-    "TUNED_LR",
-    "START_POINTS",
-    "race",
-    "draw_race",
-    "optimizer_race",
-    "adam_moments",
-    "GRADIENTS",
-    "bias_correction_data",
-    "draw_bias_correction",
-    "bias_correction_explorer",
-    "train_on_digits",
+    "RACE_OPTIMIZERS", "RACE_SURFACES", "START_POINTS", "TUNED_LR", "bias_correction_explorer", "draw_race",
+    "optimizer_race", "race",
 ]
 
 RACE_SURFACES = ("rosenbrock", "beale", "himmelblau", "saddle", "ravine", "quadratic")
@@ -63,7 +50,7 @@ _DEFAULT_RACERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lion")
 _COLORS = dict(zip(RACE_OPTIMIZERS, (
     "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
     "tab:pink", "navy", "tab:olive", "tab:cyan", "black",
-)))
+), strict=True))
 
 #: Learning rate of each optimizer on each surface (all other hyperparameters at
 #: torch's defaults).  From a sweep over the grid 10^(k/4) from the default
@@ -72,18 +59,30 @@ _COLORS = dict(zip(RACE_OPTIMIZERS, (
 #: minimum: its rates were picked by hand so that every optimizer escapes within
 #: about 100 steps.
 TUNED_LR: dict[str, dict[str, float]] = {
-    "rosenbrock": dict(sgd=5.6e-3, momentum=1.8e-3, nesterov=1.8e-3, adagrad=1.8, rmsprop=0.18, adadelta=32.0,
-                       adam=0.56, adamw=0.56, adamax=1.8, nadam=0.18, lion=1.8e-2),
-    "beale": dict(sgd=3.2e-2, momentum=3.2e-3, nesterov=3.2e-3, adagrad=1.8, rmsprop=0.18, adadelta=32.0,
-                  adam=0.56, adamw=0.56, adamax=1.0, nadam=0.56, lion=0.1),
-    "himmelblau": dict(sgd=1.8e-2, momentum=1.8e-2, nesterov=1e-2, adagrad=1.8, rmsprop=0.1, adadelta=100.0,
-                       adam=1.0, adamw=3.2, adamax=3.2, nadam=0.32, lion=0.1),
-    "saddle": dict(sgd=5e-2, momentum=2e-2, nesterov=2e-2, adagrad=0.1, rmsprop=1e-2, adadelta=1.0,
-                   adam=5e-2, adamw=5e-2, adamax=5e-2, nadam=5e-2, lion=2e-2),
-    "ravine": dict(sgd=0.56, momentum=0.18, nesterov=0.56, adagrad=1.8, rmsprop=0.1, adadelta=32.0,
-                   adam=1.0, adamw=1.8, adamax=1.0, nadam=0.32, lion=0.18),
-    "quadratic": dict(sgd=0.18, momentum=3.2e-2, nesterov=0.1, adagrad=3.2, rmsprop=0.18, adadelta=56.0,
-                      adam=0.56, adamw=3.2, adamax=1.0, nadam=0.56, lion=0.1),
+    "rosenbrock": {
+        "sgd": 5.6e-3, "momentum": 1.8e-3, "nesterov": 1.8e-3, "adagrad": 1.8, "rmsprop": 0.18, "adadelta": 32.0,
+        "adam": 0.56, "adamw": 0.56, "adamax": 1.8, "nadam": 0.18, "lion": 1.8e-2,
+    },
+    "beale": {
+        "sgd": 3.2e-2, "momentum": 3.2e-3, "nesterov": 3.2e-3, "adagrad": 1.8, "rmsprop": 0.18, "adadelta": 32.0,
+        "adam": 0.56, "adamw": 0.56, "adamax": 1.0, "nadam": 0.56, "lion": 0.1,
+    },
+    "himmelblau": {
+        "sgd": 1.8e-2, "momentum": 1.8e-2, "nesterov": 1e-2, "adagrad": 1.8, "rmsprop": 0.1, "adadelta": 100.0,
+        "adam": 1.0, "adamw": 3.2, "adamax": 3.2, "nadam": 0.32, "lion": 0.1,
+    },
+    "saddle": {
+        "sgd": 5e-2, "momentum": 2e-2, "nesterov": 2e-2, "adagrad": 0.1, "rmsprop": 1e-2, "adadelta": 1.0,
+        "adam": 5e-2, "adamw": 5e-2, "adamax": 5e-2, "nadam": 5e-2, "lion": 2e-2,
+    },
+    "ravine": {
+        "sgd": 0.56, "momentum": 0.18, "nesterov": 0.56, "adagrad": 1.8, "rmsprop": 0.1, "adadelta": 32.0,
+        "adam": 1.0, "adamw": 1.8, "adamax": 1.0, "nadam": 0.32, "lion": 0.18,
+    },
+    "quadratic": {
+        "sgd": 0.18, "momentum": 3.2e-2, "nesterov": 0.1, "adagrad": 3.2, "rmsprop": 0.18, "adadelta": 56.0,
+        "adam": 0.56, "adamw": 3.2, "adamax": 1.0, "nadam": 0.56, "lion": 0.1,
+    },
 }
 
 #: Start points: the surface's own default, or a corner of its plotted window
@@ -215,7 +214,7 @@ def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> Non
     rows = np.arange(len(RACE_OPTIMIZERS))[::-1]
     floor, ceiling = 1e-16, 1e8  # as the loss curves: beyond these, bars would squash the others
     scores = {o: (min(max(s, floor), ceiling) if log else s) for o, s in data["scores"].items() if s is not None}
-    for row, o in zip(rows, RACE_OPTIMIZERS):
+    for row, o in zip(rows, RACE_OPTIMIZERS, strict=True):
         if o in scores:
             ax.barh(row, scores[o], color=_COLORS[o], height=0.7)
             ax.text(scores[o] * 1.4 if log else scores[o] + 3, row, f"{data['scores'][o]:.1g}" if log else
@@ -226,7 +225,7 @@ def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> Non
     # Row labels as plain texts right of the axes (clear of the loss panel):
     # eleven ticks would cost more to lay out than the whole scoreboard.
     ax.set_yticks([])
-    for row, o in zip(rows, RACE_OPTIMIZERS):
+    for row, o in zip(rows, RACE_OPTIMIZERS, strict=True):
         ax.text(1.03, row, f"{o}  lr={data['lrs'][o]:.2g}", transform=ax.get_yaxis_transform(), va="center",
                 fontsize=8, color=_COLORS[o] if o in data["trajectories"] else "0.6",
                 fontweight="bold" if o == tune else "normal")
@@ -291,196 +290,3 @@ def optimizer_race(**initial: Any) -> Explorer:
     return Explorer(controls, _race_from_controls, draw_race, figsize=(13.0, 4.6),
                     description="Optimizer race: each optimizer at a learning rate tuned for the surface, "
                                 "times the factor of its slider")
-
-
-# ---------------------------------------------------------- bias correction
-def adam_moments(
-    gradients: np.ndarray, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
-) -> dict[str, np.ndarray]:
-    """Adam's moving averages for a sequence of scalar gradients, with and without bias correction.
-
-    Equations (t = 1, 2, ...; m_0 = v_0 = 0)::
-
-        m_t = beta1 m_{t-1} + (1 - beta1) g_t       m_hat_t = m_t / (1 - beta1^t)
-        v_t = beta2 v_{t-1} + (1 - beta2) g_t^2     v_hat_t = v_t / (1 - beta2^t)
-
-    Args:
-        gradients: 1-D float array g_1, ..., g_T.
-        beta1, beta2: decays in [0, 1).
-        eps: ``> 0``, added outside the root as in torch.
-
-    Returns:
-        dict of arrays of length T: ``m``, ``v``, ``m_hat``, ``v_hat``,
-        ``step`` = m_hat / (sqrt(v_hat) + eps) (Adam's step per unit of lr),
-        ``step_uncorrected`` = m / (sqrt(v) + eps).
-
-    Notes:
-        Because m and v start at 0, E[m_t] = (1 - beta1^t) E[g] and
-        E[v_t] = (1 - beta2^t) E[g^2]: the raw averages are biased toward zero.
-        The uncorrected step is (1 - beta1^t) / sqrt(1 - beta2^t) times too
-        large (about 3.2 at t = 1 with the default betas): v is more biased
-        than m because beta2 is closer to 1.
-
-    Source:
-        Kingma & Ba (2015), "Adam: a method for stochastic optimization",
-        section 3; torch.optim.Adam.  Lecture: VU Amsterdam DLVU lecture 4
-        'Tools of the trade' (bias correction).
-    """
-    g = np.asarray(gradients, dtype=np.float64)
-    if g.ndim != 1 or g.size == 0:
-        raise ValueError(f"gradients must be a non-empty 1-D array, got shape {g.shape}")
-    beta1, beta2 = check_decay(beta1, "beta1"), check_decay(beta2, "beta2")
-    eps = check_range(eps, "eps", 0.0, low_inclusive=False)
-    m, v = _moving_average(g, beta1), _moving_average(g * g, beta2)
-    t = np.arange(1, g.size + 1)
-    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
-    return {"m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat,
-            "step": m_hat / (np.sqrt(v_hat) + eps), "step_uncorrected": m / (np.sqrt(v) + eps)}
-
-
-def _moving_average(values: np.ndarray, beta: float) -> np.ndarray:
-    """a_t = beta a_{t-1} + (1 - beta) x_t from a_0 = 0 (a recursion: a short Python loop over scalars)."""
-    averages = np.empty_like(values)
-    average = 0.0
-    for t, value in enumerate(values.tolist()):
-        average = beta * average + (1.0 - beta) * value
-        averages[t] = average
-    return averages
-
-
-#: Gradient sequences of the bias-correction widget: name -> (mean, standard deviation).
-GRADIENTS = {"constant g = 1": (1.0, 0.0), "noisy g ~ N(1, 2^2)": (1.0, 2.0)}
-
-
-@functools.lru_cache(maxsize=8)
-def _noise(steps: int) -> np.ndarray:
-    noise = np.random.default_rng(0).standard_normal(steps)
-    noise.setflags(write=False)
-    return noise
-
-
-def bias_correction_data(gradient: str = "constant g = 1", beta1: float = 0.9, beta2: float = 0.999,
-                         steps: int = 1000) -> dict[str, Any]:
-    """Adam's moments for ``steps`` gradients of the kind ``gradient`` (a key of ``GRADIENTS``, seeded noise).
-
-    Returns ``adam_moments``'s arrays plus ``t``, ``g``, ``mean`` = E[g] and
-    ``mean_square`` = E[g^2] of the distribution.
-    """
-    mean, std = GRADIENTS[check_choice(gradient, "gradient", tuple(GRADIENTS))]
-    steps = check_int(steps, "steps", 1)
-    g = mean + std * _noise(steps)
-    return {**adam_moments(g, beta1, beta2), "t": np.arange(1, steps + 1), "g": g,
-            "mean": mean, "mean_square": mean**2 + std**2}
-
-
-def draw_bias_correction(figure: Figure, data: dict[str, Any], beta1: float = 0.9, beta2: float = 0.999,
-                         **values: Any) -> None:
-    """m and m_hat (left), sqrt(v) and sqrt(v_hat) (middle), the step with and without correction (right)."""
-    axes = fixed_layout(figure, 3, (1, 1, 1), left=0.05, right=0.98, wspace=0.25)
-    # At most ~800 log-spaced steps are drawn: on the log axis the rest would
-    # land on the same pixels and only cost time.
-    shown = np.unique(np.geomspace(1, data["t"][-1], 800).round().astype(int)) - 1
-    data = {key: value[shown] if isinstance(value, np.ndarray) else value for key, value in data.items()}
-    t = data["t"]
-    noisy = bool(np.ptp(data["g"]) > 0)
-    panels = (
-        (data["m"], data["m_hat"], data["mean"], "first moment", "m", "m_hat", "E[g]"),
-        (np.sqrt(data["v"]), np.sqrt(data["v_hat"]), np.sqrt(data["mean_square"]), "root of the second moment",
-         "sqrt(v)", "sqrt(v_hat)", "sqrt(E[g^2])"),
-        (data["step_uncorrected"], data["step"], data["mean"] / np.sqrt(data["mean_square"]),
-         "step / lr", "m / sqrt(v)", "m_hat / (sqrt(v_hat) + eps)", "E[g] / sqrt(E[g^2])"),
-    )
-    for ax, (raw, corrected, target, title, raw_label, corrected_label, target_label) in zip(axes, panels):
-        if noisy and ax is axes[0]:
-            ax.plot(t, data["g"], color="0.85", linewidth=0.6, label="g")
-        ax.plot(t, raw, color="tab:red", linestyle="--", label=f"{raw_label} (biased)")
-        ax.plot(t, corrected, color="tab:blue", label=corrected_label)
-        ax.axhline(target, color="black", linestyle=":", label=target_label)
-        ax.set_xscale("log")
-        plain_log_ticks(ax.xaxis)
-        sparse_ticks(ax.yaxis)
-        ax.set(xlabel="step t", title=title)
-        ax.title.set_fontsize(10)
-        ax.legend(fontsize=7.5, loc="best")
-        ax.grid(True, alpha=0.3)
-    if noisy:
-        axes[0].set_ylim(-1.5, 3.5)
-    factor = (1 - beta1) / np.sqrt(1 - beta2)
-    axes[2].set_title(f"step / lr; at t = 1 the uncorrected step is {factor:.2g}x", fontsize=10)
-
-
-@register
-def bias_correction_explorer(**initial: Any) -> Explorer:
-    """Adam's m and v with and without bias correction, for a constant or a noisy gradient.
-
-    Controls (keyword arguments set their initial values): ``gradient`` (a key
-    of ``GRADIENTS``), ``beta1`` (0..0.99), ``beta2`` (0.9, 0.99, 0.999,
-    0.9999), ``steps`` (10..5000, log axis).
-
-    Speed: median 100 ms, max 115 ms per update over 30 updates (every control
-    moved to several values, twice) on an otherwise idle 2-core machine,
-    measured via ``Explorer.update_times`` (the same with torch imported).
-    """
-    controls = {
-        "gradient": widgets.Dropdown(options=tuple(GRADIENTS), value="constant g = 1", description="gradient"),
-        "beta1": widgets.FloatSlider(value=0.9, min=0.0, max=0.99, step=0.01, description="beta1",
-                                     continuous_update=False),
-        "beta2": widgets.SelectionSlider(options=(0.9, 0.99, 0.999, 0.9999), value=0.999, description="beta2",
-                                         continuous_update=False),
-        "steps": widgets.IntSlider(value=1000, min=10, max=5000, step=10, description="steps",
-                                   continuous_update=False),
-    }
-    set_initial_values(controls, initial, "bias_correction_explorer")
-    return Explorer(controls, bias_correction_data, draw_bias_correction, figsize=(13.0, 4.2),
-                    description="Adam's bias correction: the moving averages start at 0")
-
-
-# ------------------------------------------------------------- digits helper
-@functools.lru_cache(maxsize=1)
-def _digits_split() -> Any:
-    X, y = load_digits()
-    return train_val_test_split(X, y, rng=np.random.default_rng(0))
-
-
-def train_on_digits(
-    optimizer: str, epochs: int = 5, *, seed: int = 0, hidden: int = 64, batch_size: int = 32, **hyperparameters: Any
-) -> dict[str, np.ndarray]:
-    """Train a 64-hidden-10 ReLU MLP on the 8x8 digits with one optimizer; return its learning curves.
-
-    The split is ``train_val_test_split(load_digits(), rng=default_rng(0))``.
-    ``rng = default_rng(seed)`` draws the He-normal initial weights
-    (``MLP(..., rng=rng)``) and then each epoch's shuffle
-    (``minibatches(..., rng=rng)``), so the same seed gives every optimizer the
-    same start and the same batches.  Loss: softmax cross-entropy (mean).
-
-    Args:
-        optimizer: a name in ``dlcourse.optim.OPTIMIZERS``.
-        epochs: passes over the training set, ``>= 1``.
-        seed: the run's seed.
-        hidden: width of the hidden layer, ``>= 1``.
-        batch_size: ``>= 1``.
-        **hyperparameters: passed to the step function (``lr=...``).
-
-    Returns:
-        dict with ``loss`` (the minibatch loss at every step), ``train_loss``
-        (mean loss of each epoch's minibatches) and ``val_accuracy`` (after
-        each epoch).
-    """
-    check_choice(optimizer, "optimizer", tuple(OPTIMIZERS))
-    epochs, hidden = check_int(epochs, "epochs", 1), check_int(hidden, "hidden", 1)
-    split = _digits_split()
-    rng = np.random.default_rng(seed)
-    model = MLP([split.X_train.shape[1], hidden, 10], activation="relu", init="he_normal", rng=rng)
-    step = Optimizer(model.params, optimizer, **hyperparameters).step
-    losses, train_loss, val_accuracy = [], [], []
-    for _ in range(epochs):
-        epoch_losses = []
-        for X_batch, y_batch in minibatches(split.X_train, split.y_train, batch_size, rng=rng):
-            loss, dlogits = softmax_cross_entropy(model.forward(X_batch), y_batch)
-            model.backward(dlogits)
-            step(model.grads)
-            epoch_losses.append(loss)
-        losses += epoch_losses
-        train_loss.append(np.mean(epoch_losses))
-        val_accuracy.append(np.mean(model.forward(split.X_val).argmax(axis=1) == split.y_val))
-    return {"loss": np.array(losses), "train_loss": np.array(train_loss), "val_accuracy": np.array(val_accuracy)}

@@ -1,10 +1,11 @@
 """Widgets for the lecture 'Regularization': penalties vs fit, dropout masks, double descent.
 
 ``regularization_explorer`` fits a polynomial to a few noisy points with an L2
-(ridge, closed form) or L1 (lasso, proximal gradient) penalty;
-``dropout_explorer`` draws inverted-dropout masks on a digit and averages
-them; ``double_descent_explorer`` sweeps the number of random ReLU features
-of a least-squares regression through the interpolation threshold.
+(ridge, closed form) or L1 (lasso, proximal gradient) penalty
+(``dlcourse.regression``); ``dropout_explorer`` draws inverted-dropout masks
+on a digit and averages them; ``double_descent_explorer`` sweeps the number of
+random ReLU features of a least-squares regression through the interpolation
+threshold.
 
 Sources: VU Amsterdam DLVU lecture 4 'Tools of the trade' (L1/L2, weight
 decay, dropout, priors, double descent); J. Adamczyk, Deep learning lecture
@@ -20,19 +21,17 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-from numpy.polynomial import legendre
-from threadpoolctl import threadpool_limits
 
-from dlcourse._checks import as_float_array, check_choice, check_int, check_range
+from dlcourse._checks import check_choice, check_int, check_range
 from dlcourse.data import load_digits
 from dlcourse.layers import dropout_forward
+from dlcourse.regression import fit_lasso, fit_ridge, legendre_features, polynomial_data
+from dlcourse.training import one_blas_thread
 from dlcourse.widgets import Explorer, register
 
 __all__ = [
-    "polynomial_data", "legendre_features", "fit_ridge", "fit_lasso", "STRENGTHS", "regularization_path",
-    "regularization_explorer",
-    "dropout_masks", "dropout_explorer",
-    "double_descent_curve", "double_descent_explorer",
+    "FEATURE_COUNTS", "STRENGTHS", "double_descent_curve", "double_descent_explorer", "dropout_explorer",
+    "dropout_masks", "regularization_explorer", "regularization_path",
 ]
 
 
@@ -41,120 +40,6 @@ def _no_layout(figure) -> None:
 
 
 # ------------------------------------------------------- penalties vs fit
-
-
-@lru_cache(maxsize=4)
-def polynomial_data(n_train: int = 15, n_val: int = 200, noise: float = 0.3, seed: int = 0):
-    """Noisy samples of sin(pi x) on [-1, 1]: ``(x_train, y_train, x_val, y_val)`` (read-only, cached)."""
-    rng = np.random.default_rng(seed)
-    x_train, x_val = rng.uniform(-1, 1, n_train), rng.uniform(-1, 1, n_val)
-    arrays = (x_train, np.sin(np.pi * x_train) + noise * rng.standard_normal(n_train),
-              x_val, np.sin(np.pi * x_val) + noise * rng.standard_normal(n_val))
-    for a in arrays:
-        a.flags.writeable = False
-    return arrays
-
-
-def legendre_features(x: np.ndarray, degree: int) -> np.ndarray:
-    """Columns P_1(x), ..., P_degree(x): Legendre polynomials, orthogonal on [-1, 1] (no constant column)."""
-    x = as_float_array(x, "x")
-    degree = check_int(degree, "degree", 1)
-    return legendre.legvander(x, degree)[:, 1:]
-
-
-def _centered(features: np.ndarray, y: np.ndarray):
-    """The intercept is not penalized: fit the slopes on centered data, then b = mean(y) - mean(features) w."""
-    features, y = as_float_array(features, "features"), as_float_array(y, "y")
-    if features.ndim != 2 or y.shape != features.shape[:1]:
-        raise ValueError(f"features must be (n, p) and y (n,), got {features.shape} and {y.shape}")
-    mean_f, mean_y = features.mean(axis=0), y.mean()
-    return features - mean_f, y - mean_y, mean_f, mean_y
-
-
-def fit_ridge(features: np.ndarray, y: np.ndarray, strengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """L2-penalized least squares (ridge) for every strength at once, in closed form.
-
-        minimize over (w, b):   1/n sum_i (y_i - b - f_i . w)^2  +  lambda ||w||_2^2
-        w = (Fc^T Fc / n + lambda I)^(-1) Fc^T yc / n,   b = mean(y) - mean(f) . w
-
-    (Fc, yc centered), computed from one eigendecomposition of Fc^T Fc / n.
-
-    Args:
-        features: (n, p); y: (n,); strengths: lambdas, each >= 0 (0: the
-            least-squares solution, minimum norm if it is not unique).
-
-    Returns:
-        ``(W, b)``: W of shape (p, S), b of shape (S,) for the S strengths.
-    """
-    fc, yc, mean_f, mean_y = _centered(features, y)
-    strengths = np.atleast_1d(as_float_array(strengths, "strengths"))
-    if (strengths < 0).any():
-        raise ValueError(f"strengths must be >= 0, got {strengths.min()}")
-    n = len(yc)
-    eigenvalues, vectors = np.linalg.eigh(fc.T @ fc / n)
-    eigenvalues = np.clip(eigenvalues, 0, None)
-    projected = vectors.T @ (fc.T @ yc / n)
-    denominator = eigenvalues[:, None] + strengths[None, :]
-    # lambda = 0 on a singular direction: leave it at 0 (the minimum-norm solution)
-    scale = np.divide(1.0, denominator, out=np.zeros_like(denominator), where=denominator > 1e-12 * eigenvalues.max())
-    W = vectors @ (scale * projected[:, None])
-    return W, mean_y - mean_f @ W
-
-
-def fit_lasso(
-    features: np.ndarray, y: np.ndarray, strengths: np.ndarray, max_iter: int = 5000, tol: float = 1e-12
-) -> tuple[np.ndarray, np.ndarray]:
-    """L1-penalized least squares (lasso) for every strength at once, by FISTA.
-
-        minimize over (w, b):   1/n sum_i (y_i - b - f_i . w)^2  +  lambda ||w||_1
-
-    Proximal gradient with Nesterov acceleration: a gradient step on the
-    mean squared error, then the proximal map of the L1 term, soft
-    thresholding, which sets every |w_j| <= lr * lambda to exactly 0:
-
-        w <- S(v - lr * 2 (G v - r), lr * lambda),   S(u, t) = sign(u) max(|u| - t, 0)
-
-    with G = Fc^T Fc / n, r = Fc^T yc / n, lr = 1 / (2 ||G||) and v the
-    momentum point.  Stops when no weight moves by more than ``tol`` (times
-    the largest weight).
-
-    Args:
-        features: (n, p); y: (n,); strengths: lambdas, each >= 0.
-        max_iter: iteration limit (>= 1).
-        tol: relative stopping tolerance (> 0).
-
-    Returns:
-        ``(W, b)``: W of shape (p, S), b of shape (S,).
-
-    Notes:
-        scikit-learn's ``Lasso(alpha)`` minimizes 1/(2n) ||y - Fw - b||^2 +
-        alpha ||w||_1, the same problem with alpha = lambda / 2.  Plain
-        (sub)gradient descent on the L1 term oscillates around 0 instead of
-        reaching it; the exact zeros come from the proximal step.
-    """
-    fc, yc, mean_f, mean_y = _centered(features, y)
-    strengths = np.atleast_1d(as_float_array(strengths, "strengths"))
-    if (strengths < 0).any():
-        raise ValueError(f"strengths must be >= 0, got {strengths.min()}")
-    max_iter, tol = check_int(max_iter, "max_iter", 1), check_range(tol, "tol", 0.0, None, low_inclusive=False)
-    n = len(yc)
-    gram, correlation = fc.T @ fc / n, (fc.T @ yc / n)[:, None]
-    lr = 1.0 / (2.0 * np.linalg.eigvalsh(gram)[-1])
-    threshold = lr * strengths[None, :]
-    # warm start at the ridge solution of the same strength: for small lambda both are close to least squares,
-    # exactly where the ill-conditioned directions would make a cold start crawl
-    W = fit_ridge(features, y, strengths)[0]
-    V, t = W, 1.0
-    for _ in range(max_iter):
-        U = V - lr * 2.0 * (gram @ V - correlation)
-        W_new = np.sign(U) * np.maximum(np.abs(U) - threshold, 0.0)
-        t_new = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        V = W_new + ((t - 1.0) / t_new) * (W_new - W)
-        change = np.abs(W_new - W).max()
-        W, t = W_new, t_new
-        if change <= tol * max(np.abs(W).max(), 1e-300):
-            break
-    return W, mean_y - mean_f @ W
 
 
 STRENGTHS = 10.0 ** np.arange(-8.0, 1.01, 0.25)
@@ -185,7 +70,8 @@ def _regularization_view(degree: int, penalty: str, strength: float) -> dict[str
 
 def _draw_regularization(figure, data, degree, penalty, strength):
     _no_layout(figure)
-    axes = figure.subplots(1, 3, gridspec_kw=dict(left=0.05, right=0.99, bottom=0.15, top=0.88, wspace=0.25))
+    axes = figure.subplots(1, 3, gridspec_kw={"left": 0.05, "right": 0.99, "bottom": 0.15, "top": 0.88,
+                                                 "wspace": 0.25})
     x_train, y_train, x_val, y_val = polynomial_data()
     index = data["index"]
     ax = axes[0]
@@ -219,7 +105,8 @@ def regularization_explorer(degree: int = 12, penalty: str = "L2", strength: flo
     weights (an L1 penalty sets some exactly to 0).
 
     Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs): median 120 ms, max 320 ms (the max is a
+    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
+    median 120 ms, max 320 ms (the max is a
     first L1 fit of a degree, about 60 ms of FISTA; later visits are cached).
     """
     controls = {
@@ -261,12 +148,13 @@ def dropout_masks(p: float, seed: int, n_masks: int) -> dict[str, np.ndarray]:
 
 def _draw_dropout(figure, data, p, seed, n_masks):
     _no_layout(figure)
-    axes = figure.subplots(1, 5, gridspec_kw=dict(left=0.02, right=0.99, bottom=0.15, top=0.85, wspace=0.25,
-                                                 width_ratios=[1, 1, 1, 1, 1.8]))
+    axes = figure.subplots(1, 5, gridspec_kw={"left": 0.02, "right": 0.99, "bottom": 0.15, "top": 0.85, "wspace": 0.25,
+                                              "width_ratios": [1, 1, 1, 1, 1.8]})
     scale = 1 / (1 - p)
-    images = [(data["x"], "input x (eval mode: out = x)", 1.0), (data["multipliers"][0], f"mask * 1/(1-p) = {scale:.2f}", scale),
+    images = [(data["x"], "input x (eval mode: out = x)", 1.0),
+              (data["multipliers"][0], f"mask * 1/(1-p) = {scale:.2f}", scale),
               (data["outputs"][0], "train mode: one draw", scale), (data["average"], f"mean of {n_masks} draws", 1.0)]
-    for ax, (image, title, vmax) in zip(axes, images):
+    for ax, (image, title, vmax) in zip(axes, images, strict=False):  # the fifth axes is the plot of sums
         ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=max(vmax, 1e-9))
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
@@ -279,7 +167,8 @@ def _draw_dropout(figure, data, p, seed, n_masks):
     ax.plot(draws, data["running_total"], color="tab:blue", label="running mean (inverted dropout)")
     ax.plot(draws, data["running_total"] * (1 - p), color="tab:red", label="running mean without 1/(1-p)")
     ax.axhline(total, color="k", ls="--", lw=1, label="sum of x (eval mode)")
-    ax.set(xscale="linear", xlabel="number of draws", ylim=(0, 2.2 * total), title="the expected activation is preserved")
+    ax.set(xscale="linear", xlabel="number of draws", ylim=(0, 2.2 * total),
+           title="the expected activation is preserved")
     ax.legend(fontsize=7, loc="upper right")
 
 
@@ -288,7 +177,8 @@ def dropout_explorer(p: float = 0.5, seed: int = 0, n_masks: int = 100) -> Explo
     """Inverted dropout on an 8x8 digit: the mask, one output, and the mean over many masks.
 
     Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs): median 150 ms, max 265 ms.
+    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
+    median 150 ms, max 265 ms.
     """
     controls = {
         "p": widgets.FloatSlider(value=p, min=0.0, max=0.9, step=0.05, description="p (drop)"),
@@ -312,7 +202,7 @@ def _random_feature_svds(n_train: int, seeds: int, input_dim: int, n_test: int):
     """``_random_feature_problem`` for every seed (cached: the SVDs are the expensive part)."""
     problems = []
     # one BLAS thread: for matrices this small a second thread costs more than it saves
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         for seed in range(seeds):
             problems.append(_random_feature_problem(seed, n_train, input_dim, n_test))
     return problems
@@ -390,7 +280,8 @@ def double_descent_curve(
 
 def _draw_double_descent(figure, data, noise, ridge, n_train):
     _no_layout(figure)
-    axes = figure.subplots(1, 2, gridspec_kw=dict(left=0.07, right=0.99, bottom=0.15, top=0.88, wspace=0.2))
+    axes = figure.subplots(1, 2, gridspec_kw={"left": 0.07, "right": 0.99, "bottom": 0.15, "top": 0.88,
+                                                 "wspace": 0.2})
     log_p = np.log10(data["feature_counts"])
     ax = axes[0]
     ax.plot(log_p, data["train_mse"], "k.-", ms=3, label="training")
@@ -409,7 +300,8 @@ def double_descent_explorer(noise: float = 0.2, ridge: float = 0.0, n_train: int
     """Double descent in random-features regression: label noise, a ridge penalty and the training-set size.
 
     Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs): median 85 ms, max 210 ms.
+    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
+    median 85 ms, max 210 ms.
     """
     for size in _TRAINING_SET_SIZES:  # the SVDs, once per training-set size
         double_descent_curve(n_train=size)

@@ -1,14 +1,10 @@
-"""dlcourse.widgets.optimizers: the race, Adam's moments and the digits helper against torch.optim, in float64.
+"""dlcourse.widgets.optimizers: the race against torch.optim, in float64.
 
-Tolerances:
-* race trajectories (200 optimizer steps on a convex surface, rounding
-  accumulates step by step): rtol=1e-10, atol=1e-12, as the optimizer tests;
-* Adam's moments (one multiply-add per step, 300 steps): rtol=1e-12;
-  the step per unit lr is read off torch's parameter difference, which loses
-  digits to the growing parameter: rtol=1e-9;
-* digits training (a 64-64-10 MLP, 34 minibatches of matrix products whose
-  summation order differs between numpy and torch): rtol=1e-9 on the losses.
+Tolerances: race trajectories (200 optimizer steps on a convex surface,
+rounding accumulates step by step): rtol=1e-10, atol=1e-12, as the optimizer tests.
 """
+
+from __future__ import annotations
 
 import subprocess
 import sys
@@ -17,24 +13,19 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.data import load_digits, minibatches, train_val_test_split
-from dlcourse.layers import MLP
 from dlcourse.surfaces import get_surface
 from dlcourse.widgets.optimizers import (
-    GRADIENTS,
     RACE_OPTIMIZERS,
     RACE_SURFACES,
     START_POINTS,
     TUNED_LR,
-    adam_moments,
-    bias_correction_data,
     bias_correction_explorer,
     optimizer_race,
     race,
-    train_on_digits,
 )
 
 RTOL, ATOL = 1e-10, 1e-12
+
 
 # name -> torch optimizer at the same hyperparameters as dlcourse.optim's defaults (Lion: not in torch)
 TORCH_OPTIMIZERS = {
@@ -163,98 +154,6 @@ def test_race_widget_shows_only_the_tuned_slider():
     assert explorer.controls["lr_sgd"].description == f"lr {TUNED_LR['ravine']['sgd']:.2g} x"
 
 
-def torch_adam_states(gradients, beta1, beta2, lr=1.0):
-    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.Adam([p], lr=lr, betas=(beta1, beta2))
-    m, v, steps = [], [], []
-    for g in gradients:
-        before = p.detach().clone()
-        p.grad = torch.tensor([g], dtype=torch.float64)
-        optimizer.step()
-        state = optimizer.state[p]
-        m.append(state["exp_avg"].item())
-        v.append(state["exp_avg_sq"].item())
-        steps.append(((before - p.detach()) / lr).item())
-    return np.array(m), np.array(v), np.array(steps)
-
-
-@pytest.mark.parametrize(("beta1", "beta2"), [(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)])
-def test_adam_moments_match_torch_adam_state(beta1, beta2):
-    g = 1.0 + 2.0 * np.random.default_rng(3).standard_normal(300)
-    ours = adam_moments(g, beta1, beta2)
-    m, v, steps = torch_adam_states(g, beta1, beta2)
-    np.testing.assert_allclose(ours["m"], m, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(ours["v"], v, rtol=1e-12)
-    np.testing.assert_allclose(ours["step"], steps, rtol=1e-9, atol=1e-12)
-
-
-def test_constant_gradient_is_recovered_exactly_by_bias_correction():
-    beta1, beta2 = 0.9, 0.999
-    ours = adam_moments(np.full(100, 3.0), beta1, beta2)
-    t = np.arange(1, 101)
-    np.testing.assert_allclose(ours["m"], 3.0 * (1 - beta1**t), rtol=1e-12)
-    np.testing.assert_allclose(ours["m_hat"], 3.0, rtol=1e-12)
-    np.testing.assert_allclose(ours["v_hat"], 9.0, rtol=1e-12)
-    # the uncorrected step is about (1 - beta1^t) / sqrt(1 - beta2^t) times too large
-    expected = 3.0 * (1 - beta1**t) / (3.0 * np.sqrt(1 - beta2**t) + 1e-8)
-    np.testing.assert_allclose(ours["step_uncorrected"], expected, rtol=1e-12)
-    assert ours["step_uncorrected"][0] == pytest.approx(0.1 / np.sqrt(0.001), rel=1e-6)
-
-
-def test_bias_correction_data_and_errors():
-    data = bias_correction_data("noisy g ~ N(1, 2^2)", 0.9, 0.99, 400)
-    assert data["mean"] == 1.0 and data["mean_square"] == 5.0 and data["g"].shape == (400,)
-    np.testing.assert_array_equal(data["g"], bias_correction_data("noisy g ~ N(1, 2^2)", 0.5, 0.9, 400)["g"])
-    assert abs(data["m_hat"][-50:].mean() - 1.0) < 1.0
-    assert set(GRADIENTS) == {"constant g = 1", "noisy g ~ N(1, 2^2)"}
-    with pytest.raises(ValueError, match="gradient"):
-        bias_correction_data("zero")
-    with pytest.raises(ValueError, match="beta2"):
-        adam_moments(np.ones(3), 0.9, 1.0)
-    with pytest.raises(ValueError, match="gradients"):
-        adam_moments(np.ones((3, 2)))
-    with pytest.raises(TypeError, match="beta3"):
-        bias_correction_explorer(beta3=0.5)
-
-
-def test_train_on_digits_matches_torch_training():
-    epochs, lr = 1, 3e-3
-    ours = train_on_digits("adam", epochs, seed=4, hidden=16, batch_size=37, lr=lr)
-    # the same run in torch: same split, same initial weights, same minibatches (the documented rng order)
-    X, y = load_digits()
-    split = train_val_test_split(X, y, rng=np.random.default_rng(0))
-    rng = np.random.default_rng(4)
-    mlp = MLP([64, 16, 10], activation="relu", init="he_normal", rng=rng)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10)).double()
-    with torch.no_grad():
-        for layer, index in ((model[0], 1), (model[2], 2)):
-            layer.weight.copy_(torch.from_numpy(mlp.params[f"W{index}"].T))
-            layer.bias.copy_(torch.from_numpy(mlp.params[f"b{index}"]))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(epochs):
-        for X_batch, y_batch in minibatches(split.X_train, split.y_train, 37, rng=rng):
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(X_batch)), torch.from_numpy(y_batch))
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    np.testing.assert_allclose(ours["loss"], losses, rtol=1e-9)
-    with torch.no_grad():
-        accuracy = (model(torch.from_numpy(split.X_val)).argmax(1).numpy() == split.y_val).mean()
-    assert ours["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-12)
-    assert ours["train_loss"][-1] == pytest.approx(np.mean(losses), rel=1e-9)
-
-
-def test_train_on_digits_bad_arguments():
-    with pytest.raises(ValueError, match="optimizer"):
-        train_on_digits("adamm")
-    with pytest.raises(ValueError, match="epochs"):
-        train_on_digits("adam", 0)
-    with pytest.raises(TypeError, match="betas2"):
-        train_on_digits("adam", 1, betas2=0.9)
-
-
 def test_module_does_not_import_torch():
     code = "import sys, dlcourse.widgets.optimizers; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -266,3 +165,9 @@ def test_start_points_are_inside_every_window():
         for start in START_POINTS:
             x, y = race(surface, (), steps=10, start=start)["start"]
             assert x_low <= x <= x_high and y_low <= y <= y_high
+
+
+def test_the_lectures_builders_are_importable_from_here():
+    from dlcourse.widgets import bias_correction
+
+    assert bias_correction_explorer is bias_correction.bias_correction_explorer

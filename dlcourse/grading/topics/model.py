@@ -1,18 +1,18 @@
 """Check that a trained model reaches an accuracy threshold on held-out digits.
 
 Unlike the other checks there is no reference output to agree with: the
-student's model is judged by its accuracy on the test set of one fixed split
-of the 8x8 digits.  The exercise and the check use the same split::
+student's model is judged by its accuracy on the test set of the course's one
+fixed split of the 8x8 digits, ``dlcourse.training.digits_split``.  The
+exercise and the check use the same split::
 
-    from dlcourse.grading import check_accuracy, digits_split
+    from dlcourse.grading import check_accuracy
+    from dlcourse.training import digits_split
 
     X_train, y_train, X_val, y_val, X_test, y_test = digits_split()
     ...                                   # train on X_train, tune on X_val
     check_accuracy(predict)               # predict(X) -> labels or (N, 10) scores
     check_accuracy(predict, hidden=True)  # also: predictions must not depend on the batch
 
-``digits_split()`` is ``train_val_test_split(*load_digits(), rng=default_rng(0))``
-with the default fractions (1257 / 270 / 270 examples, stratified).
 ``predict`` runs guarded like every student function (inputs untouched, time
 limit, no torch and no reference code, except :mod:`dlcourse.data` for
 loading and standardizing data) and only ever sees the arrays passed to it.
@@ -33,9 +33,9 @@ import numpy as np
 from dlcourse._checks import check_range
 from dlcourse.grading._guard import DEFAULT_FORBIDDEN, guarded_call
 from dlcourse.grading._report import GradingError, describe_value
-from dlcourse.training import DIGITS_SPLIT_SEED, digits_split
+from dlcourse.training import digits_split
 
-__all__ = ["DIGITS_SPLIT_SEED", "NUM_CLASSES", "check_accuracy", "digits_split"]
+__all__ = ["NUM_CLASSES", "check_accuracy"]
 
 NUM_CLASSES = 10
 # predict may load and standardize data with the library (dlcourse.data uses
@@ -128,7 +128,7 @@ def check_accuracy(predict: Callable[[np.ndarray], Any], threshold: float = 0.95
 
     Args:
         predict: the student's function X -> labels, X of shape (N, 64) as in
-            :func:`digits_split`; it returns N integer labels 0-9 or (N, 10)
+            ``dlcourse.training.digits_split``; it returns N integer labels 0-9 or (N, 10)
             class scores (the argmax of each row is the label).
         threshold: the accuracy to reach, in [0, 1] (default 0.95: softmax
             regression on standardized pixels reaches about 0.96).
