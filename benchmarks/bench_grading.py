@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import statistics
 import time
+from functools import partial
 
 import numpy as np
 
@@ -31,6 +32,11 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
+def observe_all(target, reference, trials) -> list:
+    """The reference's observations of every trial: what a check costs without the student's side."""
+    return [_quietly(partial(target.observe, reference, copy.deepcopy(trial))) for trial in trials]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prefix", default="", help="only targets whose name starts with this")
@@ -44,13 +50,11 @@ def main() -> None:
             continue
         # the reference lives in dlcourse, which student code may not reach: lift that watch only
         target = dataclasses.replace(get_target(name), forbidden=("torch",))
-        visible = best_of(lambda: run_check(target, list(target.reference)), args.repeats)
-        hidden = best_of(lambda: run_check(target, list(target.reference), hidden=True), 1)
+        visible = best_of(partial(run_check, target, list(target.reference)), args.repeats)
+        hidden = best_of(partial(run_check, target, list(target.reference), hidden=True), 1)
         trials = target.trials(np.random.default_rng(seed_for(name, False)), False)
-        reference = Caller(target.reference, target.roles, None)
-        baseline = best_of(
-            lambda: [_quietly(lambda: target.observe(reference, copy.deepcopy(t))) for t in trials], args.repeats
-        )
+        baseline = best_of(partial(observe_all, target, Caller(target.reference, target.roles, None), trials),
+                           args.repeats)
         visible_times.append(visible)
         print(f"{name:38s} {visible:8.3f}s {hidden:8.3f}s {baseline:8.4f}s {visible / baseline:7.1f}x")
     if visible_times:

@@ -50,16 +50,24 @@ import numpy as np
 from dlcourse._checks import check_choice, check_range, check_rng, check_shape2d
 
 __all__ = [
-    "calculate_gain", "zeros", "constant", "normal", "uniform",
-    "xavier_uniform", "xavier_normal", "he_uniform", "he_normal",
-    "lecun_normal", "torch_linear_default",
+    "calculate_gain",
+    "constant",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "normal",
+    "torch_linear_default",
+    "uniform",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
 ]
 
 _LINEAR_NAMES = (
     "linear", "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
 )
-_GAIN_NAMES = _LINEAR_NAMES + ("sigmoid", "tanh", "relu", "leaky_relu", "selu")
+_GAIN_NAMES = (*_LINEAR_NAMES, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
 _FAN_MODES = ("fan_in", "fan_out")
 
 

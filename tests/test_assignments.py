@@ -23,8 +23,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from assignments import load_planted, plant
+
 from dlcourse.grader.demo import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +101,8 @@ def test_assignment(assignment, tmp_path):
     # no cell of the solution raised (explorations included), and feedback names each planted mistake
     for notebook in notebooks:
         graded = json.loads((course / "autograded" / "solution" / assignment / notebook).read_text())
-        errors = [cell.get("id") for cell in graded["cells"] for out in cell.get("outputs", []) if out["output_type"] == "error"]
+        errors = [cell.get("id") for cell in graded["cells"] for out in cell.get("outputs", [])
+                  if out["output_type"] == "error"]
         assert not errors, f"{notebook}: cells {errors} raised in the solution"
     for index, entry in enumerate(planted):
         graded = json.loads((course / "autograded" / f"planted{index}" / assignment / entry["notebook"]).read_text())
@@ -128,5 +129,7 @@ def test_assignment(assignment, tmp_path):
 def test_notebooks_are_committed_without_outputs():
     for path in [*SOLUTIONS.rglob("*.ipynb"), *EXERCISES.rglob("*.ipynb")]:
         notebook = json.loads(path.read_text())
-        with_output = [c.get("id") for c in notebook["cells"] if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
-        assert not with_output, f"{path.relative_to(ROOT)}: cells {with_output} carry outputs; clear them before committing"
+        with_output = [c.get("id") for c in notebook["cells"]
+                       if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+        assert not with_output, (f"{path.relative_to(ROOT)}: cells {with_output} carry outputs; "
+                                 "clear them before committing")

@@ -52,7 +52,7 @@ def jupyterlab(tmp_path):
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    log = open(tmp_path / "jupyterlab.log", "w")
+    log = open(tmp_path / "jupyterlab.log", "w")  # noqa: SIM115 -- the server writes to it until the finally below
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -80,7 +80,8 @@ def run_all_cells(page) -> None:
     kernel is still connecting (on a loaded machine) can be lost."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    started = "() => [...document.querySelectorAll('.jp-InputPrompt')].some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"
+    started = ("() => [...document.querySelectorAll('.jp-InputPrompt')]"
+               ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
     for _ in range(4):
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
@@ -123,7 +124,9 @@ def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
             page.keyboard.type(str(float(old_value) * 0.5 + 0.25) if old_value else "1")
             page.keyboard.press("Enter")
             page.wait_for_function(
-                "([el, src]) => el.getAttribute('src') !== src", arg=[image.element_handle(), before_src], timeout=30_000
+                "([el, src]) => el.getAttribute('src') !== src",
+                arg=[image.element_handle(), before_src],
+                timeout=30_000,
             )
             widget.screenshot(path=str(shots / "after.png"))
         except Exception:

@@ -109,13 +109,13 @@ def test_numerical_gradient_keeps_float32():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(f="not callable", x=np.ones(2)), TypeError, "f must be a callable"),
-        (dict(f=np.sum, x=np.arange(3)), TypeError, "x must be a floating-point array"),
-        (dict(f=np.sum, x=np.ones(2), h=0.0), ValueError, "h must be in"),
-        (dict(f=np.sum, x=np.ones(2), h=-1e-5), ValueError, "h must be in"),
-        (dict(f=lambda v: v * 2, x=np.ones(2)), ValueError, r"f must return a scalar.*shape \(2,\)"),
-        (dict(f=lambda v: np.sum(v) + 1j, x=np.ones(2)), TypeError, "f must return a real scalar"),
-        (dict(f=lambda v: "loss", x=np.ones(2)), TypeError, "f must return a real scalar"),
+        ({"f": "not callable", "x": np.ones(2)}, TypeError, "f must be a callable"),
+        ({"f": np.sum, "x": np.arange(3)}, TypeError, "x must be a floating-point array"),
+        ({"f": np.sum, "x": np.ones(2), "h": 0.0}, ValueError, "h must be in"),
+        ({"f": np.sum, "x": np.ones(2), "h": -1e-5}, ValueError, "h must be in"),
+        ({"f": lambda v: v * 2, "x": np.ones(2)}, ValueError, r"f must return a scalar.*shape \(2,\)"),
+        ({"f": lambda v: np.sum(v) + 1j, "x": np.ones(2)}, TypeError, "f must return a real scalar"),
+        ({"f": lambda v: "loss", "x": np.ones(2)}, TypeError, "f must return a real scalar"),
     ],
 )
 def test_numerical_gradient_bad_input(kwargs, error, match):
@@ -134,7 +134,7 @@ def test_numerical_gradient_many_matches_torch(batch):
 
     numeric = numerical_gradient_many(lambda p: loss(np, p), arrays)
     tensors = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in arrays.items()}
-    exact = dict(zip(tensors, torch.autograd.grad(loss(torch, tensors), list(tensors.values()))))
+    exact = dict(zip(tensors, torch.autograd.grad(loss(torch, tensors), list(tensors.values())), strict=True))
     assert numeric.keys() == arrays.keys()
     for name in arrays:
         assert rel_error(numeric[name], exact[name].numpy()) < NUMERICAL_REL_TOL, name

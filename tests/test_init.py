@@ -147,7 +147,7 @@ def test_no_global_random_state(ours):
 
 @pytest.mark.parametrize("ours", RANDOM_INITS, ids=IDS)
 def test_rng_is_required(ours):
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
         ours((3, 5), 0)
 
 

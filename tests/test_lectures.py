@@ -38,4 +38,5 @@ def test_lecture_is_committed_clean_and_complete(path):
 def test_lecture_executes_headless(path):
     notebook = nbformat.read(path, as_version=4)
     # raises CellExecutionError, naming the cell, if any cell fails
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    resources = {"metadata": {"path": str(path.parent)}}
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources=resources).execute()

@@ -16,7 +16,10 @@ def make_explorer():
         figure.add_subplot().plot(*data)
 
     return Explorer(
-        {"frequency": widgets.FloatSlider(value=1.0, min=0.5, max=5.0), "wave": widgets.Dropdown(options=["sin", "cos"])},
+        {
+            "frequency": widgets.FloatSlider(value=1.0, min=0.5, max=5.0),
+            "wave": widgets.Dropdown(options=["sin", "cos"]),
+        },
         compute,
         draw,
     )

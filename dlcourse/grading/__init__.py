@@ -39,8 +39,17 @@ from dlcourse.grading.topics.model import check_accuracy
 from dlcourse.training import digits_split
 
 __all__ = [
-    "check", "check_accuracy", "check_spread_conclusions", "digits_split", "targets", "get_target",
-    "GradingError", "Target", "Trial", "Mistake", "Tolerance",
+    "GradingError",
+    "Mistake",
+    "Target",
+    "Tolerance",
+    "Trial",
+    "check",
+    "check_accuracy",
+    "check_spread_conclusions",
+    "digits_split",
+    "get_target",
+    "targets",
 ]
 
 

@@ -23,7 +23,6 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-
 from dlcourse.grading._report import GradingError, describe_value
 from dlcourse.sandbox.purity import changed_path, snapshot
 
@@ -212,7 +211,7 @@ def guarded_call(
             f"yourself with numpy: the reference library and torch do it for you, so they are not allowed here."
         )
     if pure:
-        for (name, _), value, old in zip(args, values, before[0]):
+        for (name, _), value, old in zip(args, values, before[0], strict=True):
             path = changed_path(old, value, name)
             if path:
                 raise GradingError(

@@ -26,7 +26,7 @@ import ipywidgets as widgets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["Explorer", "UPDATE_BUDGET_SECONDS"]
+__all__ = ["UPDATE_BUDGET_SECONDS", "Explorer"]
 
 UPDATE_BUDGET_SECONDS = 0.25
 _DPI = 80

@@ -34,10 +34,10 @@ from dlcourse.widgets._plotting import one_blas_thread
 __all__ = [
     "ACTIVATION_NAMES",
     "activation_curves",
-    "draw_activation_curves",
     "activation_explorer",
-    "gradient_depth",
+    "draw_activation_curves",
     "draw_gradient_depth",
+    "gradient_depth",
     "gradient_depth_explorer",
 ]
 
@@ -115,7 +115,7 @@ def _format_kwargs(kwargs: dict[str, Any]) -> str:
 def _shade(ax: Any, x: np.ndarray, mask: np.ndarray) -> None:
     """Shade the x-intervals where mask is True."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
         ax.axvspan(x[start], x[stop - 1], color="tab:red", alpha=0.12, lw=0)
 
 
@@ -159,7 +159,7 @@ def activation_explorer(activation: str = "sigmoid", negative_slope: float = 0.0
     where ``Explorer.update_times`` (wall clock) gave median 105 ms, max 220 ms.
     """
     _import_erf_now()
-    style = dict(continuous_update=False, style={"description_width": "initial"})
+    style = {"continuous_update": False, "style": {"description_width": "initial"}}
     controls = {
         "activation": widgets.Dropdown(options=ACTIVATION_NAMES, value=activation, description="activation"),
         "negative_slope": widgets.FloatSlider(value=negative_slope, min=0.0, max=0.5, step=0.01,
@@ -274,7 +274,7 @@ def _label_ends(ax: Any, x: float, ends: dict[str, float]) -> None:
     gap = (high - low) / 25  # about one line of 7-pt text on this axis
     for i in range(1, len(logs)):
         logs[i] = max(logs[i], logs[i - 1] + gap)
-    for name, log in zip(names, logs):
+    for name, log in zip(names, logs, strict=True):
         ax.text(x, 10.0**log, name, fontsize=7, color="0.45", va="center")
 
 
@@ -285,7 +285,7 @@ def draw_gradient_depth(figure: Figure, data: dict[str, Any], activation: str, d
     main = data["main"]
     layers = np.arange(1, depth + 1)
     tiny = np.finfo(np.float64).tiny  # a norm of exactly 0 (all units dead) cannot go on a log axis
-    for name, grad_W in data["others"].items():
+    for grad_W in data["others"].values():
         grad_ax.plot(layers, np.maximum(grad_W, tiny), color="0.7", lw=1)
     grad_ax.plot(layers, np.maximum(main["grad_W"], tiny), color="tab:red", lw=2.2,
                  label="‖∂L/∂W_l‖ (what the optimizer sees)")
@@ -341,7 +341,7 @@ def gradient_depth_explorer(activation: str = "sigmoid", depth: int = 20, gain: 
     The compute is cached per (activation, depth, gain) and runs BLAS on one thread.
     """
     _import_erf_now()
-    style = dict(continuous_update=False, style={"description_width": "initial"})
+    style = {"continuous_update": False, "style": {"description_width": "initial"}}
     controls = {
         "activation": widgets.Dropdown(options=tuple(ACTIVATIONS), value=activation, description="activation"),
         "depth": widgets.IntSlider(value=depth, min=1, max=_MAX_DEPTH, description="depth (layers)", **style),

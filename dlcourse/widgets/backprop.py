@@ -24,7 +24,7 @@ from dlcourse.backprop import worked_example
 from dlcourse.widgets import register
 from dlcourse.widgets._base import Explorer
 
-__all__ = ["computation_graph", "draw_computation_graph", "computation_graph_explorer"]
+__all__ = ["computation_graph", "computation_graph_explorer", "draw_computation_graph"]
 
 PASSES = ("forward", "backward", "both")
 _X2_RANGE = (-np.pi, np.pi)  # the x2 slider's range: the slope curves stay put while the point moves
@@ -108,7 +108,7 @@ def _draw_graph(ax: Any, data: dict[str, Any], show: str) -> None:
     for src, dst, value, adjoint, path in data["edges"]:
         (x0, y0), (x1, y1) = _NODES[src][0], _NODES[dst][0]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops=dict(arrowstyle="-|>", color="0.35", lw=1.4, shrinkA=19, shrinkB=19))
+                    arrowprops={"arrowstyle": "-|>", "color": "0.35", "lw": 1.4, "shrinkA": 19, "shrinkB": 19})
         mx, my = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
         if forward:
             ax.text(mx, my + 0.16, f"{_fmt(value)} →", color=_FORWARD_COLOR, ha="center", fontsize=10)
@@ -188,7 +188,7 @@ def computation_graph_explorer(x1: float = 2.0, x2: float = 1.0, show: str = "bo
     (10 per control), on a 2-core machine shared with other jobs (load ~4),
     where ``Explorer.update_times`` (wall clock) gave median 145 ms, max 340 ms.
     """
-    slider = dict(continuous_update=False, readout_format=".2f", style={"description_width": "initial"})
+    slider = {"continuous_update": False, "readout_format": ".2f", "style": {"description_width": "initial"}}
     controls = {
         "x1": widgets.FloatSlider(value=x1, min=-3.0, max=3.0, step=0.05, description="x1", **slider),
         "x2": widgets.FloatSlider(value=x2, min=-np.pi, max=np.pi, step=0.05, description="x2", **slider),

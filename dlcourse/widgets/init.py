@@ -31,7 +31,7 @@ from dlcourse.activations import relu, relu_grad, tanh, tanh_grad
 from dlcourse.widgets import Explorer, register
 from dlcourse.widgets.sgd import fixed_grid, log_axis
 
-__all__ = ["INITIALIZERS", "DEPTH_ACTIVATIONS", "DepthStatistics", "layer_statistics", "init_depth_explorer"]
+__all__ = ["DEPTH_ACTIVATIONS", "INITIALIZERS", "DepthStatistics", "init_depth_explorer", "layer_statistics"]
 
 CONSTANT_VALUE = 0.1
 SMALL_STD = 0.01
@@ -197,7 +197,7 @@ def draw_layer_statistics(
     colors = [f"C{i}" for i in range(n)]
     ax = figure.add_subplot(grid[0, 0])  # one axes, histograms stacked as ridges: cheaper than n axes
     zero_bin = int(np.searchsorted(stats.bin_edges, 0.0, side="right")) - 1
-    for row, (layer, fractions) in enumerate(zip(stats.histogram_layers, stats.histograms)):
+    for row, (layer, fractions) in enumerate(zip(stats.histogram_layers, stats.histograms, strict=True)):
         base = n - 1 - row  # the first layer on top
         # scaled to the highest bar away from 0, so ReLU's spike of exact zeros does not flatten the rest
         peak = np.delete(fractions, zero_bin).max() or fractions.max()

@@ -1,11 +1,11 @@
 """Planted wrong submissions for ps3_optimizers: each must lose exactly the points of its part, with a diagnosis."""
 
 PLANTED = [
-    dict(
-        name="momentum_moving_average",
-        notebook="ps3_optimizers.ipynb",
-        cell="momentum",
-        source='''def momentum_init(theta):
+    {
+        "name": "momentum_moving_average",
+        "notebook": "ps3_optimizers.ipynb",
+        "cell": "momentum",
+        "source": '''def momentum_init(theta):
     return {"step": 0, "v": np.zeros_like(theta)}
 
 
@@ -17,14 +17,14 @@ def momentum_step(theta, grad, state, *, lr=1e-3, momentum=0.9, dampening=0.0, w
     new_theta = theta - lr * v
     return new_theta, {"step": t, "v": v}
 ''',
-        zero=["momentum_tests"],
-        feedback="Likely cause: This exercise uses torch's momentum, v = momentum * v + (1 - dampening) * g",
-    ),
-    dict(
-        name="adam_no_bias_correction",
-        notebook="ps3_optimizers.ipynb",
-        cell="adam",
-        source='''def adam_init(theta):
+        "zero": ["momentum_tests"],
+        "feedback": "Likely cause: This exercise uses torch's momentum, v = momentum * v + (1 - dampening) * g",
+    },
+    {
+        "name": "adam_no_bias_correction",
+        "notebook": "ps3_optimizers.ipynb",
+        "cell": "adam",
+        "source": '''def adam_init(theta):
     return {"step": 0, "m": np.zeros_like(theta), "v": np.zeros_like(theta)}
 
 
@@ -38,7 +38,7 @@ def adam_step(theta, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weig
     new_theta = theta - lr * m / (np.sqrt(v) + eps)
     return new_theta, {"step": t, "m": m, "v": v}
 ''',
-        zero=["adam_tests"],
-        feedback="Likely cause: Bias-correct both moments, m_hat = m / (1 - beta1**t)",
-    ),
+        "zero": ["adam_tests"],
+        "feedback": "Likely cause: Bias-correct both moments, m_hat = m / (1 - beta1**t)",
+    },
 ]

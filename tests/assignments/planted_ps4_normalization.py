@@ -1,14 +1,14 @@
 """Planted wrong submissions of ps4_normalization: each must lose exactly its part's points."""
 
 PLANTED = [
-    dict(
-        name="batchnorm_keras_momentum",
-        notebook="ps4_normalization.ipynb",
-        cell="batchnorm_forward",
+    {
+        "name": "batchnorm_keras_momentum",
+        "notebook": "ps4_normalization.ipynb",
+        "cell": "batchnorm_forward",
         # momentum read as the weight of the OLD running value (Keras); the normalization and the
         # cache (the solution's format, which the solution backward reads) are right, so the
         # backward part, which compares only gradients, keeps its points
-        source='''def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+        "source": '''def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
     """Batch normalization forward pass for x of shape (N, D)."""
     if training:
         n = x.shape[0]
@@ -24,15 +24,15 @@ PLANTED = [
         cache = (xhat, gamma, 1 / np.sqrt(running_var + eps), False)
     return gamma * xhat + beta, cache, new_running_mean, new_running_var
 ''',
-        zero=["batchnorm_forward_tests"],
-        feedback="momentum is the weight of the NEW batch statistic",
-    ),
-    dict(
-        name="layernorm_backward_stats_constant",
-        notebook="ps4_normalization.ipynb",
-        cell="layernorm_backward",
+        "zero": ["batchnorm_forward_tests"],
+        "feedback": "momentum is the weight of the NEW batch statistic",
+    },
+    {
+        "name": "layernorm_backward_stats_constant",
+        "notebook": "ps4_normalization.ipynb",
+        "cell": "layernorm_backward",
         # the row mean and variance treated as constants: the gradient of a plain affine map
-        source='''def layernorm_backward(dout, cache):
+        "source": '''def layernorm_backward(dout, cache):
     """Layer normalization backward pass."""
     xhat, gamma, inv_std = cache
     dx = gamma * dout * inv_std
@@ -40,7 +40,7 @@ PLANTED = [
     dbeta = np.sum(dout, axis=0)
     return dx, dgamma, dbeta
 ''',
-        zero=["layernorm_backward_tests"],
-        feedback="Likely cause: Each sample's mean and variance depend on its x",
-    ),
+        "zero": ["layernorm_backward_tests"],
+        "feedback": "Likely cause: Each sample's mean and variance depend on its x",
+    },
 ]

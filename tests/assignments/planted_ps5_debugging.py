@@ -1,31 +1,34 @@
-"""Planted wrong submissions for ps5_debugging.ipynb: each must lose exactly the points of its part, with a diagnosis."""
+"""Planted wrong submissions for ps5_debugging.ipynb.
+
+Each must lose exactly the points of its part, with a diagnosis.
+"""
 
 PLANTED = [
-    dict(
-        name="epoch_loss_item_at_the_end",
-        notebook="ps5_debugging.ipynb",
-        cell="debug_memory",
-        source='''def epoch_loss(model, batches, loss_fn):
+    {
+        "name": "epoch_loss_item_at_the_end",
+        "notebook": "ps5_debugging.ipynb",
+        "cell": "debug_memory",
+        "source": '''def epoch_loss(model, batches, loss_fn):
     # keep the batch losses, average them, and only then turn the result into a float
     losses = []
     for x, y in batches:
         losses.append(loss_fn(model(x), y))
     return torch.stack(losses).mean().item()
 ''',
-        zero=["debug_memory_tests"],
-        feedback="Likely cause: .item() at the end is too late",
-    ),
-    dict(
-        name="train_step_without_zero_grad",
-        notebook="ps5_debugging.ipynb",
-        cell="debug_zero_grad",
-        source='''def train_step(model, optimizer, x, y, loss_fn):
+        "zero": ["debug_memory_tests"],
+        "feedback": "Likely cause: .item() at the end is too late",
+    },
+    {
+        "name": "train_step_without_zero_grad",
+        "notebook": "ps5_debugging.ipynb",
+        "cell": "debug_zero_grad",
+        "source": '''def train_step(model, optimizer, x, y, loss_fn):
     loss = loss_fn(model(x), y)
     loss.backward()
     optimizer.step()
     return loss.item()
 ''',
-        zero=["debug_zero_grad_tests"],
-        feedback="Likely cause: optimizer.zero_grad() is missing",
-    ),
+        "zero": ["debug_zero_grad_tests"],
+        "feedback": "Likely cause: optimizer.zero_grad() is missing",
+    },
 ]

@@ -1,11 +1,11 @@
 """Planted wrong submissions for ps5_training.ipynb: each must lose exactly the points of its part, with a diagnosis."""
 
 PLANTED = [
-    dict(
-        name="minibatches_separate_shuffles",
-        notebook="ps5_training.ipynb",
-        cell="minibatches",
-        source='''def minibatches(X, y, batch_size, *, shuffle=True, rng=None, drop_last=False):
+    {
+        "name": "minibatches_separate_shuffles",
+        "notebook": "ps5_training.ipynb",
+        "cell": "minibatches",
+        "source": '''def minibatches(X, y, batch_size, *, shuffle=True, rng=None, drop_last=False):
     n = len(X)
     if shuffle:
         # shuffle the inputs and the labels (as on the slide: X, Y <- Shuffle(X), Shuffle(Y))
@@ -14,14 +14,14 @@ PLANTED = [
     for start in range(0, stop, batch_size):
         yield X[start:start + batch_size], y[start:start + batch_size]
 ''',
-        zero=["minibatches_tests"],
-        feedback="Likely cause: Shuffle X and y with ONE permutation (X[order], y[order])",
-    ),
-    dict(
-        name="l2_penalty_without_half",
-        notebook="ps5_training.ipynb",
-        cell="weight_decay",
-        source='''def l2_penalty(params, weight_decay):
+        "zero": ["minibatches_tests"],
+        "feedback": "Likely cause: Shuffle X and y with ONE permutation (X[order], y[order])",
+    },
+    {
+        "name": "l2_penalty_without_half",
+        "notebook": "ps5_training.ipynb",
+        "cell": "weight_decay",
+        "source": '''def l2_penalty(params, weight_decay):
     penalty = 0.0
     grads = {}
     for name, W in params.items():
@@ -33,7 +33,7 @@ PLANTED = [
 def decoupled_decay(theta, lr, weight_decay):
     return theta - lr * weight_decay * theta
 ''',
-        zero=["weight_decay_tests"],
-        feedback="Likely cause: torch's weight_decay multiplies weight_decay / 2 * sum ||W||**2",
-    ),
+        "zero": ["weight_decay_tests"],
+        "feedback": "Likely cause: torch's weight_decay multiplies weight_decay / 2 * sum ||W||**2",
+    },
 ]

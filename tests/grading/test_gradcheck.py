@@ -191,7 +191,8 @@ def test_forward_difference_is_far_outside_the_tolerance():
     ("fn", "against", "match"),
     [
         (in_place_without_restoring, "gradcheck.numerical_gradient", "Put every entry back"),
-        (lambda f, x, h=1e-5: None, "gradcheck.numerical_gradient", "should be a numpy array of shape (1,), but it is None"),
+        (lambda f, x, h=1e-5: None, "gradcheck.numerical_gradient",
+         "should be a numpy array of shape (1,), but it is None"),
         (lambda f, x, h=1e-5: divides_by_h(f, x, h).ravel() / 2, "gradcheck.numerical_gradient",
          "has shape (12,) but should have shape (3, 4)"),
         (lambda f, x, h=1e-5: [f(x)], "gradcheck.numerical_gradient", "should be a numpy array"),
@@ -249,7 +250,7 @@ def rel_error_with_where(a, b):
 
 def rel_error_loop(a, b):
     worst = 0.0
-    for ai, bi in zip(np.ravel(a), np.ravel(b)):
+    for ai, bi in zip(np.ravel(a), np.ravel(b), strict=True):
         worst = max(worst, abs(ai - bi) / max(1e-8, abs(ai) + abs(bi)))
     return worst
 

@@ -21,7 +21,7 @@ CURVE_RTOL, CURVE_ATOL = 1e-12, 1e-14
 # in each matmul compounds layer after layer (observed 3e-13): rtol=1e-11 on the norms.
 DEPTH_RTOL = 1e-11
 
-PARAMS = dict(negative_slope=0.2, alpha=1.7, beta=2.5)
+PARAMS = {"negative_slope": 0.2, "alpha": 1.7, "beta": 2.5}
 TORCH = {
     "sigmoid": lambda x, p: torch.sigmoid(x),
     "tanh": lambda x, p: torch.tanh(x),
@@ -97,7 +97,7 @@ def torch_depth(name, depth, gain, width=64, batch=64, seed=0):
     x, upstream, standard = _standard_draws(width, batch, seed)
     fn = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu, "leaky_relu": F.leaky_relu,
           "elu": F.elu, "gelu": F.gelu, "selu": F.selu, "silu": F.silu, "mish": F.mish, "softplus": F.softplus}[name]
-    weights = [torch.tensor(standard[l] * (gain / np.sqrt(width)), requires_grad=True) for l in range(depth)]
+    weights = [torch.tensor(standard[layer] * (gain / np.sqrt(width)), requires_grad=True) for layer in range(depth)]
     h, zs, hs = torch.tensor(x), [], []
     for W in weights:
         z = h @ W
