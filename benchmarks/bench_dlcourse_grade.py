@@ -2,7 +2,7 @@
 
 For each assignment, in a temporary course directory: COUNT generated
 submissions (a third correct, a third blank, a third with half the answer
-cells blank; ``dlcourse.grader.demo``), graded by ``nbgrader autograde``
+cells blank; ``dlcourse.class_grading.demo``), graded by ``nbgrader autograde``
 (the baseline), then by ``dlcourse grade --force`` with 1 and with 2
 workers.  Prints seconds per (student, assignment) for each and the
 speed-up over nbgrader, and checks that both graders gave every test cell
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlcourse.grader.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
+from dlcourse.class_grading.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -113,9 +113,9 @@ def _grade(args: argparse.Namespace) -> int:
         print("dlcourse grade: nbgrader is not installed; install the instructor tools with "
               "pip install \"dlcourse[instructor]\"", file=sys.stderr)
         return 2
-    from dlcourse.grader.batch import Options, finalize, grade_assignment
-    from dlcourse.grader.gradebook import GradebookError
-    from dlcourse.grader.session import Limits
+    from dlcourse.class_grading.batch import Options, finalize, grade_assignment
+    from dlcourse.class_grading.gradebook import GradebookError
+    from dlcourse.class_grading.session import Limits
     from dlcourse.sandbox.launcher import SandboxError
 
     merging = args.assignment == "merge"
@@ -148,7 +148,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dlcourse.grader.student import check_notebook
+    from dlcourse.class_grading.student import check_notebook
 
     try:
         table, ok = check_notebook(args.notebook, timeout_s=args.timeout)

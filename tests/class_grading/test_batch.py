@@ -14,8 +14,8 @@ import pytest
 
 from assignments import load_planted, plant
 from dlcourse.cli import main as dlcourse_main
-from dlcourse.grader.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
-from grader.helpers import fingerprint
+from dlcourse.class_grading.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
+from class_grading.helpers import fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -227,9 +227,9 @@ def test_dlcourse_check_prints_a_table_per_part(tmp_path, capsys):
 
 
 def test_a_dying_grading_process_costs_only_its_submission(course):
-    from dlcourse.grader import batch
-    from dlcourse.grader.demo import submit as file_submission
-    from grader.pool_faults import dies_on_doomed
+    from dlcourse.class_grading import batch
+    from dlcourse.class_grading.demo import submit as file_submission
+    from class_grading.pool_faults import dies_on_doomed
 
     solution = (course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_bytes()
     file_submission(course, ASSIGNMENT, "doomed", {NOTEBOOK: solution})
@@ -263,7 +263,7 @@ def test_links_and_odd_folder_names_are_left_out_and_reported(course, capsys, tm
 
 
 def test_dlcourse_check_without_a_sandbox_runs_in_process():
-    from dlcourse.grader.student import check_notebook
+    from dlcourse.class_grading.student import check_notebook
 
     solved = ROOT / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     table, ok = check_notebook(solved, sandboxed=False)

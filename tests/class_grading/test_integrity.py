@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dlcourse.grader.integrity import code_flags, integrity_report, near_copies, structure_flags, summarize
+from dlcourse.class_grading.integrity import code_flags, integrity_report, near_copies, structure_flags, summarize
 from dlcourse.optim import adam
 
 
@@ -112,7 +112,7 @@ def test_report_on_files_and_unreadable_notebooks(tmp_path):
 
 
 def test_reaching_into_the_sandbox_modules_is_flagged():
-    from dlcourse.grader.integrity import code_flags
+    from dlcourse.class_grading.integrity import code_flags
     from dlcourse.sandbox.launcher import WORKER_MODULES
 
     for module in WORKER_MODULES:

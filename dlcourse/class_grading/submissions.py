@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dlcourse.grader.notebooks import MAX_NOTEBOOK_BYTES
+from dlcourse.class_grading.notebooks import MAX_NOTEBOOK_BYTES
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 _FLAT_NAME = re.compile(r"^(?P<student>[^_/]+)_(?:late_)?\d+_\d+_(?P<file>.+)$", re.IGNORECASE)

@@ -24,7 +24,7 @@ from typing import Any
 
 import dlcourse
 
-_CODE_PACKAGES = ("grading", "sandbox", "grader")
+_CODE_PACKAGES = ("grading", "sandbox", "class_grading")
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:

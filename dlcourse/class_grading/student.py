@@ -14,8 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from dlcourse.grader.notebooks import parse_source
-from dlcourse.grader.session import Limits, grade_notebook
+from dlcourse.class_grading.notebooks import parse_source
+from dlcourse.class_grading.session import Limits, grade_notebook
 
 
 def format_table(result: dict) -> str:

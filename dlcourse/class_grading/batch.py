@@ -33,9 +33,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from dlcourse.grader import gradebook, results, submissions
-from dlcourse.grader.notebooks import SourceNotebook, source_notebooks
-from dlcourse.grader.session import Limits, close_spares, grade_notebook
+from dlcourse.class_grading import gradebook, results, submissions
+from dlcourse.class_grading.notebooks import SourceNotebook, source_notebooks
+from dlcourse.class_grading.session import Limits, close_spares, grade_notebook
 from dlcourse.sandbox.launcher import isolation_check
 
 STATUS_ORDER = ("crashed", "timeout", "unreadable", "missing", "graded")

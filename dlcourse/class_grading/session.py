@@ -36,8 +36,8 @@ import types
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from dlcourse.grader.integrity import notebook_flags
-from dlcourse.grader.notebooks import SourceNotebook, Unreadable, read_submission, solution_cells
+from dlcourse.class_grading.integrity import notebook_flags
+from dlcourse.class_grading.notebooks import SourceNotebook, Unreadable, read_submission, solution_cells
 from dlcourse.sandbox.launcher import Sandbox, SandboxCrashed, SandboxError, SandboxTimeout, StudentError
 from dlcourse.sandbox.protocol import sendable
 from dlcourse.sandbox.proxy import RemoteFunction

@@ -2,7 +2,7 @@
 
 import os
 
-from dlcourse.grader.batch import grade_submission
+from dlcourse.class_grading.batch import grade_submission
 
 
 def dies_on_doomed(course, source_dir, assignment, submission, limits, use_bwrap, version):

@@ -1,7 +1,7 @@
-"""Grading one notebook the sandboxed way (dlcourse.grader.session): solutions, blanks, planted bugs, odd submissions.
+"""Grading one notebook the sandboxed way (dlcourse.class_grading.session): solutions, blanks, planted bugs, odd submissions.
 
 These call ``grade_notebook`` directly on the repository's notebooks (no
-nbgrader, no course directory); ``test_grader_batch.py`` covers the command.
+nbgrader, no course directory); ``test_batch.py`` covers the command.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from assignments import load_planted, plant
-from dlcourse.grader.notebooks import parse_source, solution_cells
-from dlcourse.grader.session import Limits, grade_notebook, needs_torch
+from dlcourse.class_grading.notebooks import parse_source, solution_cells
+from dlcourse.class_grading.session import Limits, grade_notebook, needs_torch
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "solutions").glob("*/*.ipynb"))
@@ -212,7 +212,7 @@ def test_a_function_that_kills_the_worker_costs_only_its_part():
 
 
 def test_sandboxes_started_ahead_carry_nothing_from_the_previous_student():
-    from dlcourse.grader import session
+    from dlcourse.class_grading import session
 
     source = source_of("ps1_backprop")
     cells = dict(solution_cells(source.notebook, source))

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from dlcourse.grader.notebooks import cell_source, nbgrader_metadata
+from dlcourse.class_grading.notebooks import cell_source, nbgrader_metadata
 
 __all__ = ["Flag", "code_flags", "near_copies", "structure_flags", "notebook_flags", "integrity_report", "summarize"]
 

@@ -24,8 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from dlcourse.grader.notebooks import SourceNotebook, nbgrader_metadata, read_submission, Unreadable
-from dlcourse.grader.results import atomic_write
+from dlcourse.class_grading.notebooks import SourceNotebook, nbgrader_metadata, read_submission, Unreadable
+from dlcourse.class_grading.results import atomic_write
 
 
 class GradebookError(Exception):
