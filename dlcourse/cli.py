@@ -114,9 +114,9 @@ def _grade(args: argparse.Namespace) -> int:
               "pip install \"dlcourse[instructor]\"", file=sys.stderr)
         return 2
     from dlcourse.class_grading.batch import Options, finalize, grade_assignment
+    from dlcourse.class_grading.environment import Limits
     from dlcourse.class_grading.gradebook import GradebookError
-    from dlcourse.class_grading.session import Limits
-    from dlcourse.sandbox.launcher import SandboxError
+    from dlcourse.sandbox import SandboxError
 
     merging = args.assignment == "merge"
     assignment = args.merge_assignment if merging else args.assignment
