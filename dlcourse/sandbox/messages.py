@@ -53,15 +53,17 @@ if __package__:
 else:  # inside the sandbox: the worker's modules sit side by side
     import protocol  # type: ignore[no-redef]
 
+# Not frozen: a frozen dataclass takes twice as long to build, and every call into student code builds two.
+
 # ------------------------------------------------------------------ requests
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ping:
     """Nothing to do: proves that the worker answers."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Provide:
     """Names the instructor's setup cells define, given to the solution cells.
 
@@ -78,7 +80,7 @@ class Provide:
     returns: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LoadCells:
     """Run ``(label, source)`` cells one by one in the solution namespace; ``time_limit`` seconds each (0: none)."""
 
@@ -86,7 +88,7 @@ class LoadCells:
     time_limit: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Invocation:
     """What every call into student code carries.
 
@@ -102,7 +104,7 @@ class Invocation:
     time_limit: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call(Invocation):
     """Call the function ``name`` of the solution cells.
 
@@ -115,14 +117,14 @@ class Call(Invocation):
     as_list: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Construct(Invocation):
     """Instantiate the class ``name`` of the solution cells; the instance stays in the worker."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Method(Invocation):
     """Call ``method`` of the instance kept in the worker under ``handle``."""
 
@@ -130,7 +132,7 @@ class Method(Invocation):
     method: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Observe:
     """Run ``torch_observe.OBSERVERS[observer]`` on the function ``name`` with a trial's plain data."""
 
@@ -142,14 +144,14 @@ class Observe:
     time_limit: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Get:
     """The values of globals of the solution cells (absent names left out; unsendable values kept as handles)."""
 
     names: list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Release:
     """Forget the object kept under ``handle``."""
 
@@ -159,14 +161,14 @@ class Release:
 # ------------------------------------------------------------------ replies
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Reply:
     """What every reply carries: the output the student's code printed while the request ran (capped)."""
 
     output: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Value(Reply):
     """The request's result: plain data, with unsendable parts replaced by ``protocol.Handle`` objects."""
 
@@ -176,7 +178,7 @@ class Value(Reply):
 FAILURE_KINDS = ("exception", "timeout", "impure", "not_iterable", "missing", "observation", "result", "protocol")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Failure(Reply):
     """The request failed (``kind``: one of :data:`FAILURE_KINDS`).
 
@@ -192,7 +194,7 @@ class Failure(Reply):
     path: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Loaded(Reply):
     """After ``LoadCells``: the names the cells define, and each failed cell's error.
 
@@ -205,7 +207,7 @@ class Loaded(Reply):
     errors: list[dict[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Instance(Reply):
     """After ``Construct``: the instance's handle, its class name and its public methods."""
 
@@ -224,30 +226,40 @@ _TYPE_KEY = "message_type"
 _RNG_KEY = "rng_states"
 
 # ------------------------------------------------------------------ field checks
+# Built once per field from its annotation; a call into student code checks a request and a reply, so the checks
+# are plain closures.  None stands for "anything" (Any).  Decoded dicts always have str keys (protocol).
 
 
-def _checker(expected: Any) -> Callable[[Any], bool]:
-    """A predicate for "this decoded JSON value fits the annotation ``expected``"."""
+def _checker(expected: Any) -> Callable[[Any], bool] | None:
+    """A predicate for "this decoded JSON value fits the annotation ``expected``" (None: anything fits)."""
     if expected is Any:
-        return lambda value: True
+        return None
     origin, arguments = typing.get_origin(expected), typing.get_args(expected)
     if origin in (Union, types.UnionType):
-        options = [_checker(option) for option in arguments]
-        return lambda value: any(check(value) for check in options)
-    if expected is type(None):
-        return lambda value: value is None
+        checks = [_checker(option) for option in arguments if option is not type(None)]
+        if None in checks:
+            return None
+        if len(checks) == 1 and len(arguments) == 2:  # X | None
+            (check,) = checks
+            return lambda value: value is None or check(value)
+        nullable = type(None) in arguments
+        return lambda value: (nullable and value is None) or any(check(value) for check in checks)
     if origin is list:
-        if arguments[0] is Any:
-            return lambda value: type(value) is list
+        if arguments[0] is str:
+            return lambda value: type(value) is list and all(type(item) is str for item in value)
         item = _checker(arguments[0])
+        if item is None:
+            return lambda value: type(value) is list
         return lambda value: type(value) is list and all(map(item, value))
     if origin is tuple:
-        items = [_checker(argument) for argument in arguments]
+        items = [_checker(argument) or (lambda value: True) for argument in arguments]
         return lambda value: (type(value) is tuple and len(value) == len(items)
                               and all(check(part) for check, part in zip(items, value, strict=True)))
     if origin is dict:
         item = _checker(arguments[1])
-        return lambda value: type(value) is dict and all(type(key) is str and item(v) for key, v in value.items())
+        if item is None:
+            return lambda value: type(value) is dict
+        return lambda value: type(value) is dict and all(map(item, value.values()))
     if expected is float:  # a JSON number; numpy floats are floats
         return lambda value: isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
     if expected is int:
@@ -256,9 +268,10 @@ def _checker(expected: Any) -> Callable[[Any], bool]:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {kind: tuple(f.name for f in fields(kind)) for kind in _WIRE_NAMES}
-_CHECKS: dict[type, dict[str, Callable[[Any], bool]]] = {
+_CHECKS: dict[type, dict[str, Callable[[Any], bool] | None]] = {
     kind: {f.name: _checker(f.type) for f in fields(kind)} for kind in _WIRE_NAMES
 }
+_NO_FIELD = object()
 
 
 def to_wire(message: Any) -> dict[str, Any]:
@@ -271,15 +284,15 @@ def to_wire(message: Any) -> dict[str, Any]:
 def from_wire(body: dict[str, Any], table: dict[str, type]) -> Any:
     """The message a decoded JSON object describes; ProtocolError if its type or any field does not fit."""
     name = body.pop(_TYPE_KEY, None)
-    kind = table.get(name) if isinstance(name, str) else None
+    kind = table.get(name) if type(name) is str else None
     if kind is None:
         raise protocol.ProtocolError(f"unknown message type {name!r}; expected one of {sorted(table)}")
     checks = _CHECKS[kind]
     for key, value in body.items():
-        check = checks.get(key)
-        if check is None:
+        check = checks.get(key, _NO_FIELD)
+        if check is _NO_FIELD:
             raise protocol.ProtocolError(f"{name} has no field {key!r}")
-        if not check(value):
+        if check is not None and not check(value):
             raise protocol.ProtocolError(f"{name}.{key} does not fit {_annotation(kind, key)}: got a "
                                          f"{type(value).__name__}")
     try:

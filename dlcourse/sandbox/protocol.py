@@ -99,6 +99,13 @@ _NPY_HEADER = re.compile(
     r"^\{'descr': '([<>|=][A-Za-z][0-9]*)', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}\s*$")
 
 
+# Grading sends the same few shapes and dtypes thousands of times: headers are built and parsed once each.
+# Both caches are bounded, so a worker sending ever new shapes cannot grow them without limit.
+_MAX_CACHED_HEADERS = 4096
+_HEADERS_WRITTEN: dict[tuple[str, tuple[int, ...]], bytes] = {}
+_HEADERS_READ: dict[bytes, tuple[np.dtype, tuple[int, ...], int]] = {}
+
+
 def npy_bytes(array: np.ndarray) -> bytes:
     """``array`` in the .npy format, version 1.0 (what ``np.save`` writes), without np.save's per-call overhead.
 
@@ -107,28 +114,30 @@ def npy_bytes(array: np.ndarray) -> bytes:
     ``np.save`` itself.
     """
     array = np.ascontiguousarray(array) if array.ndim else array
-    descr = array.dtype.str
     if array.dtype.fields is not None or array.dtype.subdtype is not None:
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return buffer.getvalue()
-    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {array.shape!r}, }}"
-    padding = 64 - (len(_NPY_MAGIC) + 2 + len(header) + 1) % 64
-    header = (header + " " * padding + "\n").encode("latin1")
-    return _NPY_MAGIC + struct.pack("<H", len(header)) + header + array.tobytes()
+    key = (array.dtype.str, array.shape)
+    prefix = _HEADERS_WRITTEN.get(key)
+    if prefix is None:
+        header = f"{{'descr': '{key[0]}', 'fortran_order': False, 'shape': {array.shape!r}, }}"
+        padding = 64 - (len(_NPY_MAGIC) + 2 + len(header) + 1) % 64
+        header = (header + " " * padding + "\n").encode("latin1")
+        prefix = _NPY_MAGIC + struct.pack("<H", len(header)) + header
+        if len(_HEADERS_WRITTEN) < _MAX_CACHED_HEADERS:
+            _HEADERS_WRITTEN[key] = prefix
+    return prefix + array.tobytes()
 
 
-def npy_array(data: bytes) -> np.ndarray:
-    """A writable array from .npy bytes; never unpickles (object dtypes are refused)."""
-    match = None
-    if data[:8] == _NPY_MAGIC and len(data) >= 10:
-        (length,) = struct.unpack("<H", data[8:10])
-        match = _NPY_HEADER.match(data[10:10 + length].decode("latin1"))
-    if match is None:  # another .npy version or layout: numpy's own reader, still without pickle
-        try:
-            return np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as error:
-            raise ProtocolError(f"bad array frame: {error}") from None
+def _parse_header(header: bytes) -> tuple[np.dtype, tuple[int, ...], int] | None:
+    """(dtype, shape, element count) of a version 1.0 header as :func:`npy_bytes` writes it; None for another layout."""
+    parsed = _HEADERS_READ.get(header)
+    if parsed is not None:
+        return parsed
+    match = _NPY_HEADER.match(header.decode("latin1"))
+    if match is None:
+        return None
     try:
         dtype = np.dtype(match.group(1))
     except TypeError as error:
@@ -136,7 +145,24 @@ def npy_array(data: bytes) -> np.ndarray:
     if dtype.hasobject:
         raise ProtocolError("bad array frame: object arrays are never sent")
     shape = tuple(int(n) for n in match.group(2).replace(" ", "").split(",") if n)
-    count = math.prod(shape)
+    parsed = (dtype, shape, math.prod(shape))
+    if len(_HEADERS_READ) < _MAX_CACHED_HEADERS:
+        _HEADERS_READ[header] = parsed
+    return parsed
+
+
+def npy_array(data: bytes) -> np.ndarray:
+    """A writable array from .npy bytes; never unpickles (object dtypes are refused)."""
+    parsed = None
+    if data[:8] == _NPY_MAGIC and len(data) >= 10:
+        (length,) = struct.unpack("<H", data[8:10])
+        parsed = _parse_header(bytes(data[10:10 + length]))
+    if parsed is None:  # another .npy version or layout: numpy's own reader, still without pickle
+        try:
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError as error:
+            raise ProtocolError(f"bad array frame: {error}") from None
+    dtype, shape, count = parsed
     body = memoryview(data)[10 + length:]
     if len(body) != count * dtype.itemsize:
         raise ProtocolError(f"bad array frame: {len(body)} bytes for shape {shape} of {dtype}")
