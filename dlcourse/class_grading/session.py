@@ -46,7 +46,6 @@ from dlcourse.sandbox.messages import Loaded
 
 FEEDBACK_CHARS = 4000
 DEFAULT_LIMITS = Limits()
-STATUSES = ("graded", "missing", "unreadable", "timeout", "crashed")
 
 
 @dataclass
@@ -186,20 +185,20 @@ def run_tests(source: SourceNotebook, context: SetupContext, answers: SandboxedA
     parts: list[PartResult] = []
     restarts = 0
     for test in source.tests:
-        stop = None
+        status, why = "graded", ""
         if time.monotonic() >= answers.deadline:
-            stop = NotGraded("timeout", f"not graded: the notebook used up its {limits.notebook_s:g} s budget")
+            status, why = "timeout", f"not graded: the notebook used up its {limits.notebook_s:g} s budget"
         elif not answers.alive:
             restarts += 1
             if restarts > limits.restarts:
-                stop = NotGraded("crashed", "not graded: the sandboxed worker kept dying")
+                status, why = "crashed", "not graded: the sandboxed worker kept dying"
             else:
                 try:
                     answers.start()
                 except SandboxError as error:
-                    stop = NotGraded("crashed", f"not graded: the sandboxed worker could not be restarted ({error})")
-        if stop is not None:
-            return parts + _ungraded(source.tests[len(parts):], stop.why), stop.status
+                    status, why = "crashed", f"not graded: the sandboxed worker could not be restarted ({error})"
+        if status != "graded":
+            return parts + _ungraded(source.tests[len(parts):], why), status
         parts.append(run_test(test, context, answers))
     return parts, "graded"
 
@@ -247,5 +246,5 @@ def grade_notebook(source: SourceNotebook, data: bytes | None, limits: Limits = 
                           printed=answers.printed[:FEEDBACK_CHARS], sandbox=mode, seconds=seconds())
 
 
-__all__ = ["STATUSES", "NotGraded", "NotebookResult", "PartResult", "grade_notebook", "load_answers", "read",
+__all__ = ["NotGraded", "NotebookResult", "PartResult", "grade_notebook", "load_answers", "read",
            "run_test", "run_tests"]
