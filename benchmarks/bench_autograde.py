@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from dlcourse.grader.demo import run_nbgrader
+from dlcourse.class_grading.demo import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -113,10 +113,10 @@ def _grade(args: argparse.Namespace) -> int:
         print("dlcourse grade: nbgrader is not installed; install the instructor tools with "
               "pip install \"dlcourse[instructor]\"", file=sys.stderr)
         return 2
-    from dlcourse.grader.batch import Options, finalize, grade_assignment
-    from dlcourse.grader.gradebook import GradebookError
-    from dlcourse.grader.session import Limits
-    from dlcourse.sandbox.launcher import SandboxError
+    from dlcourse.class_grading.batch import Options, finalize, grade_assignment
+    from dlcourse.class_grading.environment import Limits
+    from dlcourse.class_grading.gradebook import GradebookError
+    from dlcourse.sandbox import SandboxError
 
     merging = args.assignment == "merge"
     assignment = args.merge_assignment if merging else args.assignment
@@ -148,7 +148,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from dlcourse.grader.student import check_notebook
+    from dlcourse.class_grading.student import check_notebook
 
     try:
         table, ok = check_notebook(args.notebook, timeout_s=args.timeout)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from assignments import load_planted, plant
 
-from dlcourse.grader.demo import run_nbgrader
+from dlcourse.class_grading.demo import run_nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"

@@ -1,32 +1,31 @@
-"""Run student code in a separate, sandboxed worker process and grade it through proxies.
+"""Run student code in a separate, sandboxed worker process and talk to it in plain data.
 
-* :mod:`dlcourse.sandbox.protocol`: plain-data messages (JSON + ``.npy`` frames, never pickle).
-* :mod:`dlcourse.sandbox.worker`: the process inside the sandbox (runs the solution cells).
-* :mod:`dlcourse.sandbox.launcher`: :class:`Sandbox`, which starts the worker under bubblewrap
-  (or, without bwrap, a restricted subprocess) and enforces time, CPU, memory and output limits.
-* :mod:`dlcourse.sandbox.proxy`: :class:`RemoteCaller` and function/class proxies, so that the
-  existing checks call functions that live in the worker.
+The grader's side:
+
+* :mod:`dlcourse.sandbox.launcher`: :class:`Sandbox`, the worker process: requests posted and replies
+  collected within time limits; :func:`isolation_check`.
+* :mod:`dlcourse.sandbox.isolation`: what the worker can see and do: the bubblewrap (or, without bwrap,
+  restricted subprocess) command line and the resource limits.
+* :mod:`dlcourse.sandbox.errors`: :class:`SandboxError` and its kinds (timeout, crash, the student's failure).
+
+The worker's side (shipped into the sandbox, where ``dlcourse`` is absent; each imports only the standard
+library, numpy and, lazily, torch):
+
+* :mod:`dlcourse.sandbox.worker`: the process inside the sandbox (runs the solution cells, one handler per
+  request).
+* :mod:`dlcourse.sandbox.messages`: the requests and replies, as dataclasses checked on arrival.
+* :mod:`dlcourse.sandbox.protocol`: their wire format (JSON + ``.npy`` frames, never pickle).
+* :mod:`dlcourse.sandbox.test_functions`: the grader's test functions f(x) for gradient checks (the one copy).
+* :mod:`dlcourse.sandbox.purity`: detecting inputs modified in place (also used by ``dlcourse.grading``).
 * :mod:`dlcourse.sandbox.provided`: numpy stand-ins for setup imports the worker lacks (erf, tqdm).
-* :mod:`dlcourse.sandbox.torch_observe`: what the torch debugging checks observe, run in the
-  worker next to the student's torch code (torch is mounted only for those notebooks).
+* :mod:`dlcourse.sandbox.torch_observe`: what the torch debugging checks observe, run in the worker next to
+  the student's torch code (torch is mounted only for those notebooks).
 
-The worker side (protocol, worker, test_functions, purity, provided, torch_observe) imports only
-numpy, torch (torch_observe, lazily) and the standard library.
+This package imports nothing else from ``dlcourse``: the checks (``dlcourse.grading``) and the class grader
+(``dlcourse.class_grading``, which holds the proxies that let checks call functions in the worker) build on it.
 """
 
-from typing import Any
+from dlcourse.sandbox.errors import SandboxCrashed, SandboxError, SandboxTimeout, StudentError
+from dlcourse.sandbox.launcher import Sandbox, isolation_check
 
-__all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxCrashed", "StudentError",
-           "RemoteCaller", "RemoteFunction", "RemoteObject", "remote_functions"]
-
-_HOMES = {name: "launcher" for name in __all__[:5]} | {name: "proxy" for name in __all__[5:]}
-
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use: dlcourse.grading's guard imports dlcourse.sandbox.purity,
-    # and the proxy imports dlcourse.grading, so eager imports here would be circular.
-    if name not in _HOMES:
-        raise AttributeError(f"module 'dlcourse.sandbox' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+__all__ = ["Sandbox", "SandboxCrashed", "SandboxError", "SandboxTimeout", "StudentError", "isolation_check"]

@@ -1,122 +1,49 @@
-"""Start the worker in a sandbox and talk to it with limits on time, CPU, memory and output.
+"""The sandboxed worker as a process: start it, send it requests, collect its replies within limits.
 
-Two modes, chosen automatically (``Sandbox(use_bwrap=None)``):
+:class:`Sandbox` starts the worker (:mod:`dlcourse.sandbox.isolation` builds
+its command line: bubblewrap, or a restricted subprocess without it) and
+exchanges :mod:`dlcourse.sandbox.messages` with it over two pipes.  Requests
+can be posted without waiting (the worker starts on them while the grader
+does other work) and their replies collected later, in order; the sandbox
+itself counts what is outstanding (:attr:`Sandbox.pending`).
 
-**bubblewrap** (``shutil.which("bwrap")``; Debian package ``bubblewrap``).
-The worker sees a read-only ``/usr`` (system libraries), the Python
-installation (its ``site-packages`` hidden under an empty tmpfs), numpy's own
-directory and the three worker modules under ``/sandbox/lib``, a fresh tmpfs
-``/tmp`` and working directory, a private ``/dev`` and ``/proc``, and nothing
-else: no course directory, no ``dlcourse``, no torch, no home directory.  It
-runs in new IPC, PID, network (no interfaces: no network access), UTS and
-cgroup namespaces, with every capability dropped, a cleared environment, and
-dies with the grader.  When the grader runs as root, bwrap cannot create a
-user namespace that maps another uid, so no user namespace is made; instead
-the worker keeps only CAP_SETUID/CAP_SETGID and switches to an unused uid
-of its own (from ``SANDBOX_UIDS``) before reading the first request, which
-drops those too and makes ``RLIMIT_NPROC`` effective per sandbox (the kernel
-never applies it to uid 0).  After every request the worker kills every other
-process in its PID namespace, so nothing a student started keeps running
-while the grader is not waiting for an answer.
-
-**plain subprocess** (fallback without bwrap).  The interpreter runs with
-``-I -S`` (no environment variables, no user or system site-packages) and
-``sys.path`` holds only the standard library and a temporary directory with
-a link to numpy and copies of the worker modules, so ``import dlcourse`` and
-``import torch`` fail, and the same rlimits apply.  It does NOT protect:
-reading any file the grader's user can read (the solution key, other
-students' work), writing files, the network, or other processes of the same
-user; a student who knows the paths can put them back on ``sys.path``.  Run as
-root, ``RLIMIT_NPROC`` is ignored by the kernel (fork bombs are then only
-bounded by the per-request timeout, which kills the worker's whole process
-group).  Use it for development only; grade untrusted work with bwrap.
-
-Both modes: ``RLIMIT_CPU`` (cpu_s), ``RLIMIT_AS`` (memory_mb), ``RLIMIT_NPROC``,
-``RLIMIT_FSIZE``, no core dumps; one thread for BLAS; a wall-clock timeout
-per request after which the worker (and its process group) is killed and
-:class:`SandboxTimeout` raised; a worker that exits or crashes raises
-:class:`SandboxCrashed`, never hangs; printed output is capped.
+Limits: ``RLIMIT_CPU`` (cpu_s), ``RLIMIT_AS`` (memory_mb), ``RLIMIT_NPROC``,
+``RLIMIT_FSIZE``, no core dumps; a wall-clock timeout per request after which
+the worker (and its process group) is killed and :class:`SandboxTimeout`
+raised; a worker that exits or crashes raises :class:`SandboxCrashed`, never
+hangs; printed output and messages are capped.
 """
 
 from __future__ import annotations
 
-import itertools
+import contextlib
 import os
 import select
-import shutil
 import signal
 import struct
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dlcourse.sandbox import protocol
-
-_HERE = Path(__file__).resolve().parent
-WORKER_MODULES = ("worker.py", "protocol.py", "test_functions.py", "purity.py", "provided.py", "torch_observe.py")
-# What `import torch` (CPU build) loads from site-packages; mounted only with allow_torch=True.
-TORCH_PACKAGES = ("torch", "torchgen", "functorch", "typing_extensions.py", "sympy", "mpmath", "filelock", "fsspec",
-                  "jinja2", "markupsafe", "networkx")
-SANDBOX_LIB = "/sandbox/lib"  # numpy (and torch): on the student's sys.path
-SANDBOX_GRADER = "/sandbox/grader"  # the worker modules: taken off sys.path once the worker has loaded them
-SANDBOX_WORK = "/sandbox/work"
-# Run as root, each worker becomes a uid of its own from this range, so RLIMIT_NPROC (counted per uid) of one
-# sandbox is never used up by another's fork storm.  No account needs to exist for these uids.
-SANDBOX_UIDS = range(200_000, 260_000)
-_uid_counter = itertools.count()
-
-
-def _next_uid() -> int:
-    # distinct within a process; processes start at different offsets
-    return SANDBOX_UIDS[(os.getpid() * 997 + next(_uid_counter)) % len(SANDBOX_UIDS)]
-_BOOT = "import sys; sys.path[:0] = [{lib!r}, {grader!r}]; import worker; worker.main()"
-
-
-class SandboxError(Exception):
-    """The sandbox could not run the request (timeout, crash, protocol violation)."""
-
-
-class SandboxTimeout(SandboxError):
-    """A request ran past the wall-clock limit; the worker was killed."""
-
-
-class SandboxCrashed(SandboxError):
-    """The worker exited or was killed by a signal (a limit, os._exit, sys.exit, a segfault)."""
-
-
-class StudentError(SandboxError):
-    """The student's code raised, timed out inside the worker, modified an input, or returned unsendable data."""
-
-    def __init__(self, reply: dict[str, Any]) -> None:
-        self.kind = reply.get("error", "")
-        self.type = reply.get("type", "")
-        self.detail = reply.get("message", "")
-        self.traceback = reply.get("traceback", "")
-        self.output = reply.get("output", "")
-        head = f"{self.type}: {self.detail}" if self.type else self.detail
-        super().__init__(head + (f"\n  where it happened:\n{self.traceback}" if self.traceback else ""))
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
-_SIGNAL_HINTS = {
-    "SIGXCPU": "the CPU-time limit was reached",
-    "SIGKILL": "it was killed (memory or CPU limit, or the grader stopped it)",
-    "SIGSEGV": "a segmentation fault",
-    "SIGXFSZ": "it wrote more than the file-size limit",
-    "SIGABRT": "it aborted (often: out of memory in C code)",
-}
+from dlcourse.sandbox.errors import SandboxCrashed, SandboxError, SandboxTimeout, StudentError, crash_error
+from dlcourse.sandbox.isolation import ENVIRONMENT, ResourceLimits, WorkerCommand, find_bwrap
+from dlcourse.sandbox.messages import (
+    Call,
+    Failure,
+    Get,
+    Instance,
+    LoadCells,
+    Loaded,
+    Ping,
+    Reply,
+    Request,
+    Value,
+    decode_reply,
+    encode_request,
+)
 
 
 class Sandbox:
@@ -140,25 +67,19 @@ class Sandbox:
                  nproc: int = 64, file_size_mb: int = 16, use_bwrap: bool | None = None,
                  allow_torch: bool = False) -> None:
         self.timeout_s = timeout_s
-        self.cpu_s = cpu_s
-        self.memory_mb = memory_mb
         self.max_output_bytes = max_output_bytes
         self.max_message_bytes = max_message_bytes
-        self.nproc = nproc
-        self.file_size_mb = file_size_mb
-        self.allow_torch = allow_torch
-        bwrap = shutil.which("bwrap")
-        if use_bwrap and not bwrap:
-            raise SandboxError("use_bwrap=True but bwrap is not installed (apt-get install -y bubblewrap)")
-        self.bwrap = bwrap if use_bwrap is not False else None
+        self.limits = ResourceLimits(cpu_s=cpu_s, memory_mb=memory_mb, nproc=nproc, file_size_mb=file_size_mb)
+        self.command = WorkerCommand(max_output_bytes, max_message_bytes, allow_torch)
+        self.bwrap = find_bwrap(use_bwrap)
         self.mode = "bwrap" if self.bwrap else "subprocess"
-        self.output = ""
+        self.output = ""  # everything printed so far (capped at max_output_bytes)
         self.deadline: float | None = None  # time.monotonic() after which no request may run
         self.process: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._buffer = bytearray()  # reply bytes read but not yet parsed
         self._outgoing = bytearray()  # request bytes not yet written
-        self._pending: list[list] = []  # per posted request, its Generators (updated from the reply)
+        self._pending: list[list] = []  # per posted request, in order: its Generators (updated from the reply)
 
     # ---------------------------------------------------------- lifecycle
 
@@ -173,116 +94,33 @@ class Sandbox:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pending(self) -> int:
+        """How many posted requests still wait for :meth:`collect`."""
+        return len(self._pending)
+
     def start(self) -> None:
         if self.process is not None:
             raise SandboxError("this sandbox was already started")
         self._tmp = tempfile.TemporaryDirectory(prefix="dlcourse-sandbox-")
         root = Path(self._tmp.name)
         self._stderr_path = root / "stderr"
-        stderr = open(self._stderr_path, "wb")
-        command, cwd = self._bwrap_command() if self.bwrap else self._plain_command(root)
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "HOME": cwd}
-        try:
+        command, cwd = self.command.bwrap(self.bwrap) if self.bwrap else self.command.plain(root)
+        with open(self._stderr_path, "wb") as stderr:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                                            cwd=None if self.bwrap else cwd, env=env, start_new_session=True,
-                                            preexec_fn=self._limits, close_fds=True)
-        finally:
-            stderr.close()
+                                            cwd=None if self.bwrap else cwd, env=ENVIRONMENT | {"HOME": cwd},
+                                            start_new_session=True, preexec_fn=self.limits.apply, close_fds=True)
         os.set_blocking(self.process.stdout.fileno(), False)
         os.set_blocking(self.process.stdin.fileno(), False)
-
-    def _limits(self) -> None:
-        """Runs in the child before exec (bwrap or python); the limits are inherited by the worker."""
-        import resource  # POSIX only: imported here so that dlcourse check can still run on Windows
-        megabyte = 1024 * 1024
-        for limit, value in ((resource.RLIMIT_CPU, self.cpu_s), (resource.RLIMIT_AS, self.memory_mb * megabyte),
-                             (resource.RLIMIT_NPROC, self.nproc), (resource.RLIMIT_FSIZE, self.file_size_mb * megabyte),
-                             (resource.RLIMIT_CORE, 0)):
-            hard = value + 1 if limit == resource.RLIMIT_CPU else value  # CPU: SIGXCPU first, then SIGKILL
-            resource.setrlimit(limit, (value, hard))
-
-    def _library_dirs(self) -> list[Path]:
-        """What the worker may import besides the standard library: numpy, and torch if allowed."""
-        numpy_dir = Path(np.__file__).resolve().parent
-        found = [numpy_dir.parent / name for name in (numpy_dir.name, numpy_dir.name + ".libs")]
-        if self.allow_torch:
-            import importlib.util
-
-            spec = importlib.util.find_spec("torch")
-            if spec is None or spec.origin is None:
-                raise SandboxError("allow_torch=True but torch is not installed")
-            site = Path(spec.origin).resolve().parent.parent
-            found += [site / name for name in TORCH_PACKAGES]
-        return [path for path in found if path.exists()]
-
-    def _worker_args(self, lib: str, grader: str) -> list[str]:
-        return ["-I", "-S", "-c", _BOOT.format(lib=lib, grader=grader), "--grader-path", grader,
-                "--max-output-chars", str(self.max_output_bytes), "--max-message-bytes", str(self.max_message_bytes)]
-
-    def _plain_command(self, root: Path) -> tuple[list[str], str]:
-        lib, grader, work = root / "lib", root / "grader", root / "work"
-        for folder in (lib, grader, work):
-            folder.mkdir()
-        for path in self._library_dirs():
-            (lib / path.name).symlink_to(path)
-        for name in WORKER_MODULES:
-            shutil.copy(_HERE / name, grader / name)
-        return [os.path.realpath(sys.executable), *self._worker_args(str(lib), str(grader))], str(work)
-
-    def _bwrap_command(self) -> tuple[list[str], str]:
-        python = os.path.realpath(sys.executable)
-        base = os.path.realpath(sys.base_prefix)
-        args = [self.bwrap, "--ro-bind", "/usr", "/usr"]
-        for name in ("lib", "lib64", "bin", "lib32"):
-            path = Path("/") / name
-            if path.is_symlink():
-                args += ["--symlink", os.readlink(path), str(path)]
-            elif path.is_dir():
-                args += ["--ro-bind", str(path), str(path)]
-        # directories bwrap creates for mount points default to 0700: the worker runs as an unprivileged uid
-        for directory in [*reversed(Path(base).parents), *reversed(Path(SANDBOX_LIB).parents), Path(SANDBOX_LIB),
-                          Path(SANDBOX_GRADER)]:
-            if str(directory) != "/" and not str(directory).startswith("/usr"):
-                args += ["--perms", "0755", "--dir", str(directory)]
-        if not base.startswith("/usr/"):
-            args += ["--ro-bind", base, base]
-        site_dirs = {sysconfig.get_paths(vars={"base": base, "platbase": base})[key] for key in ("purelib", "platlib")}
-        for site in sorted(site_dirs):
-            if os.path.isdir(site):
-                args += ["--tmpfs", site]  # the interpreter's own packages stay out of reach
-        for path in self._library_dirs():
-            args += ["--ro-bind", str(path), f"{SANDBOX_LIB}/{path.name}"]
-        for name in WORKER_MODULES:
-            args += ["--ro-bind", str(_HERE / name), f"{SANDBOX_GRADER}/{name}"]
-        args += ["--dev", "/dev", "--proc", "/proc", "--perms", "01777", "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", SANDBOX_WORK,
-                 "--chdir", SANDBOX_WORK, "--die-with-parent", "--new-session", "--clearenv",
-                 "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORK, "--setenv", "LANG", "C.UTF-8",
-                 "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1", "--cap-drop", "ALL"]
-        worker_args = self._worker_args(SANDBOX_LIB, SANDBOX_GRADER)
-        if os.geteuid() == 0:
-            # no user namespace (it could only map uid 0): keep setuid/setgid just long enough to drop them
-            args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                     "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-            worker_args += ["--drop-uid", str(_next_uid())]
-        else:
-            args += ["--unshare-all"]
-        # in its own PID namespace the worker may kill every other process of the sandbox after each request
-        worker_args += ["--reap"]
-        return [*args, python, *worker_args], SANDBOX_WORK
 
     def kill(self) -> None:
         """Stop the worker and everything it started, at once."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             self.process.kill()
-        except ProcessLookupError:
-            pass
         self.process.wait()
 
     def close(self) -> None:
@@ -294,73 +132,15 @@ class Sandbox:
         if self.process is not None:
             self.kill()
             for stream in (self.process.stdin, self.process.stdout):
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
 
-    # ---------------------------------------------------------- requests
+    # ---------------------------------------------------------- messaging
 
-    def _stderr_tail(self) -> str:
-        try:
-            with open(self._stderr_path, "rb") as file:
-                file.seek(0, os.SEEK_END)
-                file.seek(max(0, file.tell() - 2000))
-                return file.read().decode(errors="replace").strip()
-        except OSError:
-            return ""
-
-    def _crashed(self) -> SandboxCrashed:
-        self.kill()
-        code = self.process.returncode
-        if self.bwrap and code > 128:
-            code = 128 - code  # bwrap reports its child's death by signal N as status 128 + N
-        if code < 0:
-            name = _signal_name(-code)
-            what = f"was killed by {name}" + (f" ({_SIGNAL_HINTS[name]})" if name in _SIGNAL_HINTS else "")
-        elif code == 1 and self.bwrap and "bwrap:" in self._stderr_tail():
-            what = "could not be started by bwrap"
-        else:
-            what = (f"exited with status {code} (the code called sys.exit/exit/os._exit, or the worker hit a "
-                    f"limit it could not report)")
-        tail = self._stderr_tail()
-        return SandboxCrashed(f"the sandboxed worker {what}" + (f"\n  its last error output:\n{tail[-800:]}" if tail else ""))
-
-    def _parse_reply(self) -> list[bytes] | None:
-        """The parts of one complete reply in the buffer, or None if more bytes are needed."""
-        buffer = self._buffer
-        if len(buffer) < 4:
-            return None
-        (count,) = struct.unpack_from(">I", buffer, 0)
-        if not 1 <= count <= protocol.MAX_PARTS:
-            raise protocol.ProtocolError(f"malformed reply: {count} parts")
-        offset, parts = 4, []
-        for _ in range(count):
-            if len(buffer) < offset + 8:
-                return None
-            (length,) = struct.unpack_from(">Q", buffer, offset)
-            if offset + 8 + length > self.max_message_bytes:
-                raise protocol.ProtocolError(f"reply exceeds the limit of {self.max_message_bytes} bytes")
-            if len(buffer) < offset + 8 + length:
-                return None
-            parts.append(bytes(buffer[offset + 8:offset + 8 + length]))
-            offset += 8 + length
-        del buffer[:offset]
-        return parts
-
-    def request(self, message: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
-        """Send one request and return the reply; Generators in ``message`` are advanced as the worker's were.
-
-        Raises SandboxTimeout (the worker is killed), SandboxCrashed, or
-        SandboxError for a malformed or oversized message.
-        """
-        self.post(message)
-        return self.collect(timeout_s)
-
-    def post(self, message: dict[str, Any]) -> None:
+    def post(self, request: Request) -> None:
         """Queue a request without waiting: the worker starts on it while this process does other work.
 
         Each posted request gets its reply, in order, from :meth:`collect`.
@@ -369,24 +149,17 @@ class Sandbox:
             self.start()
         if not self.alive:
             raise SandboxCrashed("the sandboxed worker is no longer running (it was stopped after an earlier error)")
-        data, generators = protocol.encode_message(message, self.max_message_bytes)
+        data, generators = encode_request(request, self.max_message_bytes)
         self._outgoing += data
         self._pending.append(generators)
         self._flush()
 
-    def _flush(self) -> None:
-        """Write as much of the queued requests as the pipe takes now, without blocking."""
-        while self._outgoing:
-            try:
-                written = os.write(self.process.stdin.fileno(), self._outgoing[:1 << 20])
-            except BlockingIOError:
-                return
-            except BrokenPipeError:
-                raise self._crashed() from None
-            del self._outgoing[:written]
+    def collect(self, timeout_s: float | None = None) -> Reply:
+        """The reply to the oldest posted request; the Generators it was given are advanced as the worker's were.
 
-    def collect(self, timeout_s: float | None = None) -> dict[str, Any]:
-        """The reply to the oldest posted request (see :meth:`request` for the errors)."""
+        Raises SandboxTimeout (the worker is killed), SandboxCrashed, or
+        SandboxError for a malformed or oversized reply.
+        """
         if not self._pending:
             raise SandboxError("no request is waiting for a reply")
         limit = self.timeout_s if timeout_s is None else timeout_s
@@ -411,77 +184,112 @@ class Sandbox:
                 parts = self._next_reply()
         generators = self._pending.pop(0)
         try:
-            reply, _ = protocol.decode_message(parts)
-            protocol.update_generators(generators, reply.pop("rng_states", []))
+            reply, rng_states = decode_reply(parts)
+            protocol.update_generators(generators, rng_states)
         except protocol.ProtocolError as error:
             self.kill()
             raise SandboxError(f"the sandboxed worker sent a bad reply: {error}") from None
-        printed = reply.get("output", "")
-        if printed and len(self.output) < self.max_output_bytes:
-            self.output = (self.output + printed)[: self.max_output_bytes]
+        if reply.output and len(self.output) < self.max_output_bytes:
+            self.output = (self.output + reply.output)[: self.max_output_bytes]
         return reply
 
+    def collect_pending(self, timeout_s: float | None = None) -> list[Reply]:
+        """The replies to every request posted and not yet collected, in order (each within ``timeout_s``)."""
+        return [self.collect(timeout_s) for _ in range(self.pending)]
+
+    def request(self, request: Request, timeout_s: float | None = None) -> Reply:
+        """Send one request and return its reply (see :meth:`collect` for the errors)."""
+        self.post(request)
+        return self.collect(timeout_s)
+
+    def answer(self, request: Request, timeout_s: float | None = None) -> Value | Loaded | Instance:
+        """The reply to ``request``; StudentError if it is a Failure (the student's code failed)."""
+        reply = self.request(request, timeout_s)
+        if isinstance(reply, Failure):
+            raise StudentError(reply)
+        return reply
+
+    def _flush(self) -> None:
+        """Write as much of the queued requests as the pipe takes now, without blocking."""
+        while self._outgoing:
+            try:
+                written = os.write(self.process.stdin.fileno(), self._outgoing[:1 << 20])
+            except BlockingIOError:
+                return
+            except BrokenPipeError:
+                raise self._crashed() from None
+            del self._outgoing[:written]
+
     def _next_reply(self) -> list[bytes] | None:
+        """The parts of one complete reply in the buffer, or None if more bytes are needed."""
         try:
             return self._parse_reply()
         except protocol.ProtocolError as error:
             self.kill()
             raise SandboxError(f"the sandboxed worker sent a bad reply: {error}") from None
 
-    def _value(self, message: dict[str, Any], timeout_s: float | None = None) -> Any:
-        self.post(message)
-        return self.collect_value(timeout_s)
+    def _parse_reply(self) -> list[bytes] | None:
+        buffer = self._buffer
+        if len(buffer) < 4:
+            return None
+        (count,) = struct.unpack_from(">I", buffer, 0)
+        if not 1 <= count <= protocol.MAX_PARTS:
+            raise protocol.ProtocolError(f"malformed reply: {count} parts")
+        offset, parts = 4, []
+        for _ in range(count):
+            if len(buffer) < offset + 8:
+                return None
+            (length,) = struct.unpack_from(">Q", buffer, offset)
+            if offset + 8 + length > self.max_message_bytes:
+                raise protocol.ProtocolError(f"reply exceeds the limit of {self.max_message_bytes} bytes")
+            if len(buffer) < offset + 8 + length:
+                return None
+            parts.append(bytes(buffer[offset + 8:offset + 8 + length]))
+            offset += 8 + length
+        del buffer[:offset]
+        return parts
 
-    def collect_value(self, timeout_s: float | None = None) -> Any:
-        """The value of the oldest posted request's reply; StudentError if the student's code failed."""
-        reply = self.collect(timeout_s)
-        if "error" in reply:
-            raise StudentError(reply)
-        return reply.get("value")
+    def _stderr_tail(self) -> str:
+        try:
+            with open(self._stderr_path, "rb") as file:
+                file.seek(0, os.SEEK_END)
+                file.seek(max(0, file.tell() - 2000))
+                return file.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def _crashed(self) -> SandboxCrashed:
+        self.kill()
+        return crash_error(self.process.returncode, bool(self.bwrap), self._stderr_tail())
+
+    # ---------------------------------------------------------- conveniences
 
     def load(self, cells: list[str], timeout_s: float | None = None) -> list[str]:
-        """Execute the solution cells in one fresh namespace; return the names of the callables defined."""
-        return self._value({"op": "load", "cells": list(cells)}, timeout_s)
+        """Run the sources as cells ``0``, ``1``, ...; the callables they define; StudentError for the first error."""
+        loaded = self.load_cells([(str(index), source) for index, source in enumerate(cells)], 0.0,
+                                 self.timeout_s if timeout_s is None else timeout_s)
+        if loaded.errors:
+            error = loaded.errors[0]
+            raise StudentError(Failure("exception", error["message"], exception=error["type"],
+                                       traceback=error.get("traceback", ""), output=loaded.output))
+        return sorted(loaded.functions + loaded.classes)
 
-    def post_provide(self, modules: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-                     helpers: dict[str, str] | None = None, returns: dict[str, Any] | None = None) -> None:
-        """Post: make setup names available to the solution cells (``worker.op_provide``); :meth:`collect` the reply.
-
-        The reply's value lists the modules the worker could not import.
-        """
-        self.post({"op": "provide", "modules": dict(modules or {}), "values": dict(values or {}),
-                   "helpers": dict(helpers or {}), "returns": dict(returns or {})})
-
-    def post_load_cells(self, cells: list[tuple[str, str]], time_limit: float) -> None:
-        """Post: run ``(label, source)`` cells one by one (``worker.op_load_cells``); :meth:`collect` the reply."""
-        self.post({"op": "load_cells", "cells": [{"label": label, "source": source} for label, source in cells],
-                   "time_limit": time_limit})
-
-    def load_cells(self, cells: list[tuple[str, str]], time_limit: float, timeout_s: float | None = None) -> dict[str, Any]:
-        """Run ``(label, source)`` cells one by one (an error does not stop the next); see ``worker.op_load_cells``.
+    def load_cells(self, cells: list[tuple[str, str]], time_limit: float, timeout_s: float | None = None) -> Loaded:
+        """Run ``(label, source)`` cells one by one (an error does not stop the next); see :class:`messages.Loaded`.
 
         ``time_limit`` bounds each cell inside the worker; ``timeout_s`` (default:
         every cell's limit plus a margin) is the wall clock after which the worker is killed.
         """
-        self.post_load_cells(cells, time_limit)
-        return self.collect_value(time_limit * max(1, len(cells)) + 5.0 if timeout_s is None else timeout_s)
+        wall = time_limit * max(1, len(cells)) + 5.0 if timeout_s is None else timeout_s
+        return self.answer(LoadCells(list(cells), time_limit), wall)
 
     def get(self, names: list[str]) -> dict[str, Any]:
         """The values of globals of the solution cells (unsendable ones as handles); absent names are left out."""
-        return self._value({"op": "get", "names": list(names)})
+        return self.answer(Get(list(names))).value
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """``name(*args, **kwargs)`` in the worker; StudentError if it raises."""
-        return self._value({"op": "call", "name": name, "args": list(args), "kwargs": kwargs})
-
-    def call_listed(self, name: str, *args: Any, **kwargs: Any) -> list:
-        """``list(name(*args, **kwargs))`` materialized inside the worker."""
-        reply = self.request({"op": "call_listed", "name": name, "args": list(args), "kwargs": kwargs})
-        if "error" in reply:
-            raise StudentError(reply)
-        if "not_iterable" in reply:
-            raise StudentError({"error": "not_iterable", "message": f"{name} returned {reply['not_iterable']}, not an iterable"})
-        return reply["value"]
+        return self.answer(Call(name, args=list(args), kwargs=kwargs)).value
 
 
 def isolation_check(use_bwrap: bool | None = None) -> str:
@@ -493,7 +301,7 @@ def isolation_check(use_bwrap: bool | None = None) -> str:
     """
     sandbox = Sandbox(timeout_s=30.0, use_bwrap=use_bwrap)
     try:
-        sandbox.request({"op": "ping"})
+        sandbox.request(Ping())
     except SandboxError as error:
         if sandbox.mode == "bwrap":
             raise SandboxError(
@@ -506,4 +314,4 @@ def isolation_check(use_bwrap: bool | None = None) -> str:
     return sandbox.mode
 
 
-__all__ = ["Sandbox", "SandboxError", "SandboxTimeout", "SandboxCrashed", "StudentError", "isolation_check"]
+__all__ = ["Sandbox", "isolation_check"]

@@ -13,8 +13,9 @@ anything else raises :class:`ProtocolError` naming where it was found.
 
 Tags (each a one-key JSON object; plain dicts are tagged too so that no
 student dict can pose as a tag): ``__ndarray__`` (frame index),
-``__function__`` (a :class:`NamedFunction`), ``__scalar__`` (frame index of a 0-d array, decoded back to the numpy scalar
-so that float32 stays float32), ``__tuple__``, ``__dict__`` (list of
+``__function__`` (a :class:`NamedFunction`), ``__scalar__`` (frame index of
+a 0-d array, decoded back to the numpy scalar so that float32 stays
+float32), ``__tuple__``, ``__dict__`` (list of
 ``[key, value]`` pairs) and ``__rng__`` (index into the message's list of
 generator states).  A Generator crosses as its ``bit_generator.state``; the
 receiver builds a Generator in that state, and the worker sends the advanced
@@ -36,7 +37,7 @@ import struct
 from typing import Any, BinaryIO
 
 import numpy as np
-import numpy.random  # noqa: F401  (numpy 2 loads it lazily; the encoder needs np.random.Generator)
+import numpy.random
 
 DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_PARTS = 100_000
@@ -94,7 +95,15 @@ class Handle:
 # ------------------------------------------------------------------ .npy frames
 
 _NPY_MAGIC = b"\x93NUMPY\x01\x00"
-_NPY_HEADER = re.compile(r"^\{'descr': '([<>|=][A-Za-z][0-9]*)', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}\s*$")
+_NPY_HEADER = re.compile(
+    r"^\{'descr': '([<>|=][A-Za-z][0-9]*)', 'fortran_order': False, 'shape': \(([0-9, ]*)\), \}\s*$")
+
+
+# Grading sends the same few shapes and dtypes thousands of times: headers are built and parsed once each.
+# Both caches are bounded, so a worker sending ever new shapes cannot grow them without limit.
+_MAX_CACHED_HEADERS = 4096
+_HEADERS_WRITTEN: dict[tuple[str, tuple[int, ...]], bytes] = {}
+_HEADERS_READ: dict[bytes, tuple[np.dtype, tuple[int, ...], int]] = {}
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -105,28 +114,30 @@ def npy_bytes(array: np.ndarray) -> bytes:
     ``np.save`` itself.
     """
     array = np.ascontiguousarray(array) if array.ndim else array
-    descr = array.dtype.str
     if array.dtype.fields is not None or array.dtype.subdtype is not None:
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return buffer.getvalue()
-    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {array.shape!r}, }}"
-    padding = 64 - (len(_NPY_MAGIC) + 2 + len(header) + 1) % 64
-    header = (header + " " * padding + "\n").encode("latin1")
-    return _NPY_MAGIC + struct.pack("<H", len(header)) + header + array.tobytes()
+    key = (array.dtype.str, array.shape)
+    prefix = _HEADERS_WRITTEN.get(key)
+    if prefix is None:
+        header = f"{{'descr': '{key[0]}', 'fortran_order': False, 'shape': {array.shape!r}, }}"
+        padding = 64 - (len(_NPY_MAGIC) + 2 + len(header) + 1) % 64
+        header = (header + " " * padding + "\n").encode("latin1")
+        prefix = _NPY_MAGIC + struct.pack("<H", len(header)) + header
+        if len(_HEADERS_WRITTEN) < _MAX_CACHED_HEADERS:
+            _HEADERS_WRITTEN[key] = prefix
+    return prefix + array.tobytes()
 
 
-def npy_array(data: bytes) -> np.ndarray:
-    """A writable array from .npy bytes; never unpickles (object dtypes are refused)."""
-    match = None
-    if data[:8] == _NPY_MAGIC and len(data) >= 10:
-        (length,) = struct.unpack("<H", data[8:10])
-        match = _NPY_HEADER.match(data[10:10 + length].decode("latin1"))
-    if match is None:  # another .npy version or layout: numpy's own reader, still without pickle
-        try:
-            return np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as error:
-            raise ProtocolError(f"bad array frame: {error}") from None
+def _parse_header(header: bytes) -> tuple[np.dtype, tuple[int, ...], int] | None:
+    """(dtype, shape, element count) of a version 1.0 header as :func:`npy_bytes` writes it; None for another layout."""
+    parsed = _HEADERS_READ.get(header)
+    if parsed is not None:
+        return parsed
+    match = _NPY_HEADER.match(header.decode("latin1"))
+    if match is None:
+        return None
     try:
         dtype = np.dtype(match.group(1))
     except TypeError as error:
@@ -134,7 +145,24 @@ def npy_array(data: bytes) -> np.ndarray:
     if dtype.hasobject:
         raise ProtocolError("bad array frame: object arrays are never sent")
     shape = tuple(int(n) for n in match.group(2).replace(" ", "").split(",") if n)
-    count = math.prod(shape)
+    parsed = (dtype, shape, math.prod(shape))
+    if len(_HEADERS_READ) < _MAX_CACHED_HEADERS:
+        _HEADERS_READ[header] = parsed
+    return parsed
+
+
+def npy_array(data: bytes) -> np.ndarray:
+    """A writable array from .npy bytes; never unpickles (object dtypes are refused)."""
+    parsed = None
+    if data[:8] == _NPY_MAGIC and len(data) >= 10:
+        (length,) = struct.unpack("<H", data[8:10])
+        parsed = _parse_header(bytes(data[10:10 + length]))
+    if parsed is None:  # another .npy version or layout: numpy's own reader, still without pickle
+        try:
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError as error:
+            raise ProtocolError(f"bad array frame: {error}") from None
+    dtype, shape, count = parsed
     body = memoryview(data)[10 + length:]
     if len(body) != count * dtype.itemsize:
         raise ProtocolError(f"bad array frame: {len(body)} bytes for shape {shape} of {dtype}")
@@ -188,7 +216,8 @@ class _Encoder:
             pairs = []
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise ProtocolError(f"{where} has the key {key!r} of type {type(key).__name__}; only str keys can be sent")
+                    raise ProtocolError(f"{where} has the key {key!r} of type {type(key).__name__}; only str keys "
+                                        f"can be sent")
                 pairs.append([key, self.encode(item, f"{where}[{key!r}]", depth + 1)])
             return {"__dict__": pairs}
         raise ProtocolError(
@@ -197,7 +226,8 @@ class _Encoder:
         )
 
 
-def encode_message(message: dict[str, Any], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> tuple[bytes, list[np.random.Generator]]:
+def encode_message(message: dict[str, Any],
+                   max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> tuple[bytes, list[np.random.Generator]]:
     """The wire bytes of ``message`` and the Generator objects it mentions (in ``__rng__`` order)."""
     encoder = _Encoder()
     body = {key: encoder.encode(value, key) for key, value in message.items()}
@@ -206,7 +236,7 @@ def encode_message(message: dict[str, Any], max_bytes: int = DEFAULT_MAX_MESSAGE
         state = generator.bit_generator.state
         states.append(encoder.encode(state, f"generator {index} state"))
     body["__rngs__"] = states
-    parts = [json.dumps(body, allow_nan=False).encode()] + encoder.frames
+    parts = [json.dumps(body, allow_nan=False).encode(), *encoder.frames]
     size = _HEADER.size + sum(_LENGTH.size + len(part) for part in parts)
     if size > max_bytes:
         raise ProtocolError(f"message of {size} bytes exceeds the limit of {max_bytes} bytes")
@@ -292,7 +322,7 @@ def update_generators(generators: list[np.random.Generator], states: list[dict[s
     """Put each of the caller's Generators into the state the worker left its copy in."""
     if len(states) != len(generators):
         raise ProtocolError(f"expected {len(generators)} generator states back, got {len(states)}")
-    for generator, state in zip(generators, states):
+    for generator, state in zip(generators, states, strict=True):
         generator.bit_generator.state = state
 
 
@@ -329,14 +359,16 @@ def read_parts(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> 
     return parts
 
 
-def write_message(stream: BinaryIO, message: dict[str, Any], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[np.random.Generator]:
+def write_message(stream: BinaryIO, message: dict[str, Any],
+                  max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[np.random.Generator]:
     data, generators = encode_message(message, max_bytes)
     stream.write(data)
     stream.flush()
     return generators
 
 
-def read_message(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> tuple[dict[str, Any], list[np.random.Generator]]:
+def read_message(stream: BinaryIO,
+                 max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> tuple[dict[str, Any], list[np.random.Generator]]:
     return decode_message(read_parts(stream, max_bytes))
 
 
@@ -366,6 +398,17 @@ def round_trip(value: Any) -> Any:
 
 
 __all__ = [
-    "ProtocolError", "PeerClosed", "NamedFunction", "Handle", "sendable", "encode_message", "decode_message", "read_message", "write_message",
-    "update_generators", "generator_states", "round_trip", "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "Handle",
+    "NamedFunction",
+    "PeerClosed",
+    "ProtocolError",
+    "decode_message",
+    "encode_message",
+    "generator_states",
+    "read_message",
+    "round_trip",
+    "sendable",
+    "update_generators",
+    "write_message",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["snapshot", "changed_path"]
+__all__ = ["changed_path", "snapshot"]
 
 
 def snapshot(value: Any) -> Any:
@@ -28,7 +28,8 @@ def snapshot(value: Any) -> Any:
 def changed_path(before: Any, after: Any, path: str) -> str | None:
     """The first place (``x``, ``state['m']``, ``grads[1]``) where ``after`` differs from the snapshot ``before``."""
     if isinstance(before, np.ndarray):
-        same = isinstance(after, np.ndarray) and after.shape == before.shape and np.array_equal(after, before, equal_nan=True)
+        same = (isinstance(after, np.ndarray) and after.shape == before.shape
+                and np.array_equal(after, before, equal_nan=True))
         return None if same else path
     if isinstance(before, dict):
         if not isinstance(after, dict) or before.keys() != after.keys():
@@ -41,7 +42,7 @@ def changed_path(before: Any, after: Any, path: str) -> str | None:
     if isinstance(before, (list, tuple)):
         if not isinstance(after, (list, tuple)) or len(after) != len(before):
             return path
-        for index, (b, a) in enumerate(zip(before, after)):
+        for index, (b, a) in enumerate(zip(before, after, strict=True)):
             found = changed_path(b, a, f"{path}[{index}]")
             if found:
                 return found

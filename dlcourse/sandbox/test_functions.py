@@ -1,8 +1,13 @@
-"""The grader's test functions f(x), shipped by name into the sandbox.
+"""The grader's test functions f(x) for checking ``numerical_gradient(f, x, h)``: the one copy.
 
-Copies of ``dlcourse.grading.topics.gradcheck.TEST_FUNCTIONS`` (``numerical_gradient``
-receives one of them): the worker cannot import ``dlcourse``, so it looks them up
-here.  ``tests/sandbox`` asserts that both versions give identical values.
+Checks call student code with plain data only, so the ``f`` a gradient check
+passes is always one of these, named by a trial (``f = 'steep_exponential'``).
+They live here, in the sandbox package, because they must run on both sides
+of the boundary: :mod:`dlcourse.grading.topics.gradcheck` imports this table
+for in-notebook checks, and the sandboxed worker (where ``dlcourse`` cannot
+be imported) loads this module as the top-level ``test_functions``; a proxy
+ships a function across by its name in :data:`TEST_FUNCTIONS`.
+
 This module imports numpy only.
 """
 
@@ -19,7 +24,11 @@ def sum_sin_times_x(x: np.ndarray) -> float:
 
 
 def coupled_quadratic(x: np.ndarray) -> float:
-    """f(x) = (sum_i x_i)^2 / 2 + |x|^2 / 2 + c . x with c_i = (i + 1) / n: every entry depends on all others."""
+    """f(x) = (sum_i x_i)^2 / 2 + |x|^2 / 2 + c . x with c_i = (i + 1) / n: every entry depends on all others.
+
+    Central differences are exact for a quadratic, whatever h; the coupling
+    makes a perturbation left in place shift every later entry.
+    """
     v = np.ravel(x)
     weights = np.arange(1, v.size + 1) / v.size
     return float(0.5 * np.sum(v) ** 2 + 0.5 * np.dot(v, v) + np.dot(weights, v))
@@ -37,5 +46,10 @@ def log_sum_exp(x: np.ndarray) -> float:
 
 
 TEST_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
-    fn.__name__: fn for fn in (sum_sin_times_x, coupled_quadratic, steep_exponential, log_sum_exp)
+    "sum_sin_times_x": sum_sin_times_x,
+    "coupled_quadratic": coupled_quadratic,
+    "steep_exponential": steep_exponential,
+    "log_sum_exp": log_sum_exp,
 }
+
+__all__ = ["TEST_FUNCTIONS", "coupled_quadratic", "log_sum_exp", "steep_exponential", "sum_sin_times_x"]

@@ -48,7 +48,8 @@ def _two_values(result: Any, role: str, names: Sequence[str]) -> tuple[Any, ...]
     if result is None:
         raise ObservationError(f"{role} returned None : is `return {listed}` missing?")
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        got = f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list)) else f"a {type(result).__name__}"
+        got = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
+               else f"a {type(result).__name__}")
         raise ObservationError(f"{role} must return {len(names)} values ({listed}); it returned {got}. "
                                f"End it with: return {listed}")
     return tuple(result)
@@ -61,7 +62,7 @@ def snapshot_tensors(tensors: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]
 def check_untouched(role: str, before: Sequence[tuple[str, Any]], after: Sequence[Any]) -> None:
     """ObservationError naming the first input tensor that ``role`` changed in place."""
     torch = _torch()
-    for (name, old), new in zip(before, after):
+    for (name, old), new in zip(before, after, strict=True):
         if new.shape != old.shape or not torch.equal(new.detach(), old):
             raise ObservationError(f"{role} modified its input {name} in place. Leave the inputs untouched and compute "
                                f"new tensors (write `x = x - mean`, not `x -= mean`; avoid in-place methods ending "
@@ -83,7 +84,8 @@ def returned_number(result: Any, role: str, when: str = "") -> tuple[float, floa
             raise ObservationError(f"{role} returned {kind} of shape {tuple(result.shape)}{when}; it should return one "
                                f"number, a Python float")
         return 0.0, float(result.detach().reshape(()).item() if isinstance(result, torch.Tensor) else result.item())
-    raise ObservationError(f"{role} returned a {type(result).__name__}{when}; it should return one number, a Python float")
+    raise ObservationError(f"{role} returned a {type(result).__name__}{when}; it should return one number, a Python "
+                           f"float")
 
 
 def build_model(extra: dict[str, Any]) -> Any:
@@ -179,10 +181,12 @@ def observe_epoch_loss(call: Callable[..., Any], trial: Any) -> dict[str, Any]:
     result = call("epoch_loss", [("model", model), ("batches", batches), ("loss_fn", loss_fn)])
     check_untouched("epoch_loss", before, [tensor for _, tensor in named])
     if any(p.grad is not None for p in model.parameters()):
-        raise ObservationError("epoch_loss changed the model's gradients (.grad): it only measures the loss, so it must "
-                           "not call loss.backward() (those gradients would be added to the next training step's)")
+        raise ObservationError("epoch_loss changed the model's gradients (.grad): it only measures the loss, so it "
+                               "must not call loss.backward() (those gradients would be added to the next training "
+                               "step's)")
     if not np.array_equal(flat_parameters(model), start):
-        raise ObservationError("epoch_loss changed the model's parameters: it only measures the loss, it must not train")
+        raise ObservationError("epoch_loss changed the model's parameters: it only measures the loss, it must not "
+                               "train")
     is_float, value = returned_number(result, "epoch_loss")
     return {
         FLOAT_FLAG: is_float,
@@ -222,7 +226,7 @@ def observe_prepare(call: Callable[..., Any], trial: Any) -> dict[str, Any]:
     result = call("prepare", inputs)
     check_untouched("prepare", before, [tensor for _, tensor in inputs])
     outputs = _two_values(result, "prepare", ("X_train_std", "X_test_std"))
-    for name, value in zip(("X_train_std", "X_test_std"), outputs):
+    for name, value in zip(("X_train_std", "X_test_std"), outputs, strict=True):
         if not isinstance(value, torch.Tensor):
             raise ObservationError(f"prepare must return torch tensors (the script feeds them to the model), but "
                                f"{name} is a {type(value).__name__}")
@@ -234,5 +238,13 @@ OBSERVERS: dict[str, Callable[[Callable[..., Any], Any], dict[str, Any]]] = {
     "mse": observe_mse, "epoch_loss": observe_epoch_loss, "train_step": observe_train_step, "prepare": observe_prepare,
 }
 
-__all__ = ["OBSERVERS", "ObservationError", "GraphWatchingLoss", "FLOAT_FLAG", "CONNECTED_FLAG", "build_model",
-           "batch_tensors", "flat_parameters"]
+__all__ = [
+    "CONNECTED_FLAG",
+    "FLOAT_FLAG",
+    "OBSERVERS",
+    "GraphWatchingLoss",
+    "ObservationError",
+    "batch_tensors",
+    "build_model",
+    "flat_parameters",
+]

@@ -4,14 +4,14 @@ import shutil
 
 import pytest
 
-from dlcourse.sandbox import launcher
+from dlcourse.sandbox import SandboxError, isolation, isolation_check
 
 
 def test_a_bwrap_that_cannot_start_stops_grading_with_advice(tmp_path, monkeypatch):
     broken = tmp_path / "bwrap"
     broken.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
     broken.chmod(0o755)
-    monkeypatch.setattr(launcher.shutil, "which", lambda name: str(broken) if name == "bwrap" else shutil.which(name))
-    with pytest.raises(launcher.SandboxError, match="--no-bwrap"):
-        launcher.isolation_check()
-    assert launcher.isolation_check(use_bwrap=False) == "subprocess"
+    monkeypatch.setattr(isolation.shutil, "which", lambda name: str(broken) if name == "bwrap" else shutil.which(name))
+    with pytest.raises(SandboxError, match="--no-bwrap"):
+        isolation_check()
+    assert isolation_check(use_bwrap=False) == "subprocess"

@@ -5,8 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from dlcourse.grading.topics.gradcheck import TEST_FUNCTIONS as GRADER_TEST_FUNCTIONS
-from dlcourse.sandbox import protocol, test_functions
+from dlcourse.sandbox import protocol
 from dlcourse.sandbox.protocol import NamedFunction, ProtocolError, round_trip
 
 
@@ -17,7 +16,7 @@ def _same(a, b):
         np.testing.assert_array_equal(a, b)
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b)
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             _same(x, y)
     elif isinstance(a, dict):
         assert list(a) == list(b)
@@ -103,14 +102,6 @@ def test_truncated_message_is_peer_closed():
 def test_unknown_tag_is_refused():
     with pytest.raises(ProtocolError, match="unknown tag"):
         protocol.decode_message([b'{"value": {"__pickle__": 1}}'])
-
-
-@pytest.mark.parametrize("name", sorted(GRADER_TEST_FUNCTIONS))
-@pytest.mark.parametrize("shape", [(1,), (3,), (7, 2)])
-def test_worker_test_functions_equal_the_graders(name, shape):
-    x = np.random.default_rng(sum(shape)).normal(size=shape)
-    assert sorted(test_functions.TEST_FUNCTIONS) == sorted(GRADER_TEST_FUNCTIONS)
-    assert test_functions.TEST_FUNCTIONS[name](x) == GRADER_TEST_FUNCTIONS[name](x)  # same code: bit-identical
 
 
 @pytest.mark.parametrize("array", [np.zeros(3), np.arange(6, dtype=np.int32).reshape(2, 3), np.ones(()),

@@ -2,11 +2,11 @@
 
 ``numerical_gradient(f, x, h=1e-5)`` takes a function.  Checks call student
 code with plain data only, so ``f`` is always one of the grader's own test
-functions, registered by name in :data:`TEST_FUNCTIONS` (module-level, numpy
-only, defined here so the guard does not count them as the reference).  A
-trial names its function (``f = 'steep_exponential'``) and ``observe`` looks
-it up; a sandboxed grader that proxies calls into another process has to ship
-these functions by that name.
+functions, registered by name in :data:`TEST_FUNCTIONS` (numpy only; the one
+table lives in :mod:`dlcourse.sandbox.test_functions`, since the sandboxed
+worker needs the same functions).  A trial names its function (``f =
+'steep_exponential'``) and ``observe`` looks it up; a sandboxed grader that
+proxies calls into another process ships these functions by that name.
 
 The student's estimate is compared with :func:`dlcourse.gradcheck.numerical_gradient`
 with the same h.  Two central differences with the same h evaluate ``f`` at
@@ -31,48 +31,16 @@ from dlcourse.grading._core import Caller, Mistake, Target, Trial
 from dlcourse.grading._guard import grader_code
 from dlcourse.grading._report import GradingError
 from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, function_target, random_array
+from dlcourse.sandbox.test_functions import TEST_FUNCTIONS
 
 __all__ = ["TEST_FUNCTIONS"]
 
 
 # ------------------------------------------------------- test functions f(x)
-# Scalar functions of an array of any shape, numpy only.
-
-
-@grader_code  # called by the student's function: part of the trial, not a shortcut
-def sum_sin_times_x(x: np.ndarray) -> float:
-    """f(x) = sum_i sin(x_i) x_i (separable, gradient sin(x) + x cos(x))."""
-    return float(np.sum(np.sin(x) * x))
-
-
-@grader_code  # called by the student's function: part of the trial, not a shortcut
-def coupled_quadratic(x: np.ndarray) -> float:
-    """f(x) = (sum_i x_i)^2 / 2 + |x|^2 / 2 + c . x with c_i = (i + 1) / n: every entry depends on all others.
-
-    Central differences are exact for a quadratic, whatever h; the coupling
-    makes a perturbation left in place shift every later entry.
-    """
-    v = np.ravel(x)
-    weights = np.arange(1, v.size + 1) / v.size
-    return float(0.5 * np.sum(v) ** 2 + 0.5 * np.dot(v, v) + np.dot(weights, v))
-
-
-@grader_code  # called by the student's function: part of the trial, not a shortcut
-def steep_exponential(x: np.ndarray) -> float:
-    """f(x) = sum_i exp(3 x_i): large curvature (f''/f' = 3), so one-sided differences are visibly off."""
-    return float(np.sum(np.exp(3.0 * x)))
-
-
-@grader_code  # called by the student's function: part of the trial, not a shortcut
-def log_sum_exp(x: np.ndarray) -> float:
-    """f(x) = log sum_i exp(x_i) (gradient softmax(x)), computed stably."""
-    top = np.max(x)
-    return float(top + np.log(np.sum(np.exp(x - top))))
-
-
-TEST_FUNCTIONS: dict[str, Callable[[np.ndarray], float]] = {
-    fn.__name__: fn for fn in (sum_sin_times_x, coupled_quadratic, steep_exponential, log_sum_exp)
-}
+# One table, in the sandbox package so that the sandboxed worker has the same functions (dlcourse grade ships
+# them across by name). The student's function calls them inside the watch: grader code, not a shortcut.
+for _test_function in TEST_FUNCTIONS.values():
+    grader_code(_test_function)
 
 
 # ------------------------------------------------------- numerical_gradient

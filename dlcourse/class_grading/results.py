@@ -24,7 +24,7 @@ from typing import Any
 
 import dlcourse
 
-_CODE_PACKAGES = ("grading", "sandbox", "grader")
+_CODE_PACKAGES = ("grading", "sandbox", "class_grading")
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -132,5 +132,15 @@ def integrity_text(results: Iterable[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["integrity_text", "atomic_write", "grader_version", "result_path", "result_dir", "write_result", "read_result",
-           "stored_results", "csv_text", "CSV_FIELDS"]
+__all__ = [
+    "CSV_FIELDS",
+    "atomic_write",
+    "csv_text",
+    "grader_version",
+    "integrity_text",
+    "read_result",
+    "result_dir",
+    "result_path",
+    "stored_results",
+    "write_result",
+]

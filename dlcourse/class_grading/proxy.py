@@ -5,10 +5,10 @@ function; they are ordinary callables, so ``run_check(target, functions)``
 runs unchanged: its ``Caller``/``guarded_call`` call them as if they were
 local.  A proxy call switches off the guard's profile hook while it waits
 for the worker (the student's code is not in this process, and the hook
-would otherwise flag the proxy's own ``dlcourse.sandbox`` frames as
-forbidden) and puts it back before returning.  Purity and the per-call time
-limit are checked inside the worker; forbidden modules cannot be imported
-there at all (bwrap mode).
+would otherwise flag the proxy's own ``dlcourse`` frames as forbidden) and
+puts it back before returning.  Purity and the per-call time limit are
+checked inside the worker; forbidden modules cannot be imported there at all
+(bwrap mode).
 
 :class:`RemoteCaller` has ``Caller``'s interface (``__call__(role, args,
 kwargs)``, ``trusted``, ``target``, ``functions``) and reports failures as
@@ -18,43 +18,42 @@ grader that builds its callers itself.
 A class (a backprop gate) is proxied by a :class:`RemoteFunction` whose call
 constructs the object in the worker and returns a :class:`RemoteObject`
 whose methods are remote calls on that instance.  A generator result is
-materialized into a list inside the worker (``call_listed``).  An argument
-that is one of the grader's test functions
-(``dlcourse.grading.topics.gradcheck.TEST_FUNCTIONS``) is sent by name.
+materialized into a list inside the worker.  An argument that is one of the
+grader's test functions (:data:`dlcourse.sandbox.test_functions.TEST_FUNCTIONS`)
+is sent by its name in that table.
+
+The proxies join the two layers below them: the checks (``dlcourse.grading``:
+the guard's ``grader_code``, ``GradingError``) and the sandbox.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
+import types
 from collections.abc import Sequence
 from typing import Any
 
 from dlcourse.grading._guard import grader_code
 from dlcourse.grading._report import GradingError
-from dlcourse.sandbox.launcher import Sandbox, SandboxCrashed, SandboxError, SandboxTimeout, StudentError
+from dlcourse.sandbox import Sandbox, SandboxCrashed, SandboxError, SandboxTimeout, StudentError
+from dlcourse.sandbox.messages import Call, Construct, Failure, Invocation, Method, Observe, Reply
 from dlcourse.sandbox.protocol import NamedFunction
+from dlcourse.sandbox.test_functions import TEST_FUNCTIONS
 
 _TIMEOUT_MARGIN_S = 2.0  # the worker reports its own time limit; the hard kill comes this much later
+_SHIPPED_BY_NAME = {function: name for name, function in TEST_FUNCTIONS.items()}
 
 
-@functools.lru_cache(maxsize=1)
-def _grader_functions() -> dict[int, str]:
-    from dlcourse.grading.topics.gradcheck import TEST_FUNCTIONS
-
-    return {id(fn): name for name, fn in TEST_FUNCTIONS.items()}
-
-
-def _ship(value: Any, known: dict[int, str]) -> Any:
-    """``value`` with the grader's test functions replaced by their names."""
-    if callable(value) and id(value) in known:
-        return NamedFunction(known[id(value)])
+def _ship(value: Any) -> Any:
+    """``value`` with the grader's test functions replaced by their names in ``TEST_FUNCTIONS``."""
+    if type(value) is types.FunctionType and value in _SHIPPED_BY_NAME:
+        return NamedFunction(_SHIPPED_BY_NAME[value])
     if type(value) is list:
-        return [_ship(item, known) for item in value]
+        return [_ship(item) for item in value]
     if type(value) is tuple:
-        return tuple(_ship(item, known) for item in value)
+        return tuple(_ship(item) for item in value)
     if type(value) is dict:
-        return {key: _ship(item, known) for key, item in value.items()}
+        return {key: _ship(item) for key, item in value.items()}
     return value
 
 
@@ -70,6 +69,11 @@ def feedback(name: str, error: SandboxError, time_limit: float | None) -> Gradin
             return GradingError(
                 f"{name} {error.detail}. The function must be pure: leave the inputs untouched and return new arrays "
                 f"(write `theta = theta - step`, not `theta -= step`; copy an array before changing it)."
+            )
+        elif error.kind == "not_iterable":
+            return GradingError(
+                f"{name} should yield the batches (X_batch, y_batch) (write a generator with `yield`, or return "
+                f"a list of pairs), but it returned {error.detail}"
             )
         else:
             return GradingError(f"{name}: {error.detail}")
@@ -96,33 +100,31 @@ class _Remote:
         self.pure = pure
         self.time_limit = time_limit
 
-    def _request(self, message: dict[str, Any], args: Sequence[Any], kwargs: dict[str, Any],
-                 arg_names: Sequence[str] | None = None) -> Any:
-        known = _grader_functions()
-        message.update(args=_ship(list(args), known), kwargs=_ship(dict(kwargs), known), pure=self.pure)
-        if arg_names is not None:
-            message["arg_names"] = list(arg_names)
-        wall = None
-        if self.time_limit:
-            message["time_limit"] = self.time_limit
-            wall = self.time_limit + _TIMEOUT_MARGIN_S
+    def _invocation(self, args: Sequence[Any], kwargs: dict[str, Any],
+                    arg_names: Sequence[str] | None) -> dict[str, Any]:
+        """The :class:`Invocation` fields of a call with these arguments and this proxy's settings."""
+        return {"args": _ship(list(args)), "kwargs": _ship(dict(kwargs)),
+                "arg_names": None if arg_names is None else list(arg_names), "pure": self.pure,
+                "time_limit": float(self.time_limit or 0.0)}
+
+    def _ask(self, request: Invocation | Observe, wall: float | None) -> Reply:
+        """The worker's reply; StudentError for a Failure."""
         try:
-            reply = self.sandbox.request(message, wall)
-        except BaseException:
+            reply = self.sandbox.request(request, wall)
+        except BaseException as error:
             # interrupted mid-request (the guard's own timer, Ctrl-C): the pipe is out of step, stop the worker
-            if self.sandbox.alive and sys.exc_info()[0] is not None and not isinstance(sys.exc_info()[1], SandboxError):
+            if self.sandbox.alive and not isinstance(error, SandboxError):
                 self.sandbox.kill()
             raise
-        if "error" in reply:
+        if isinstance(reply, Failure):
             raise StudentError(reply)
-        if reply.get("missing"):
-            raise StudentError({"error": "missing", "message": f"method {message.get('method')!r} is missing"})
         return reply
 
-    def _call_remote(self, message: dict[str, Any], args: Sequence[Any], kwargs: dict[str, Any],
-                     arg_names: Sequence[str] | None = None) -> Any:
+    def _call_remote(self, request: Invocation) -> Reply:
+        """The reply to a call into student code; its failure as the GradingError the student sees."""
+        wall = self.time_limit + _TIMEOUT_MARGIN_S if self.time_limit else None
         try:
-            return self._request(message, args, kwargs, arg_names)
+            return self._ask(request, wall)
         except SandboxError as error:
             raise feedback(self.label, error, self.time_limit) from None
 
@@ -174,23 +176,25 @@ class _GuardedRemote:
 
 
 class RemoteMethod(_Remote, _GuardedRemote):
+    """A method of an instance kept in the worker, callable from the grader."""
+
     def __init__(self, obj: RemoteObject, method: str) -> None:
         super().__init__(obj._sandbox, f"{obj._type_name}.{method}", obj._pure, obj._time_limit)
         self.handle, self.method = obj._handle, method
 
     def call_named(self, arg_names: Sequence[str] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-        message = {"op": "method", "handle": self.handle, "method": self.method}
-        return self._call_remote(message, args, kwargs, arg_names)["value"]
+        """The call, with the argument names used in messages about modified inputs."""
+        request = Method(self.handle, self.method, **self._invocation(args, kwargs, arg_names))
+        return self._call_remote(request).value
 
     @grader_code
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         profile = sys.getprofile()
         sys.setprofile(None)  # first thing: the guard's hook must not see this process's grader frames
         try:
-            reply = self._call_remote({"op": "method", "handle": self.handle, "method": self.method}, args, kwargs)
+            return self.call_named(None, args, kwargs)
         finally:
             sys.setprofile(profile)
-        return reply["value"]
 
 
 class RemoteFunction(_Remote, _GuardedRemote):
@@ -212,12 +216,16 @@ class RemoteFunction(_Remote, _GuardedRemote):
 
     def call_named(self, arg_names: Sequence[str] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         """The call, with the argument names used in messages about modified inputs."""
+        invocation = self._invocation(args, kwargs, arg_names)
         if self.is_class:
-            reply = self._call_remote({"op": "construct", "name": self.name}, args, kwargs, arg_names)
-            info = reply["value"]
-            return _object_class(info["type_name"])(self.sandbox, info["handle"], info["type_name"],
-                                                     info.get("methods", ()), self.pure, self.time_limit)
-        return self._call_remote({"op": "call", "name": self.name}, args, kwargs, arg_names)["value"]
+            instance = self._call_remote(Construct(self.name, **invocation))
+            return _object_class(instance.type_name)(self.sandbox, instance.handle, instance.type_name,
+                                                     instance.methods, self.pure, self.time_limit)
+        return self._call_remote(Call(self.name, **invocation)).value
+
+    def listed(self, arg_names: Sequence[str] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> list:
+        """``list(function(...))`` materialized in the worker; GradingError if the result is not iterable."""
+        return self._call_remote(Call(self.name, as_list=True, **self._invocation(args, kwargs, arg_names))).value
 
     @grader_code
     def remote_observe(self, observer: str, role: str, trial: Any, pure: bool = True,
@@ -229,30 +237,20 @@ class RemoteFunction(_Remote, _GuardedRemote):
         """
         profile = sys.getprofile()
         sys.setprofile(None)
-        message = {"op": "observe", "observer": observer, "name": self.name, "label": trial.label,
-                   "args": [list(pair) for pair in trial.args], "extra": trial.extra, "time_limit": time_limit or 0}
+        request = Observe(observer, self.name, trial.label, [tuple(pair) for pair in trial.args], trial.extra,
+                          float(time_limit or 0.0))
         calls = len(trial.extra.get("batches", ())) or 1
+        wall = (time_limit or self.sandbox.timeout_s) * (calls + 1) + _TIMEOUT_MARGIN_S
         try:
-            reply = self.sandbox.request(message, (time_limit or self.sandbox.timeout_s) * (calls + 1) + _TIMEOUT_MARGIN_S)
-            if reply.get("error") == "observation":
-                raise GradingError(reply.get("message", ""))
-            if "error" in reply:
-                raise StudentError(reply)
-            return reply["value"]
+            return self._ask(request, wall).value
+        except StudentError as error:
+            if error.kind == "observation":
+                raise GradingError(error.detail) from None
+            raise feedback(role, error, time_limit) from None
         except SandboxError as error:
             raise feedback(role, error, time_limit) from None
         finally:
             sys.setprofile(profile)
-
-    def listed(self, arg_names: Sequence[str] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> list:
-        """``list(function(...))`` materialized in the worker; GradingError if the result is not iterable."""
-        reply = self._call_remote({"op": "call_listed", "name": self.name}, args, kwargs, arg_names)
-        if "not_iterable" in reply:
-            raise GradingError(
-                f"{self.label} should yield the batches (X_batch, y_batch) (write a generator with `yield`, or return "
-                f"a list of pairs), but it returned {reply['not_iterable']}"
-            )
-        return reply["value"]
 
 
 def remote_functions(sandbox: Sandbox, names: Sequence[str], target: Any = None,
@@ -264,7 +262,7 @@ def remote_functions(sandbox: Sandbox, names: Sequence[str], target: Any = None,
     pure = True if target is None else target.pure
     limit = None if target is None else target.time_limit
     proxies = []
-    for name, label in zip(names, labels or names):
+    for name, label in zip(names, labels or names, strict=True):
         proxy = RemoteFunction(sandbox, name, pure, limit, is_class=name in classes)
         proxy.label = label
         proxies.append(proxy)
@@ -283,7 +281,7 @@ class RemoteCaller:
                  classes: Sequence[str] = ()) -> None:
         self.sandbox = sandbox
         self.target = target
-        self.functions = dict(zip(roles, remote_functions(sandbox, names, target, classes, labels=roles)))
+        self.functions = dict(zip(roles, remote_functions(sandbox, names, target, classes, labels=roles), strict=True))
 
     @property
     def trusted(self) -> bool:
@@ -293,9 +291,10 @@ class RemoteCaller:
         function = self.functions[role]
         return function.call_named([name for name, _ in args], [value for _, value in args], dict(kwargs or {}))
 
-    def call_listed(self, role: str, args: Sequence[tuple[str, Any]] = (), kwargs: dict[str, Any] | None = None) -> list:
+    def call_listed(self, role: str, args: Sequence[tuple[str, Any]] = (),
+                    kwargs: dict[str, Any] | None = None) -> list:
         function = self.functions[role]
         return function.listed([name for name, _ in args], [value for _, value in args], dict(kwargs or {}))
 
 
-__all__ = ["RemoteCaller", "RemoteFunction", "RemoteMethod", "RemoteObject", "remote_functions", "feedback"]
+__all__ = ["RemoteCaller", "RemoteFunction", "RemoteMethod", "RemoteObject", "feedback", "remote_functions"]

@@ -9,7 +9,10 @@ writes the gradebook scores, the autograded notebooks and ``grades.csv``.
 
 Each (student, assignment) is graded by :func:`grade_submission` in a pool
 process of this (trusted) program; the student's code runs only in the
-sandboxed workers that it starts.  If a pool process dies anyway (a grader
+sandboxed workers that it starts.  Each grading process (this one, or each
+pool process) owns a :class:`~dlcourse.class_grading.workers.SparePool`
+that starts every kind of notebook's next sandbox ahead and is closed with
+the process's share of the batch.  If a pool process dies anyway (a grader
 bug, the machine's OOM killer), every submission it left unfinished is graded
 again in a process of its own, and one that kills that too is reported as
 ``crashed``: no submission can stop the batch or cost another its grade.
@@ -17,6 +20,7 @@ again in a process of its own, and one that kills that too is reported as
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import datetime
 import functools
@@ -25,18 +29,20 @@ import os
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from dlcourse.grader import gradebook, results, submissions
-from dlcourse.grader.notebooks import SourceNotebook, source_notebooks
-from dlcourse.grader.session import Limits, close_spares, grade_notebook
-from dlcourse.sandbox.launcher import isolation_check
+from dlcourse.class_grading import gradebook, results, submissions
+from dlcourse.class_grading.environment import Limits
+from dlcourse.class_grading.notebooks import SourceNotebook, source_notebooks
+from dlcourse.class_grading.session import NotebookResult, grade_notebook
+from dlcourse.class_grading.workers import SparePool
+from dlcourse.sandbox import isolation_check
 
 STATUS_ORDER = ("crashed", "timeout", "unreadable", "missing", "graded")
 
@@ -80,15 +86,13 @@ def _overall_status(notebooks: list[dict[str, Any]]) -> str:
 
 def _crashed_notebook(source: SourceNotebook, why: str) -> dict[str, Any]:
     """A notebook result with status ``crashed``: every part 0 with ``why`` as its feedback."""
-    return {"notebook": source.name, "status": "crashed", "score": 0.0, "max_score": source.max_points,
-            "cell_errors": [], "flags": [], "printed": "", "sandbox": "", "seconds": 0.0,
-            "parts": [{"grade_id": test.grade_id, "max_score": test.points, "score": 0.0, "passed": False,
-                       "output": "", "feedback": why} for test in source.tests]}
+    return NotebookResult.not_graded(source, "crashed", why).as_dict()
 
 
 def grade_submission(course: str, source_dir: str, assignment: str, submission: submissions.Submission,
-                     limits: Limits, use_bwrap: bool | None, version: str) -> dict[str, Any]:
-    """The result of one student's submission of one assignment (never raises)."""
+                     limits: Limits, use_bwrap: bool | None, version: str,
+                     spares: SparePool | None = None) -> dict[str, Any]:
+    """The result of one student's submission of one assignment (never raises); ``spares``: the batch's pool."""
     started = time.monotonic()
     result: dict[str, Any] = {"student": submission.student, "assignment": assignment,
                               "content_hash": submission.content_hash(), "grader_version": version,
@@ -99,14 +103,14 @@ def grade_submission(course: str, source_dir: str, assignment: str, submission: 
     for source in sources:
         try:
             notebooks.append(grade_notebook(source, submission.notebooks.get(source.name), limits, use_bwrap,
-                                            prewarm=True))
+                                            spares=spares).as_dict())
         except Exception:  # a bug of the grader itself: report it, keep the batch going
             notebooks.append(_crashed_notebook(source, "not graded: the grader failed (see grader_error)")
                              | {"grader_error": traceback.format_exc()[-2000:]})
     result.update(notebooks=notebooks, status=_overall_status(notebooks),
                   score=float(sum(notebook["score"] for notebook in notebooks)),
                   max_score=float(sum(source.max_points for source in sources)),
-                  graded_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  graded_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                   seconds=round(time.monotonic() - started, 3))
     return result
 
@@ -118,7 +122,7 @@ def _crashed_result(submission: submissions.Submission, assignment: str, sources
             "grader_version": version, "timestamp": submission.timestamp, "origin": submission.origin,
             "notebooks": notebooks, "status": "crashed", "score": 0.0,
             "max_score": float(sum(source.max_points for source in sources)), "seconds": 0.0,
-            "graded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            "graded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
 
 
 def discover(options: Options, source_dir: str) -> tuple[list[submissions.Submission], list[str]]:
@@ -145,7 +149,8 @@ class Summary:
         lines = [f"graded {len(self.graded)} submission(s) in {self.seconds:.1f} s ({line}); "
                  f"{self.reused} unchanged result(s) reused; {flagged} with integrity flags to review"]
         if self.sandbox == "subprocess":
-            lines.append("WARNING: graded with the plain-subprocess sandbox (bubblewrap is not installed or --no-bwrap): "
+            lines.append("WARNING: graded with the plain-subprocess sandbox (bubblewrap is not installed or "
+                         "--no-bwrap): "
                          "student code could read course files and use the network; see docs/grading.md")
         if self.skipped_members:
             lines.append(f"left out (not a student's submission: unmatched zip members, links, odd folder names): "
@@ -155,23 +160,44 @@ class Summary:
         return "\n".join(lines)
 
 
+# The spares of this pool process: a pool process grades many submissions in turn and owns one SparePool, opened
+# by the pool's initializer and closed when the process exits.  (Unused in the batch's own process.)
+_process_spares: SparePool | None = None
+
+
+def _open_process_spares() -> None:
+    """Initializer of every pool process: its own SparePool, closed at the process's exit."""
+    global _process_spares
+    _process_spares = SparePool()
+    atexit.register(_process_spares.close)
+
+
+def _grade_with_process_spares(grade: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    """``grade(*args, spares)`` with this pool process's SparePool."""
+    return grade(*args, _process_spares)
+
+
 def run_pool(options: Options, todo: list[submissions.Submission], settings: dict[str, str], version: str,
              on_result: Callable[[dict[str, Any]], None], grade: Callable[..., dict[str, Any]] | None = None) -> None:
     """Grade ``todo`` with ``options.workers`` processes, calling ``on_result`` as each result arrives.
 
     ``grade`` (default :func:`grade_submission`; tests pass others) must be a
-    module-level function, since spawned processes import it by name.
+    module-level function, since spawned processes import it by name; it
+    receives :func:`grade_submission`'s arguments, the spares last.
     """
     grade = grade or grade_submission
     args = (str(options.course), settings["source"], options.assignment)
     if options.workers <= 1 or len(todo) <= 1:
-        for submission in todo:
-            on_result(grade(*args, submission, options.limits, options.use_bwrap, version))
+        with SparePool() as spares:
+            for submission in todo:
+                on_result(grade(*args, submission, options.limits, options.use_bwrap, version, spares))
         return
     context = multiprocessing.get_context("spawn")
     broken = []
-    with concurrent.futures.ProcessPoolExecutor(min(options.workers, len(todo)), mp_context=context) as pool:
-        futures = {pool.submit(grade, *args, submission, options.limits, options.use_bwrap, version): submission
+    with concurrent.futures.ProcessPoolExecutor(min(options.workers, len(todo)), mp_context=context,
+                                                initializer=_open_process_spares) as pool:
+        futures = {pool.submit(_grade_with_process_spares, grade, *args, submission, options.limits,
+                               options.use_bwrap, version): submission
                    for submission in todo}
         for future in concurrent.futures.as_completed(futures):
             try:
@@ -222,7 +248,6 @@ def grade_assignment(options: Options) -> Summary:
         run_pool(options, todo, settings, version, on_result)
     finally:
         bar.close()
-        close_spares()
     summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False, sandbox=mode)
     if options.shard is None or options.shard[1] == 1:
         summary.missing_results = finalize(options, found, settings, version)

@@ -1,4 +1,4 @@
-"""``dlcourse grade`` on a course directory: gradebook, results, re-runs, shards, zips, the CLI and ``dlcourse check``."""
+"""``dlcourse grade`` on a course directory: gradebook, results, re-runs, shards, zips, the CLI, ``dlcourse check``."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from assignments import load_planted, plant
+
+from class_grading.helpers import fingerprint
+from dlcourse.class_grading.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
 from dlcourse.cli import main as dlcourse_main
-from dlcourse.grader.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
-from grader.helpers import fingerprint
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,8 @@ def grade(course: Path, *extra: str) -> int:
 
 
 def results(course: Path, folder: str = "dlcourse_grades") -> dict[str, dict]:
-    return {path.stem: json.loads(path.read_text()) for path in (course / folder / ASSIGNMENT / "results").glob("*.json")}
+    folder = course / folder / ASSIGNMENT / "results"
+    return {path.stem: json.loads(path.read_text()) for path in folder.glob("*.json")}
 
 
 def gradebook(course: Path) -> dict[tuple[str, str], tuple]:
@@ -227,9 +228,9 @@ def test_dlcourse_check_prints_a_table_per_part(tmp_path, capsys):
 
 
 def test_a_dying_grading_process_costs_only_its_submission(course):
-    from dlcourse.grader import batch
-    from dlcourse.grader.demo import submit as file_submission
-    from grader.pool_faults import dies_on_doomed
+    from class_grading.pool_faults import dies_on_doomed
+    from dlcourse.class_grading import batch
+    from dlcourse.class_grading.demo import submit as file_submission
 
     solution = (course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_bytes()
     file_submission(course, ASSIGNMENT, "doomed", {NOTEBOOK: solution})
@@ -263,7 +264,7 @@ def test_links_and_odd_folder_names_are_left_out_and_reported(course, capsys, tm
 
 
 def test_dlcourse_check_without_a_sandbox_runs_in_process():
-    from dlcourse.grader.student import check_notebook
+    from dlcourse.class_grading.student import check_notebook
 
     solved = ROOT / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
     table, ok = check_notebook(solved, sandboxed=False)

@@ -14,28 +14,30 @@ import sys
 import textwrap
 from pathlib import Path
 
-from dlcourse.grader.notebooks import parse_source
-from dlcourse.grader.session import Limits, grade_notebook
+from dlcourse.class_grading.environment import Limits
+from dlcourse.class_grading.notebooks import parse_source
+from dlcourse.class_grading.session import NotebookResult, grade_notebook
 
 
-def format_table(result: dict) -> str:
+def format_table(result: NotebookResult) -> str:
     """The per-part table (part, points, result, first line of the feedback) and the total."""
     rows = [("part", "points", "result", "feedback")]
-    for part in result["parts"]:
-        first = part["feedback"].strip().splitlines()[0] if part["feedback"].strip() else ""
-        rows.append((part["grade_id"], f"{part['score']:g}/{part['max_score']:g}",
-                     "passed" if part["passed"] else "FAILED", textwrap.shorten(first, 90, placeholder="...")))
+    for part in result.parts:
+        first = part.feedback.strip().splitlines()[0] if part.feedback.strip() else ""
+        rows.append((part.grade_id, f"{part.score:g}/{part.max_score:g}",
+                     "passed" if part.passed else "FAILED", textwrap.shorten(first, 90, placeholder="...")))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+             for row in rows]
     lines.insert(1, "-" * min(120, max(len(line) for line in lines)))
-    lines.append(f"total {result['score']:g}/{result['max_score']:g} (visible checks only; hidden tests come at grading)")
-    if result["status"] != "graded":
-        lines.append(f"status: {result['status']}")
-    for error in result["cell_errors"]:
+    lines.append(f"total {result.score:g}/{result.max_score:g} (visible checks only; hidden tests come at grading)")
+    if result.status != "graded":
+        lines.append(f"status: {result.status}")
+    for error in result.cell_errors:
         lines.append(f"answer cell {error['cell']} raised {error['type']}: {error['message'][:200]}")
-    for part in result["parts"]:
-        if not part["passed"]:
-            lines += ["", f"--- {part['grade_id']} ---", part["feedback"].rstrip()]
+    for part in result.parts:
+        if not part.passed:
+            lines += ["", f"--- {part.grade_id} ---", part.feedback.rstrip()]
     return "\n".join(lines)
 
 
@@ -64,7 +66,7 @@ def check_notebook(path: Path, timeout_s: float = 300.0, sandboxed: bool | None 
     if not sandboxed:
         table += ("\n(no sandbox on this system: your answer cells ran in this process, so code that needs another "
                   "module than numpy is not caught here as it will be at grading)")
-    return table, all(part["passed"] for part in result["parts"])
+    return table, all(part.passed for part in result.parts)
 
 
 __all__ = ["check_notebook", "format_table"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dlcourse.grader.integrity import code_flags, integrity_report, near_copies, structure_flags, summarize
+from dlcourse.class_grading.integrity import code_flags, integrity_report, near_copies, structure_flags, summarize
 from dlcourse.optim import adam
 
 
@@ -71,7 +71,8 @@ def _cell(grade_id, source, **meta):
 
 SOURCE = _notebook([
     _cell("intro", "read me", locked=True, solution=False, grade=False),
-    _cell("relu", "def relu(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION", solution=True, locked=False),
+    _cell("relu", "def relu(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION", solution=True,
+          locked=False),
     _cell("relu_tests", "check(relu)\n### BEGIN HIDDEN TESTS\ncheck(relu, hidden=True)\n### END HIDDEN TESTS",
           grade=True, locked=True, solution=False, points=1),
 ])
@@ -112,8 +113,8 @@ def test_report_on_files_and_unreadable_notebooks(tmp_path):
 
 
 def test_reaching_into_the_sandbox_modules_is_flagged():
-    from dlcourse.grader.integrity import code_flags
-    from dlcourse.sandbox.launcher import WORKER_MODULES
+    from dlcourse.class_grading.integrity import code_flags
+    from dlcourse.sandbox.isolation import WORKER_MODULES
 
     for module in WORKER_MODULES:
         name = module.removesuffix(".py")

@@ -24,8 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from dlcourse.grader.notebooks import SourceNotebook, nbgrader_metadata, read_submission, Unreadable
-from dlcourse.grader.results import atomic_write
+from dlcourse.class_grading.notebooks import SourceNotebook, Unreadable, nbgrader_metadata, read_submission
+from dlcourse.class_grading.results import atomic_write
 
 
 class GradebookError(Exception):
@@ -55,7 +55,8 @@ def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]]) -> 
     if not results:
         return
     if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
-        raise GradebookError(f"there is no gradebook at {db_url[len('sqlite:///'):]}; run `nbgrader generate_assignment "
+        raise GradebookError(f"there is no gradebook at {db_url[len('sqlite:///'):]}; run "
+                             f"`nbgrader generate_assignment "
                              f"{results[0]['assignment']}` in the course directory first (it creates the gradebook)")
     # nbgrader runs `alembic` by name when it opens a gradebook: the environment's bin/ must be on PATH
     bin_dir = str(Path(sys.executable).parent)
@@ -152,7 +153,8 @@ def autograded_notebook(source: SourceNotebook, data: bytes | None, notebook_res
 
 
 def write_autograded(course: Path, autograded_dir: str, student: str, assignment: str,
-                     files: dict[str, tuple[SourceNotebook, bytes | None, dict[str, Any]]], timestamp: str | None) -> None:
+                     files: dict[str, tuple[SourceNotebook, bytes | None, dict[str, Any]]],
+                     timestamp: str | None) -> None:
     folder = Path(course) / autograded_dir / student / assignment
     for name, (source, data, notebook_result) in files.items():
         notebook = autograded_notebook(source, data, notebook_result)

@@ -92,7 +92,8 @@ def read_submission(data: bytes) -> dict[str, Any]:
     if not data:
         raise Unreadable(f"the file is empty (or larger than the {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB limit)")
     if len(data) > MAX_NOTEBOOK_BYTES:
-        raise Unreadable(f"the notebook is {len(data) / 1e6:.1f} MB, more than the {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB limit")
+        raise Unreadable(f"the notebook is {len(data) / 1e6:.1f} MB, more than the {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB "
+                         f"limit")
     try:
         notebook = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:

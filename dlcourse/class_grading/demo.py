@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.grader.notebooks import nbgrader_metadata
+from dlcourse.class_grading.notebooks import nbgrader_metadata
 
 
 def run_nbgrader(args: list[str], course: Path, timeout: float = 1800) -> subprocess.CompletedProcess:

@@ -1,7 +1,7 @@
-"""Grading one notebook the sandboxed way (dlcourse.grader.session): solutions, blanks, planted bugs, odd submissions.
+"""Grading one notebook the sandboxed way (dlcourse.class_grading.session): solutions, blanks, planted bugs, odd ones.
 
 These call ``grade_notebook`` directly on the repository's notebooks (no
-nbgrader, no course directory); ``test_grader_batch.py`` covers the command.
+nbgrader, no course directory); ``test_batch.py`` covers the command.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from assignments import load_planted, plant
-from dlcourse.grader.notebooks import parse_source, solution_cells
-from dlcourse.grader.session import Limits, grade_notebook, needs_torch
+
+from dlcourse.class_grading.environment import Limits, needs_torch
+from dlcourse.class_grading.notebooks import parse_source, solution_cells
+from dlcourse.class_grading.session import grade_notebook
+from dlcourse.class_grading.workers import SparePool
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "solutions").glob("*/*.ipynb"))
@@ -40,7 +42,7 @@ def edited(source, **replacements: str) -> bytes:
 
 
 def scores(result) -> dict[str, float]:
-    return {part["grade_id"]: part["score"] for part in result["parts"]}
+    return {part.grade_id: part.score for part in result.parts}
 
 
 @pytest.mark.slow
@@ -48,16 +50,16 @@ def scores(result) -> dict[str, float]:
 def test_solution_full_marks_release_zero(path):
     source = parse_source(path)
     solved = grade_notebook(source, path.read_bytes(), FAST)
-    assert solved["status"] == "graded"
-    assert solved["cell_errors"] == []
-    failed = {part["grade_id"]: part["feedback"][:400] for part in solved["parts"] if not part["passed"]}
+    assert solved.status == "graded"
+    assert solved.cell_errors == []
+    failed = {part.grade_id: part.feedback[:400] for part in solved.parts if not part.passed}
     assert not failed
-    assert solved["score"] == solved["max_score"] == source.max_points > 0
-    assert all(part["output"] for part in solved["parts"]), "every passing check prints its success line"
+    assert solved.score == solved.max_score == source.max_points > 0
+    assert all(part.output for part in solved.parts), "every passing check prints its success line"
     blank = grade_notebook(source, release_of(source), FAST)
-    assert blank["status"] == "graded"
-    assert blank["score"] == 0.0
-    assert all(part["feedback"] for part in blank["parts"])
+    assert blank.status == "graded"
+    assert blank.score == 0.0
+    assert all(part.feedback for part in blank.parts)
 
 
 PLANTED = [(path, entry) for path in SOURCES for entry in load_planted([path.name])]
@@ -71,9 +73,9 @@ def test_planted_bug_loses_exactly_its_part(path, entry):
     result = grade_notebook(source, json.dumps(notebook).encode(), FAST)
     expected = {test.grade_id: 0.0 if test.grade_id in entry["zero"] else test.points for test in source.tests}
     assert scores(result) == expected
-    for part in result["parts"]:
-        if part["grade_id"] in entry["zero"]:
-            assert entry["feedback"] in part["feedback"]
+    for part in result.parts:
+        if part.grade_id in entry["zero"]:
+            assert entry["feedback"] in part.feedback
 
 
 def test_only_ps5_debugging_gets_torch():
@@ -83,23 +85,23 @@ def test_only_ps5_debugging_gets_torch():
 def test_missing_and_unreadable_notebooks_have_a_status():
     source = source_of("ps1_backprop")
     missing = grade_notebook(source, None, FAST)
-    assert missing["status"] == "missing" and missing["score"] == 0
-    assert all("not submitted" in part["feedback"] for part in missing["parts"])
+    assert missing.status == "missing" and missing.score == 0
+    assert all("not submitted" in part.feedback for part in missing.parts)
     for data, words in [(b"{broken", "not valid notebook JSON"), (b"", "empty"), (b'{"cells": 3}', "not a notebook"),
                         (b"\xff\xfe", "not valid notebook JSON")]:
         result = grade_notebook(source, data, FAST)
-        assert result["status"] == "unreadable" and result["score"] == 0
-        assert words in result["parts"][0]["feedback"]
+        assert result.status == "unreadable" and result.score == 0
+        assert words in result.parts[0].feedback
 
 
 def test_an_error_in_one_answer_cell_costs_only_its_parts():
     source = source_of("ps1_backprop")
     result = grade_notebook(source, edited(source, linear="raise ValueError('half-finished')"), FAST)
-    assert [(error["cell"], error["type"]) for error in result["cell_errors"]] == [("linear", "ValueError")]
+    assert [(error["cell"], error["type"]) for error in result.cell_errors] == [("linear", "ValueError")]
     lost = {grade_id for grade_id, score in scores(result).items() if score == 0}
     assert lost == {"linear_tests"}
-    linear = next(part for part in result["parts"] if part["grade_id"] == "linear_tests")
-    assert "linear_forward" in linear["feedback"]
+    linear = next(part for part in result.parts if part.grade_id == "linear_tests")
+    assert "linear_forward" in linear.feedback
 
 
 def test_student_definitions_never_replace_the_graders_names():
@@ -109,9 +111,9 @@ def test_student_definitions_never_replace_the_graders_names():
     wrong_mse = "\n\ndef mse_loss(pred, target):\n    return 0.0\n"
     cells = dict(solution_cells(source.notebook, source))
     result = grade_notebook(source, edited(source, losses=sneaky + cells["losses"] + wrong_mse), FAST)
-    losses = next(part for part in result["parts"] if part["grade_id"] == "losses_tests")
-    assert not losses["passed"]
-    assert "mse_loss" in losses["feedback"]
+    losses = next(part for part in result.parts if part.grade_id == "losses_tests")
+    assert not losses.passed
+    assert "mse_loss" in losses.feedback
 
 
 def test_variables_of_answer_cells_reach_the_tests():
@@ -166,8 +168,8 @@ def test_cache_objects_stay_in_the_sandbox_as_handles():
     source = source_of("ps4_normalization")
     result = grade_notebook(source, edited(source, batchnorm_forward=BATCHNORM_WITH_OWN_CACHE,
                                            batchnorm_backward=BATCHNORM_BACKWARD_OWN_CACHE), FAST)
-    batchnorm = {part["grade_id"]: part for part in result["parts"] if part["grade_id"].startswith("batchnorm")}
-    assert all(part["passed"] for part in batchnorm.values()), [part["feedback"][:300] for part in batchnorm.values()]
+    batchnorm = {part.grade_id: part for part in result.parts if part.grade_id.startswith("batchnorm")}
+    assert all(part.passed for part in batchnorm.values()), [part.feedback[:300] for part in batchnorm.values()]
 
 
 def test_code_outside_answer_cells_is_not_run():
@@ -177,10 +179,11 @@ def test_code_outside_answer_cells_is_not_run():
                                              "def sgd_step(theta, grad, state, lr=1e-3, weight_decay=0.0):\n"
                                              "    return helper(theta, grad, lr, weight_decay), state\n"))
     notebook["cells"].insert(1, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                                 "source": "def helper(theta, grad, lr, wd):\n    return theta - lr * (grad + wd * theta)\n"})
+                                 "source": "def helper(theta, grad, lr, wd):\n"
+                                           "    return theta - lr * (grad + wd * theta)\n"})
     result = grade_notebook(source, json.dumps(notebook).encode(), FAST)
-    sgd = next(part for part in result["parts"] if part["grade_id"] == "sgd_tests")
-    assert not sgd["passed"] and "helper" in sgd["feedback"]
+    sgd = next(part for part in result.parts if part.grade_id == "sgd_tests")
+    assert not sgd.passed and "helper" in sgd.feedback
 
 
 @pytest.mark.slow
@@ -192,8 +195,8 @@ def test_a_cell_that_kills_or_hangs_the_worker_costs_only_its_parts():
     result = grade_notebook(source, edited(source, linear=cells["linear"] + "\nimport os\nos._exit(1)\n",
                                            softmax_ce=cells["softmax_ce"] + "\n" + hang),
                             Limits(cell_s=2, notebook_s=60))
-    assert result["status"] == "graded"
-    stopped = {error["cell"]: error["message"] for error in result["cell_errors"] if error["type"] == "WorkerStopped"}
+    assert result.status == "graded"
+    stopped = {error["cell"]: error["message"] for error in result.cell_errors if error["type"] == "WorkerStopped"}
     assert set(stopped) == {"linear", "softmax_ce"}
     assert "did not finish" in stopped["softmax_ce"] and "stopped the worker" in stopped["linear"]
     lost = {grade_id for grade_id, score in scores(result).items() if score == 0}
@@ -204,27 +207,23 @@ def test_a_function_that_kills_the_worker_costs_only_its_part():
     source = source_of("ps1_backprop")
     killer = "def worked_example(x1, x2):\n    import os\n    os._exit(3)\n"
     result = grade_notebook(source, edited(source, worked_example=killer), FAST)
-    assert result["status"] == "graded"
+    assert result.status == "graded"
     lost = {grade_id for grade_id, score in scores(result).items() if score == 0}
     assert lost == {"worked_example_tests"}
-    part = next(part for part in result["parts"] if part["grade_id"] == "worked_example_tests")
-    assert "stopped the grading process" in part["feedback"] or "exited" in part["feedback"]
+    part = next(part for part in result.parts if part.grade_id == "worked_example_tests")
+    assert "stopped the grading process" in part.feedback or "exited" in part.feedback
 
 
 def test_sandboxes_started_ahead_carry_nothing_from_the_previous_student():
-    from dlcourse.grader import session
-
     source = source_of("ps1_backprop")
     cells = dict(solution_cells(source.notebook, source))
     first = cells["gates"] + "\nSECRET = 'from the first student'\nopen('/tmp/secret.txt', 'w').write(SECRET)\n"
     probe = ("\nimport os\nprint('SECRET' in globals(), os.path.exists('/tmp/secret.txt'), "
              "os.path.exists('secret.txt'))\n")
-    try:
-        grade_notebook(source, edited(source, gates=first), FAST, prewarm=True)
-        assert session._SPARES, "a sandbox was started ahead"
-        second = grade_notebook(source, edited(source, gates=cells["gates"] + probe), FAST, prewarm=True)
-        assert second["score"] == source.max_points
-        assert "False False False" in second["printed"]
-    finally:
-        session.close_spares()
-    assert not session._SPARES
+    with SparePool() as spares:
+        grade_notebook(source, edited(source, gates=first), FAST, spares=spares)
+        assert len(spares) == 1, "a sandbox was started ahead"
+        second = grade_notebook(source, edited(source, gates=cells["gates"] + probe), FAST, spares=spares)
+        assert second.score == source.max_points
+        assert "False False False" in second.printed
+    assert len(spares) == 0

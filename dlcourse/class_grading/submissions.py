@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dlcourse.grader.notebooks import MAX_NOTEBOOK_BYTES
+from dlcourse.class_grading.notebooks import MAX_NOTEBOOK_BYTES
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 _FLAT_NAME = re.compile(r"^(?P<student>[^_/]+)_(?:late_)?\d+_\d+_(?P<file>.+)$", re.IGNORECASE)
@@ -67,7 +67,8 @@ def from_submitted(course: Path, assignment: str, notebook_names: list[str]) -> 
         folder = student_dir / assignment
         if not folder.exists() and not folder.is_symlink():
             continue
-        if not folder.is_dir() or student_dir.is_symlink() or folder.is_symlink() or not STUDENT_ID.match(student_dir.name):
+        linked = student_dir.is_symlink() or folder.is_symlink()
+        if not folder.is_dir() or linked or not STUDENT_ID.match(student_dir.name):
             skipped.append(str(folder.relative_to(course)))
             continue
         submission = Submission(student_dir.name, origin=str(folder))
@@ -138,4 +139,4 @@ def shard(submissions: list[Submission], index: int, count: int) -> list[Submiss
     return ordered[index::count]
 
 
-__all__ = ["Submission", "from_submitted", "from_zip", "shard", "STUDENT_ID"]
+__all__ = ["STUDENT_ID", "Submission", "from_submitted", "from_zip", "shard"]

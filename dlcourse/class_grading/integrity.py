@@ -29,9 +29,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from dlcourse.grader.notebooks import cell_source, nbgrader_metadata
+import dlcourse
+from dlcourse.class_grading.notebooks import cell_source, nbgrader_metadata
+from dlcourse.sandbox.isolation import WORKER_MODULES
 
-__all__ = ["Flag", "code_flags", "near_copies", "structure_flags", "notebook_flags", "integrity_report", "summarize"]
+__all__ = ["Flag", "code_flags", "integrity_report", "near_copies", "notebook_flags", "structure_flags", "summarize"]
 
 # Modules whose import in a solution cell asks for a second look.
 SUSPICIOUS_MODULES = {
@@ -57,8 +59,8 @@ SUSPICIOUS_MODULES = {
     "urllib": "can open network connections",
     "http": "can open network connections",
     # the sandbox's own modules (dlcourse/sandbox/*.py, importable inside the worker under these names)
-    **{name: "reaches into the grading sandbox's own code" for name in
-       ("worker", "protocol", "provided", "purity", "test_functions", "torch_observe")},
+    **dict.fromkeys((module.removesuffix(".py") for module in WORKER_MODULES),
+                    "reaches into the grading sandbox's own code"),
 }
 SUSPICIOUS_CALLS = {
     "eval": "evaluates code built at run time",
@@ -116,7 +118,7 @@ def code_flags(source: str, cell: str = "") -> list[Flag]:
     try:
         tree = ast.parse(python)
     except SyntaxError as error:
-        return flags + [Flag("code", cell, f"does not parse as Python (line {error.lineno}): {error.msg}")]
+        return [*flags, Flag("code", cell, f"does not parse as Python (line {error.lineno}): {error.msg}")]
     seen: set[str] = set()
 
     def add(detail: str) -> None:
@@ -179,17 +181,12 @@ def _functions(source: str) -> list[ast.FunctionDef]:
     return [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
 
 
-REFERENCE_MODULES = (
-    "dlcourse.activations", "dlcourse.backprop", "dlcourse.data", "dlcourse.gradcheck", "dlcourse.init",
-    "dlcourse.layers", "dlcourse.norm", "dlcourse.schedules", "dlcourse.optim.sgd", "dlcourse.optim.adaptive",
-    "dlcourse.optim.adam", "dlcourse.optim.lion", "dlcourse.optim._common",
-)
 
 
 @functools.cache
 def _reference_fingerprints() -> tuple[tuple[str, tuple[str, ...]], ...]:
     found = []
-    for name in REFERENCE_MODULES:
+    for name in dlcourse.REFERENCE_MODULES:
         source = inspect.getsource(importlib.import_module(name))
         for function in _functions(source):
             fingerprint = _fingerprint(function)
@@ -214,7 +211,8 @@ def near_copies(source: str, cell: str = "", threshold: float = NEAR_COPY_THRESH
             if ratio > best:
                 best_name, best = name, ratio
         if best >= threshold:
-            flags.append(Flag("copy", cell, f"{function.name} is {best:.0%} similar to {best_name} after normalization"))
+            flags.append(Flag("copy", cell,
+                              f"{function.name} is {best:.0%} similar to {best_name} after normalization"))
     return flags
 
 
@@ -242,7 +240,8 @@ def structure_flags(submission: dict[str, Any], source: dict[str, Any]) -> list[
     for grade_id, original in _cells(source):
         meta = nbgrader_metadata(original)
         if grade_id not in by_id:
-            kind = "test" if meta.get("grade") and not meta.get("solution") else "read-only" if meta.get("locked") else "answer"
+            kind = ("test" if meta.get("grade") and not meta.get("solution")
+                    else "read-only" if meta.get("locked") else "answer")
             flags.append(Flag("structure", grade_id, f"{kind} cell was deleted"))
             continue
         if meta.get("locked") and not meta.get("solution"):
