@@ -181,7 +181,8 @@ def guarded_call(
     seconds, reaches a forbidden module, or (with ``pure``) modifies an input.
     """
     remote_call = getattr(type(fn), "remote_call", None)
-    if remote_call is not None:  # a proxy into the sandbox: the worker applies these rules (dlcourse.class_grading.proxy)
+    if remote_call is not None:
+        # a proxy into the sandbox (dlcourse.class_grading.proxy): the worker applies these rules
         return fn.remote_call(fn_name, args, kwargs, pure=pure, time_limit=time_limit)
     kwargs = dict(kwargs or {})
     values = [value for _, value in args]
