@@ -5,7 +5,7 @@ ratio (dlcourse / torch: below 1 means the reference is faster). Both sides are
 measured in the same process, interleaved, so the ratio is robust to how busy
 or fast the machine is. Usage::
 
-    python benchmarks/bench_reference.py [--repeats 7] [--baseline-rev 40b3978]
+    python benchmarks/bench_reference.py [--repeats 7] [--baseline-rev 0713b73]
 
 Workloads (from issue 2):
   1. one epoch of MLP training on the digits, batch size 64, plain SGD, float64
@@ -18,12 +18,14 @@ Workloads (from issue 2):
      dlcourse.norm versus torch.nn.BatchNorm1d with autograd.
 
 With ``--baseline-rev REV`` it also prices the answer key's readability: the
-Adam step of ``dlcourse/optim/adam.py`` and ``_common.py`` as they were at git
-revision REV (read with ``git show`` into a temporary package; nothing is
-downloaded) against today's, on the same 1M parameters, in the same run.
-Revision 40b3978 is the last one with the fused, in-place implementation
-(``out=`` buffers, torch's lerp and addcdiv kernels, eps rescaled); today's
-``adam_step`` is the slide's six equations.
+Adam step (``dlcourse/optim/adam.py`` and ``_common.py``) and batch norm
+(``dlcourse/norm.py``) as they were at git revision REV (read with ``git show``
+into a temporary package; nothing is downloaded) against today's, on the same
+arrays, in the same run.  Revision 0713b73 is the last one with the fused,
+in-place implementations (``out=`` buffers, torch's lerp and addcdiv kernels,
+eps rescaled; einsum and in-place updates in batch norm); today's
+``adam_step`` is the slide's six equations and batch norm its forward and
+backward formulas.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -118,7 +122,9 @@ def adam_workloads(
     return numpy_step, torch_step
 
 
-def batchnorm_workloads(dtype: type) -> tuple[Callable[[], object], Callable[[], object]]:
+def batchnorm_workloads(
+    dtype: type, forward: Callable = batchnorm_forward, backward: Callable = batchnorm_backward
+) -> tuple[Callable[[], object], Callable[[], object]]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4096, 512)).astype(dtype)
     dout = rng.standard_normal((4096, 512)).astype(dtype)
@@ -126,8 +132,8 @@ def batchnorm_workloads(dtype: type) -> tuple[Callable[[], object], Callable[[],
     running_mean, running_var = np.zeros(512, dtype=dtype), np.ones(512, dtype=dtype)
 
     def numpy_fwd_bwd() -> None:
-        _, cache, _, _ = batchnorm_forward(x, gamma, beta, running_mean, running_var, training=True)
-        batchnorm_backward(dout, cache)
+        _, cache, _, _ = forward(x, gamma, beta, running_mean, running_var, training=True)
+        backward(dout, cache)
 
     bn = torch.nn.BatchNorm1d(512, dtype=torch.from_numpy(x).dtype)
     xt = torch.from_numpy(x.copy()).requires_grad_(True)
@@ -140,25 +146,24 @@ def batchnorm_workloads(dtype: type) -> tuple[Callable[[], object], Callable[[],
     return numpy_fwd_bwd, torch_fwd_bwd
 
 
-def baseline_adam(rev: str) -> tuple[Callable, Callable]:
-    """``(adam_init, adam_step)`` of ``dlcourse/optim/adam.py`` at git revision ``rev``.
+def baseline_modules(rev: str) -> tuple[Any, Any]:
+    """The modules ``adam`` (with the ``_common`` it imports) and ``norm`` as they were at git revision ``rev``.
 
-    ``adam.py`` and the ``_common.py`` it imports are read with ``git show``
-    into a temporary package (``dlcourse._checks``, the validators, is today's).
+    Each file is read with ``git show`` into a temporary package (``dlcourse._checks``, the validators, is
+    today's), so nothing of the old revision is installed or downloaded.
     """
-    package = "baseline_optim_" + re.sub(r"\W", "_", rev)
+    package = "baseline_" + re.sub(r"\W", "_", rev)
     folder = Path(tempfile.mkdtemp(prefix="dlcourse_baseline_")) / package
     folder.mkdir()
     (folder / "__init__.py").write_text("")
-    for name in ("_common", "adam"):
+    for path, name in (("optim/_common.py", "_common"), ("optim/adam.py", "adam"), ("norm.py", "norm")):
         source = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{rev}:dlcourse/optim/{name}.py"],
+            ["git", "-C", str(ROOT), "show", f"{rev}:dlcourse/{path}"],
             capture_output=True, text=True, check=True,
         ).stdout
         (folder / f"{name}.py").write_text(source.replace("dlcourse.optim._common", f"{package}._common"))
     sys.path.insert(0, str(folder.parent))
-    module = importlib.import_module(f"{package}.adam")
-    return module.adam_init, module.adam_step
+    return importlib.import_module(f"{package}.adam"), importlib.import_module(f"{package}.norm")
 
 
 def best_of_interleaved(functions: list[Callable[[], object]], repeats: int) -> list[float]:
@@ -171,16 +176,24 @@ def best_of_interleaved(functions: list[Callable[[], object]], repeats: int) -> 
 
 
 def compare_with_baseline(rev: str, repeats: int) -> None:
-    """Print the Adam step at revision ``rev`` and today, each against torch, in one run."""
-    old_init, old_step = baseline_adam(rev)
-    print(f"\nreadability cost: the Adam step at {rev} (fused, in place) vs today's (the slide's equations)")
+    """Print the Adam step and batch norm at revision ``rev`` and today, each against torch, in one run."""
+    old_adam, old_norm = baseline_modules(rev)
+    print(f"\nreadability cost: the Adam step and batch norm at {rev} (fused, in place) vs today's "
+          "(the slide's equations)")
     print(f"{'workload':34s} {rev[:9]:>9s} {'today':>9s} {'torch':>9s} {'today/old':>9s} {'old/torch':>9s} "
           f"{'today/torch':>11s}")
-    for dtype in (np.float32, np.float64):
-        old_fn, torch_fn = adam_workloads(dtype, old_init, old_step)
-        new_fn, _ = adam_workloads(dtype)
+    for label, old_build, new_build in (
+        *((f"Adam step, 1M {np.dtype(dtype).name} parameters",
+           partial(adam_workloads, dtype, old_adam.adam_init, old_adam.adam_step), partial(adam_workloads, dtype))
+          for dtype in (np.float32, np.float64)),
+        *((f"batch norm fwd+bwd, {np.dtype(dtype).name}",
+           partial(batchnorm_workloads, dtype, old_norm.batchnorm_forward, old_norm.batchnorm_backward),
+           partial(batchnorm_workloads, dtype))
+          for dtype in (np.float32, np.float64)),
+    ):
+        old_fn, torch_fn = old_build()
+        new_fn, _ = new_build()
         t_old, t_new, t_torch = best_of_interleaved([old_fn, new_fn, torch_fn], repeats)
-        label = f"Adam step, 1M {np.dtype(dtype).name} parameters"
         print(f"{label:34s} {t_old * 1e3:7.2f}ms {t_new * 1e3:7.2f}ms {t_torch * 1e3:7.2f}ms {t_new / t_old:9.2f} "
               f"{t_old / t_torch:9.2f} {t_new / t_torch:11.2f}")
 
@@ -188,7 +201,8 @@ def compare_with_baseline(rev: str, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per side (median is reported)")
-    parser.add_argument("--baseline-rev", metavar="REV", help="also time the Adam step of git revision REV")
+    parser.add_argument("--baseline-rev", metavar="REV",
+                        help="also time the Adam step and batch norm of git revision REV (e.g. 0713b73)")
     args = parser.parse_args()
 
     threads = torch.get_num_threads()

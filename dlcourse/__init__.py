@@ -11,10 +11,9 @@ so ``import dlcourse`` stays cheap and never imports torch.
 
 __version__ = "0.1.0"
 
-# Every module of the reference library, by name: the answer key that the docstring examples
-# document (tests/test_docstring_examples.py runs them) and that `dlcourse grade` compares
-# submissions with for near copies (dlcourse.class_grading.integrity).  A new library module is
-# added here; tests/test_docstring_examples.py fails on a module of the library missing from it.
+# Every module of the reference library, by name: the answer key and the lectures' experiments,
+# whose docstring examples tests/test_docstring_examples.py runs (it fails on a module of the
+# library missing from this list).  A new library module is added here.
 REFERENCE_MODULES = (
     "dlcourse",
     "dlcourse._blas",

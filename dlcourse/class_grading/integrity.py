@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import dlcourse
 from dlcourse.class_grading.notebooks import cell_source, nbgrader_metadata
 from dlcourse.sandbox.isolation import WORKER_MODULES
 
@@ -182,11 +181,23 @@ def _functions(source: str) -> list[ast.FunctionDef]:
 
 
 
+def answer_key_modules() -> list[str]:
+    """The modules that define the references of the checks: the answer key an exercise could be copied from.
+
+    Read from the checks' own table (``dlcourse.grading.targets()``), so a new check's reference is
+    covered the day it is added, and the lectures' experiments, which no exercise asks for, are not
+    compared with every submission.
+    """
+    from dlcourse.grading import get_target, targets
+
+    return sorted({getattr(reference, "__module__", None) or "" for name in targets()
+                   for reference in get_target(name).reference} - {""})
+
 
 @functools.cache
 def _reference_fingerprints() -> tuple[tuple[str, tuple[str, ...]], ...]:
     found = []
-    for name in dlcourse.REFERENCE_MODULES:
+    for name in answer_key_modules():
         source = inspect.getsource(importlib.import_module(name))
         for function in _functions(source):
             fingerprint = _fingerprint(function)

@@ -120,3 +120,15 @@ def test_reaching_into_the_sandbox_modules_is_flagged():
         name = module.removesuffix(".py")
         flags = code_flags(f"import {name}\n{name}.anything = None\n", "cell")
         assert any("sandbox's own code" in flag.detail for flag in flags), name
+
+
+def test_near_copies_are_sought_in_the_answer_key_of_every_check():
+    from dlcourse.class_grading.integrity import answer_key_modules
+    from dlcourse.grading import get_target
+
+    modules = answer_key_modules()
+    assert get_target("optim.adam").reference[0].__module__ in modules
+    assert {"dlcourse.optim.adam", "dlcourse.norm.batchnorm", "dlcourse.losses", "dlcourse.backprop.gates"} <= set(
+        modules)
+    # the lectures' experiments are no exercise's answer: comparing every submission with them costs time
+    assert not {"dlcourse.training", "dlcourse.landscape", "dlcourse.stacked"} & set(modules)
