@@ -63,6 +63,7 @@ REFERENCE_MODULES = (
     "dlcourse.optim.torch_adapter",
     "dlcourse.optim.wrappers",
     "dlcourse.regression",
+    "dlcourse.regularization",
     "dlcourse.schedules",
     "dlcourse.schedules.clipping",
     "dlcourse.schedules.learning_rate",

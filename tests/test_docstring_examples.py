@@ -77,6 +77,7 @@ EXAMPLES_REQUIRED = (
     "dlcourse.norm.batchnorm",
     "dlcourse.norm.groupnorm",
     "dlcourse.norm.layernorm",
+    "dlcourse.regularization",
     "dlcourse.regression",
     "dlcourse.schedules.clipping",
     "dlcourse.schedules.learning_rate",

@@ -117,12 +117,3 @@ def buffer_or_zeros(state: Mapping[str, Any], key: str, theta: np.ndarray) -> np
     """``state[key]``, or zeros for a buffer that an option creates on first use."""
     buffer = state.get(key)
     return np.zeros_like(theta) if buffer is None else buffer
-
-
-def decayed(theta: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
-    """Decoupled weight decay ``(1 - lr * weight_decay) * theta`` (torch skips it at 0).
-
-    Not used by the step functions, which write the decay out in their own
-    bodies; ``dlcourse.grading.topics.regularization.decoupled_decay`` calls it.
-    """
-    return (1 - lr * weight_decay) * theta if weight_decay != 0 else theta
