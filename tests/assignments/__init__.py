@@ -1,13 +1,16 @@
 """Planted wrong submissions, one module per notebook (``planted_<notebook>.py``, a list ``PLANTED``).
 
 Each entry: ``name``, ``notebook`` (file name), ``cell`` (the answer cell's grade id), ``source`` (its wrong
-version), ``zero`` (test cells that must lose their points) and ``feedback`` (text the failing cell must show).
+version), ``zero`` (test cells that must lose their points) and ``feedback`` (text the failing cell must show:
+``likely_cause(target, mistake_id)``, the diagnosis line of that mistake, so an entry names its mistake by id).
 """
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
+
+from dlcourse.grading import get_target
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,3 +31,9 @@ def plant(notebook: dict, entry: dict) -> dict:
             cell["source"] = entry["source"]
             return notebook
     raise KeyError(f"no cell {entry['cell']!r} in the notebook")
+
+
+def likely_cause(target: str, mistake: str) -> str:
+    """The feedback line that names ``mistake`` of ``target`` (a planted bug is asserted by its mistake id)."""
+    (message,) = [m.message for m in get_target(target).mistakes if m.name == mistake]
+    return f"Likely cause: {message}"

@@ -1,13 +1,6 @@
 """Planted wrong submissions for ps1_backprop: each must lose exactly the points of its part, with a diagnosis."""
 
-from dlcourse.grading import get_target
-
-
-def likely_cause(target: str, mistake: str) -> str:
-    """The feedback line that names ``mistake`` of ``target``: each planted bug is asserted by its mistake id."""
-    (message,) = [m.message for m in get_target(target).mistakes if m.name == mistake]
-    return f"Likely cause: {message}"
-
+from assignments import likely_cause
 
 PLANTED = [
     {

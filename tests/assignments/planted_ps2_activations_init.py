@@ -4,14 +4,7 @@ Each entry replaces one solution cell with a realistic mistake; autograding must
 test cells, and their error output must carry the catalogued diagnosis (named here by its mistake id).
 """
 
-from dlcourse.grading import get_target
-
-
-def likely_cause(target: str, mistake: str) -> str:
-    """The feedback line that names ``mistake`` of ``target``: each planted bug is asserted by its mistake id."""
-    (message,) = [m.message for m in get_target(target).mistakes if m.name == mistake]
-    return f"Likely cause: {message}"
-
+from assignments import likely_cause
 
 PLANTED = [
     {

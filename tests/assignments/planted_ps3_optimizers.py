@@ -1,5 +1,7 @@
 """Planted wrong submissions for ps3_optimizers: each must lose exactly the points of its part, with a diagnosis."""
 
+from assignments import likely_cause
+
 PLANTED = [
     {
         "name": "momentum_moving_average",
@@ -18,7 +20,7 @@ def momentum_step(theta, grad, state, *, lr=1e-3, momentum=0.9, dampening=0.0, w
     return new_theta, {"step": t, "v": v}
 ''',
         "zero": ["momentum_tests"],
-        "feedback": "Likely cause: This exercise uses torch's momentum, v = momentum * v + (1 - dampening) * g",
+        "feedback": likely_cause("optim.momentum", "momentum_moving_average"),
     },
     {
         "name": "adam_no_bias_correction",
@@ -39,6 +41,6 @@ def adam_step(theta, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weig
     return new_theta, {"step": t, "m": m, "v": v}
 ''',
         "zero": ["adam_tests"],
-        "feedback": "Likely cause: Bias-correct both moments, m_hat = m / (1 - beta1**t)",
+        "feedback": likely_cause("optim.adam", "adam_no_bias_correction"),
     },
 ]

@@ -1,5 +1,7 @@
 """Planted wrong submissions of ps4_normalization: each must lose exactly its part's points."""
 
+from assignments import likely_cause
+
 PLANTED = [
     {
         "name": "batchnorm_keras_momentum",
@@ -41,6 +43,6 @@ PLANTED = [
     return dx, dgamma, dbeta
 ''',
         "zero": ["layernorm_backward_tests"],
-        "feedback": "Likely cause: Each sample's mean and variance depend on its x",
+        "feedback": likely_cause("norm.layernorm_backward", "ln_back_stats_constant"),
     },
 ]

@@ -3,6 +3,8 @@
 Each must lose exactly the points of its part, with a diagnosis.
 """
 
+from assignments import likely_cause
+
 PLANTED = [
     {
         "name": "epoch_loss_item_at_the_end",
@@ -16,7 +18,7 @@ PLANTED = [
     return torch.stack(losses).mean().item()
 ''',
         "zero": ["debug_memory_tests"],
-        "feedback": "Likely cause: .item() at the end is too late",
+        "feedback": likely_cause("debugging.epoch_loss", "epoch_loss_item_at_end"),
     },
     {
         "name": "train_step_without_zero_grad",
@@ -29,6 +31,6 @@ PLANTED = [
     return loss.item()
 ''',
         "zero": ["debug_zero_grad_tests"],
-        "feedback": "Likely cause: optimizer.zero_grad() is missing",
+        "feedback": likely_cause("debugging.train_step", "train_step_no_zero_grad"),
     },
 ]

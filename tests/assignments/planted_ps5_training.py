@@ -1,5 +1,7 @@
 """Planted wrong submissions for ps5_training.ipynb: each must lose exactly the points of its part, with a diagnosis."""
 
+from assignments import likely_cause
+
 PLANTED = [
     {
         "name": "minibatches_separate_shuffles",
@@ -15,7 +17,7 @@ PLANTED = [
         yield X[start:start + batch_size], y[start:start + batch_size]
 ''',
         "zero": ["minibatches_tests"],
-        "feedback": "Likely cause: Shuffle X and y with ONE permutation (X[order], y[order])",
+        "feedback": likely_cause("data.minibatches", "separate_orders_for_x_and_y"),
     },
     {
         "name": "l2_penalty_without_half",
@@ -34,6 +36,6 @@ def decoupled_decay(theta, lr, weight_decay):
     return theta - lr * weight_decay * theta
 ''',
         "zero": ["weight_decay_tests"],
-        "feedback": "Likely cause: torch's weight_decay multiplies weight_decay / 2 * sum ||W||**2",
+        "feedback": likely_cause("regularization.l2_penalty", "l2_no_half"),
     },
 ]
