@@ -162,6 +162,16 @@ class _GuardedRemote:
     """
 
     @grader_code
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """A direct call (a test cell calling the student's function by name)."""
+        profile = sys.getprofile()
+        sys.setprofile(None)  # first thing: the guard's hook must not see this process's grader frames
+        try:
+            return self.call_named(None, args, kwargs)
+        finally:
+            sys.setprofile(profile)
+
+    @grader_code
     def remote_call(self, role: str, args: Sequence[tuple[str, Any]], kwargs: dict[str, Any] | None,
                     pure: bool, time_limit: float | None) -> Any:
         profile = sys.getprofile()
@@ -187,15 +197,6 @@ class RemoteMethod(_Remote, _GuardedRemote):
         request = Method(self.handle, self.method, **self._invocation(args, kwargs, arg_names))
         return self._call_remote(request).value
 
-    @grader_code
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        profile = sys.getprofile()
-        sys.setprofile(None)  # first thing: the guard's hook must not see this process's grader frames
-        try:
-            return self.call_named(None, args, kwargs)
-        finally:
-            sys.setprofile(profile)
-
 
 class RemoteFunction(_Remote, _GuardedRemote):
     """A student function (or class) in the worker, callable from the grader."""
@@ -204,15 +205,6 @@ class RemoteFunction(_Remote, _GuardedRemote):
                  is_class: bool = False) -> None:
         super().__init__(sandbox, name, pure, time_limit)
         self.is_class = is_class
-
-    @grader_code
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        profile = sys.getprofile()
-        sys.setprofile(None)  # first thing: the guard's hook must not see this process's grader frames
-        try:
-            return self.call_named(None, args, kwargs)
-        finally:
-            sys.setprofile(profile)
 
     def call_named(self, arg_names: Sequence[str] | None, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
         """The call, with the argument names used in messages about modified inputs."""

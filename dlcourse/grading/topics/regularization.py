@@ -8,19 +8,9 @@ trade': "cf Adam and AdamW")::
     decoupled_decay(theta, lr, weight_decay) -> new_theta
 
 The references are ``dlcourse.regularization.l2_penalty`` and
-``decoupled_decay``; their conventions are torch's:
-
-* ``weight_decay`` is the coefficient of ``weight_decay / 2 * sum ||W||^2``,
-  so the penalty's gradient, ``weight_decay * W``, is exactly what
-  ``torch.optim.SGD(weight_decay=...)`` (and ``dlcourse.optim.sgd_step``)
-  adds to the gradient.  The DLVU slide writes ``lambda * ||w||^2``, whose
-  gradient is ``2 lambda w``: its lambda is half of ``weight_decay``.
-* Every array in ``params`` is penalized, biases included, as torch decays
-  every parameter it is given.  To leave biases (or normalization scales)
-  undecayed, leave them out of ``params`` (in torch: a parameter group with
-  ``weight_decay=0``).
-* ``decoupled_decay`` is the first line of ``torch.optim.AdamW``'s step (and
-  of ``dlcourse.optim.adamw_step``): ``theta * (1 - lr * weight_decay)``.
+``decoupled_decay``; their conventions are torch's (``weight_decay / 2 *
+sum ||W||^2``, every array given is penalized, AdamW's decay tied to ``lr``),
+as that module's docstring explains.
 
 Observables: the penalty and the gradient of every entry of ``params`` (one
 label per key), and the decayed array.  Tolerance: the default (rtol 1e-6;
