@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlcourse.grading import _display
 from dlcourse.grading._core import Mistake, Target, Trial, run_check
 from dlcourse.grading._report import GradingError, Tolerance
 from dlcourse.grading.registry import get_target, targets
@@ -51,6 +52,9 @@ __all__ = [
     "get_target",
     "targets",
 ]
+
+# In a notebook, a failed check shows its feedback, not a traceback through dlcourse (see _display).
+_display.install()
 
 
 def check(*functions: Any, against: str, hidden: bool = False, quiet: bool = False) -> str | None:

@@ -1,0 +1,79 @@
+"""How a failing check shows in a notebook: the feedback itself, not a traceback through dlcourse.
+
+A check that fails raises :class:`~dlcourse.grading._report.GradingError`.  In IPython (JupyterLab,
+Jupyter Notebook, nbclient under ``nbgrader autograde``) the default display of an exception is a
+traceback that walks through ``dlcourse``'s own files before the feedback, which a student must scroll
+to find.  :func:`install` registers a handler for ``GradingError`` with the running IPython shell that
+shows the message alone, lines wrapped at :data:`WIDTH` characters.
+
+The cell still fails everywhere it is graded: IPython records the error (``error_in_exec``), and the
+handler publishes it as the cell's ``error`` output, which is what nbgrader's autograder and Validate,
+and the kernel's reply, count.  Outside IPython nothing changes (a script prints the usual traceback;
+``dlcourse grade`` and ``dlcourse check`` read the message).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from dlcourse.grading._report import GradingError
+
+WIDTH = 90  # nbgrader's feedback page and a notebook cell show about this much without scrolling
+_RED, _RESET = "\x1b[31m", "\x1b[0m"
+
+
+def wrap(message: str, width: int = WIDTH) -> list[str]:
+    """``message``'s lines, each longer one wrapped at ``width`` with its indentation kept (+2 spaces).
+
+    Words are never split (a long number or path stays whole on its own line).
+
+    >>> for line in wrap("Likely cause: " + "word " * 20, width=40):
+    ...     print(line)
+    Likely cause: word word word word word
+      word word word word word word word
+      word word word word word word word
+      word
+    """
+    lines = []
+    for line in message.splitlines() or [""]:
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        lines += textwrap.wrap(line, width=width, subsequent_indent=indent + "  ", break_long_words=False,
+                               break_on_hyphens=False)
+    return lines
+
+
+def feedback_lines(error: BaseException) -> list[str]:
+    """What a notebook shows for a failed check: a one-line header, then the feedback, wrapped."""
+    return [f"{_RED}{type(error).__name__}{_RESET}: the check failed", *wrap(str(error))]
+
+
+def _show_feedback(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+    # IPython's run_code records the error and calls this handler; the handler must display it itself.
+    lines = feedback_lines(value)
+    shell._showtraceback(etype, value, lines)
+    return lines
+
+
+def install() -> bool:
+    """Show failed checks as their feedback in the running IPython shell; True if a shell took it.
+
+    Leaves a shell alone that already handles other exceptions of its own (IPython keeps one handler).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: the usual traceback, which starts with the feedback anyway
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    handled = tuple(getattr(shell, "custom_exceptions", ()))
+    if GradingError in handled:
+        return True
+    if handled:
+        return False
+    shell.set_custom_exc((GradingError,), _show_feedback)
+    return True
