@@ -26,6 +26,7 @@ from typing import Any
 
 from dlcourse.class_grading.notebooks import SourceNotebook, Unreadable, nbgrader_metadata, read_submission
 from dlcourse.class_grading.results import atomic_write
+from dlcourse.grading._display import wrap
 
 
 class GradebookError(Exception):
@@ -101,9 +102,9 @@ def _output_for(part: dict[str, Any]) -> list[dict[str, Any]]:
     if part["output"]:
         outputs.append({"output_type": "stream", "name": "stdout", "text": part["output"]})
     if not part["passed"]:
-        lines = part["feedback"].splitlines() or ["failed"]
-        outputs.append({"output_type": "error", "ename": "GradingError", "evalue": lines[0],
-                        "traceback": part["feedback"].splitlines()})
+        # the feedback page shows the traceback lines as they are: wrapped, no line runs off its edge
+        lines = wrap(part["feedback"]) if part["feedback"].strip() else ["failed"]
+        outputs.append({"output_type": "error", "ename": "GradingError", "evalue": lines[0], "traceback": lines})
     return outputs
 
 

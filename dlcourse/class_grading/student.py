@@ -17,6 +17,7 @@ from pathlib import Path
 from dlcourse.class_grading.environment import Limits
 from dlcourse.class_grading.notebooks import parse_source
 from dlcourse.class_grading.session import NotebookResult, grade_notebook
+from dlcourse.grading._display import wrap
 
 
 def format_table(result: NotebookResult) -> str:
@@ -37,7 +38,7 @@ def format_table(result: NotebookResult) -> str:
         lines.append(f"answer cell {error['cell']} raised {error['type']}: {error['message'][:200]}")
     for part in result.parts:
         if not part.passed:
-            lines += ["", f"--- {part.grade_id} ---", part.feedback.rstrip()]
+            lines += ["", f"--- {part.grade_id} ---", *wrap(part.feedback.rstrip())]
     return "\n".join(lines)
 
 
