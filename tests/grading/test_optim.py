@@ -517,3 +517,33 @@ def lion_literal(theta, grad, state, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.
 def test_correct_alternatives_are_accepted(step, init, against):
     assert_accepted([step, init], against)
 
+
+
+def adam_promoting_to_float64(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    t = state["t"] + 1
+    g = grad + weight_decay * theta
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    step_size = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)  # np.sqrt of a number: a numpy float64
+    return theta - step_size * m / (np.sqrt(v) + eps * np.sqrt(1 - beta2**t)), {"t": t, "m": m, "v": v}
+
+
+def adam_keeping_float32(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    t = state["t"] + 1
+    g = grad + weight_decay * theta
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)  # a Python float: float32 stays float32
+    return theta - step_size * m / (np.sqrt(v) + eps * math.sqrt(1 - beta2**t)), {"t": t, "m": m, "v": v}
+
+
+def float32_state(theta):
+    return {"t": 0, "m": np.zeros_like(theta), "v": np.zeros_like(theta)}
+
+
+def test_the_float32_contract_is_checked_in_the_visible_checks():
+    message = assert_rejected([adam_promoting_to_float64, float32_state], "optim.adam", match="keep theta's dtype")
+    assert "float32" in message and "math.sqrt" in message
+    assert_accepted([adam_keeping_float32, float32_state], "optim.adam")

@@ -21,6 +21,11 @@ Regimes: gradients of order 1, tiny gradients (~1e-6, where the placement of
 eps decides the step) and large values (~1e2).  Hyperparameters use
 ``dlcourse.optim``'s (torch's) names and defaults.
 
+dtype: ``new_theta`` must keep theta's dtype, as torch.optim keeps a
+parameter's (the exercise's stated contract); the visible checks end with a
+short float32 run so that a float64 result is seen before grading, and the
+message names NumPy 2's promotion rule behind it.
+
 Tolerance: the default ``rtol=1e-6`` (``atol = 1e-9 * max|theta|``); float32
 trials ``FLOAT32_TOLERANCE``.  Two correct float64 implementations differ by
 reassociation only, ~1e-15 per step, and the quadratic is contracting, so 50
@@ -77,6 +82,15 @@ def _check_new_theta(new_theta: Any, theta0: np.ndarray, role: str, step: int) -
                            f"no axis was added or summed away)")
     if not np.issubdtype(new_theta.dtype, np.floating):
         raise GradingError(f"{role} must return a floating-point new_theta; {where} has dtype {new_theta.dtype}")
+    if new_theta.dtype != theta0.dtype:
+        # The exercise's contract (its introduction, "dtype"), as torch.optim keeps a parameter's dtype.
+        raise GradingError(
+            f"{role} must keep theta's dtype: theta is {theta0.dtype}, but {where} is {new_theta.dtype}. "
+            f"In NumPy 2 a {theta0.dtype} array times a Python float stays {theta0.dtype}, but times a numpy "
+            f"float64 scalar (np.sqrt(...) or np.float64(...) of a number) or a float64 array (np.zeros(shape) "
+            f"without dtype) becomes float64: compute scalars with math.sqrt or ** 0.5 and make arrays with "
+            f"np.zeros_like(theta)."
+        )
 
 
 def _gradient(extra: dict[str, Any], theta: np.ndarray, k: int, dtype: Any) -> np.ndarray:
@@ -128,13 +142,15 @@ Case = tuple[str, dict[str, Any]]  # (regime, hyperparameters)
 
 
 def _trials_for(visible: list[Case], hidden_only: list[Case]) -> Callable[[np.random.Generator, bool], list[Trial]]:
-    """Visible: the visible cases on the visible shapes, 20 steps.  Hidden: every case, more shapes and
-    steps, and a float32 run with the last visible (non-default) hyperparameters."""
+    """Visible: the visible cases on the visible shapes, 20 steps, then a short float32 run (the dtype
+    contract, seen before grading).  Hidden: every case, more shapes and steps, and a float32 run with
+    the last visible (non-default) hyperparameters."""
 
     def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
         if not hidden:
-            return [_trajectory_trial(rng, _VISIBLE_SHAPES[i % 3], regime, hp, _VISIBLE_STEPS)
-                    for i, (regime, hp) in enumerate(visible)]
+            built = [_trajectory_trial(rng, _VISIBLE_SHAPES[i % 3], regime, hp, _VISIBLE_STEPS)
+                     for i, (regime, hp) in enumerate(visible)]
+            return [*built, _trajectory_trial(rng, (2, 3), "unit", {}, 5, np.float32)]
         chosen = [*visible, *hidden_only]
         built = [_trajectory_trial(rng, _HIDDEN_SHAPES[i % len(_HIDDEN_SHAPES)], regime, hp,
                                    _HIDDEN_STEPS[i % len(_HIDDEN_STEPS)]) for i, (regime, hp) in enumerate(chosen)]
