@@ -1,9 +1,14 @@
-"""A lecture in a real browser: JupyterLab on a free local port, Chromium driven by Playwright.
+"""The course in a real browser: JupyterLab on a free local port, Chromium driven by Playwright.
 
-Opens a copy of one lecture (so autosave cannot touch the repository), runs
-all cells, waits for the first widget's figure, moves its first slider and
-checks that the figure was redrawn. Screenshots before and after are kept
-under pytest's temporary directory (printed on failure).
+1. Opens a copy of one lecture (so autosave cannot touch the repository), runs
+   all cells, waits for the first widget's figure, moves its first slider and
+   checks that the figure was redrawn.
+2. Opens an exercise-style notebook with one right and one wrong answer, runs
+   all cells and checks that the failing test cell shows the feedback itself
+   (the likely cause, no traceback through dlcourse's files) and the passing
+   one a single OK line.
+
+Screenshots are kept under pytest's temporary directory (printed on failure).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,11 +50,14 @@ def jupyterlab(tmp_path):
     workdir = tmp_path / "lab"
     (workdir / "lectures").mkdir(parents=True)
     shutil.copy(ROOT / "lectures" / LECTURE, workdir / "lectures" / LECTURE)
+    nbformat.write(exercise_notebook(), workdir / EXERCISE)
     port, token = free_port(), "dlcourse-browser-test"
     command = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # a fresh workspace: JupyterLab would otherwise reopen the tabs an earlier test left
+        f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
@@ -65,7 +74,7 @@ def jupyterlab(tmp_path):
                 if time.monotonic() > deadline or server.poll() is not None:
                     pytest.fail(f"JupyterLab did not start; see {tmp_path / 'jupyterlab.log'}")
                 time.sleep(0.5)
-        yield f"{base}/lab/tree/lectures/{LECTURE}?token={token}"
+        yield lambda path: f"{base}/lab/tree/{path}?token={token}"
     finally:
         server.terminate()
         try:
@@ -73,6 +82,31 @@ def jupyterlab(tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+EXERCISE = "exercise_relu.ipynb"
+
+
+def exercise_notebook() -> nbformat.NotebookNode:
+    """Two parts as an exercise has them: an answer cell, then its test cell; the second answer is wrong."""
+    cells = [
+        "import numpy as np\nfrom dlcourse.grading import check",
+        "def sigmoid(x):\n    return 1.0 / (1.0 + np.exp(-x))",
+        'check(sigmoid, against="activations.sigmoid")',
+        "def relu(x):\n    return np.abs(x)  # wrong: the kink",
+        'check(relu, against="activations.relu")',
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    # without a kernelspec JupyterLab opens a "Select Kernel" dialog that blocks the menus
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook
+
+
+def open_and_run_all(page, url: str) -> None:
+    page.goto(url, timeout=60_000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    run_all_cells(page)
 
 
 def run_all_cells(page) -> None:
@@ -102,10 +136,7 @@ def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(jupyterlab, timeout=60_000)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-            run_all_cells(page)
+            open_and_run_all(page, jupyterlab(f"lectures/{LECTURE}"))
 
             widget = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.locator(".widget-image")).first
             image = widget.locator(".widget-image").first
@@ -136,4 +167,31 @@ def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
             browser.close()
     before, after = (shots / "before.png").read_bytes(), (shots / "after.png").read_bytes()
     assert before != after, f"the widget's figure did not change; screenshots in {shots}"
+    print(f"screenshots: {shots}")
+
+
+def test_a_failed_check_shows_its_feedback_in_chromium(jupyterlab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            open_and_run_all(page, jupyterlab(EXERCISE))
+            feedback = page.locator(".jp-OutputArea-output", has_text="Likely cause").first
+            feedback.wait_for(state="visible", timeout=120_000)
+            feedback.scroll_into_view_if_needed()
+            feedback.screenshot(path=str(shots / "feedback.png"))
+            shown = feedback.inner_text()
+            passed = page.locator(".jp-OutputArea-output", has_text="OK sigmoid").first.inner_text()
+        except Exception:
+            page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert "GradingError" in shown and "you returned |x|" in shown
+    assert "dlcourse/" not in shown and "File " not in shown and "Traceback" not in shown, shown
+    assert passed.strip().startswith("OK sigmoid") and "\n" not in passed.strip()
     print(f"screenshots: {shots}")
