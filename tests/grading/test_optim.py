@@ -53,7 +53,7 @@ def test_using_the_catalogue_from_student_code_is_stopped():
 
 def test_each_mistake_id_is_catalogued_once():
     ids = [mistake.name for name in NAMES for mistake in get_target(name).mistakes]
-    assert len(ids) == len(set(ids)) == 49
+    assert len(ids) == len(set(ids)) == 51
 
 
 # ---------------------------------------------------------------------------
@@ -262,10 +262,37 @@ def lion_sign_of_updated_momentum(theta, grad, state, lr=1e-4, betas=(0.9, 0.99)
     return theta - lr * (np.sign(m) + weight_decay * theta), {"m": m}
 
 
+def adam_forgetting_the_root(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    b1, b2 = betas
+    t = state["t"] + 1
+    g = grad + weight_decay * theta
+    first = b1 * state["m"] + (1 - b1) * g
+    second = b2 * state["v"] + (1 - b2) * g**2
+    return theta - lr * (first / (1 - b1**t)) / (second / (1 - b2**t) + eps), {"m": first, "v": second, "t": t}
+
+
+def rmsprop_dividing_by_the_mean_square(theta, grad, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                                        momentum=0.0, centered=False):
+    g = grad + weight_decay * theta
+    avg = alpha * state["avg"] + (1 - alpha) * g * g
+    new_state = {"avg": avg}
+    denominator = avg
+    if centered:
+        new_state["mean"] = alpha * state.get("mean", np.zeros_like(theta)) + (1 - alpha) * g
+        denominator = avg - new_state["mean"] ** 2
+    step = g / (denominator + eps)
+    if momentum > 0:
+        new_state["buf"] = momentum * state.get("buf", np.zeros_like(theta)) + step
+        step = new_state["buf"]
+    return theta - lr * step, new_state
+
+
 @pytest.mark.parametrize(
     ("step", "init", "against", "mistake"),
     [
         (adam_without_bias_correction, zeros_init, "optim.adam", "adam_no_bias_correction"),
+        (adam_forgetting_the_root, zeros_init, "optim.adam", "adam_no_sqrt"),
+        (rmsprop_dividing_by_the_mean_square, rmsprop_init, "optim.rmsprop", "rmsprop_no_sqrt"),
         (adam_eps_under_root, zeros_init, "optim.adam", "adam_eps_inside_sqrt"),
         (adam_counter_used_before_increment, zeros_init, "optim.adam", "adam_step_count_from_zero"),
         (adam_correct, init_counting_from_one, "optim.adam", "adam_step_count_off_by_one"),

@@ -98,6 +98,9 @@ RMSPROP_MISTAKES = (
     Mistake("rmsprop_alpha_swapped", "alpha is the weight of the OLD average: square_avg = alpha * square_avg + "
             "(1 - alpha) * g**2; you swapped alpha and 1 - alpha.",
             _with(T.rmsprop, decay=T.one_minus)),
+    Mistake("rmsprop_no_sqrt", "Divide by the ROOT of the running average, sqrt(square_avg) + eps: without the "
+            "square root the step scales like 1/g instead of being about lr.",
+            _with(T.rmsprop, denominator=T.mean_square_plus_eps)),
     Mistake("rmsprop_eps_inside_sqrt", "Add eps outside the square root, sqrt(square_avg) + eps as torch does, not "
             "sqrt(square_avg + eps).",
             _with(T.rmsprop, denominator=T.root_of_mean_square_plus_eps)),
@@ -126,6 +129,9 @@ ADADELTA_MISTAKES = (
 
 ADAM_MISTAKES = (
     Mistake("adam_no_bias_correction", _ADAM_NO_BIAS_CORRECTION, _with(T.adam, correct=T.uncorrected)),
+    Mistake("adam_no_sqrt", "Divide by the square ROOT of v_hat, m_hat / (sqrt(v_hat) + eps): without the root "
+            "the step scales like 1/g instead of being about lr.",
+            _with(T.adam, denominator=T.adam_without_root)),
     Mistake("adam_eps_inside_sqrt", _ADAM_EPS_INSIDE_SQRT, _with(T.adam, denominator=T.eps_inside_adam_root)),
     Mistake("adam_eps_before_bias_correction", "Add eps to the root of the bias-CORRECTED v_hat, sqrt(v_hat) + eps; "
             "adding it to sqrt(v) and then correcting is the paper's eps-hat variant, not torch's Adam.",

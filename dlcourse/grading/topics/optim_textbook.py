@@ -63,6 +63,11 @@ def root_plus_eps(mean_square: np.ndarray, eps: float) -> np.ndarray:
     return np.sqrt(mean_square) + eps
 
 
+def mean_square_plus_eps(mean_square: np.ndarray, eps: float) -> np.ndarray:
+    """The mean square itself, no root: a slip that divides by the variance instead of the RMS."""
+    return mean_square + eps
+
+
 def root_of_mean_square_plus_eps(mean_square: np.ndarray, eps: float) -> np.ndarray:
     return np.sqrt(mean_square + eps)
 
@@ -198,6 +203,10 @@ def adam_root(v_hat, eps, v_correction):
 
 def eps_inside_adam_root(v_hat, eps, v_correction):
     return np.sqrt(v_hat + eps)
+
+
+def adam_without_root(v_hat, eps, v_correction):
+    return v_hat + eps
 
 
 def eps_before_bias_correction(v_hat, eps, v_correction):
