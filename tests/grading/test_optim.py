@@ -53,7 +53,7 @@ def test_using_the_catalogue_from_student_code_is_stopped():
 
 def test_each_mistake_id_is_catalogued_once():
     ids = [mistake.name for name in NAMES for mistake in get_target(name).mistakes]
-    assert len(ids) == len(set(ids)) == 51
+    assert len(ids) == len(set(ids)) == 52
 
 
 # ---------------------------------------------------------------------------
@@ -271,6 +271,16 @@ def adam_forgetting_the_root(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), ep
     return theta - lr * (first / (1 - b1**t)) / (second / (1 - b2**t) + eps), {"m": first, "v": second, "t": t}
 
 
+def adam_counter_never_stored(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    b1, b2 = betas
+    t = state["t"] + 1
+    g = grad + weight_decay * theta
+    m = b1 * state["m"] + (1 - b1) * g
+    v = b2 * state["v"] + (1 - b2) * g**2
+    new_theta = theta - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return new_theta, {"m": m, "v": v, "t": state["t"]}  # the counter is never stored
+
+
 def rmsprop_dividing_by_the_mean_square(theta, grad, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
                                         momentum=0.0, centered=False):
     g = grad + weight_decay * theta
@@ -292,6 +302,7 @@ def rmsprop_dividing_by_the_mean_square(theta, grad, state, lr=1e-2, alpha=0.99,
     [
         (adam_without_bias_correction, zeros_init, "optim.adam", "adam_no_bias_correction"),
         (adam_forgetting_the_root, zeros_init, "optim.adam", "adam_no_sqrt"),
+        (adam_counter_never_stored, zeros_init, "optim.adam", "adam_step_count_never_incremented"),
         (rmsprop_dividing_by_the_mean_square, rmsprop_init, "optim.rmsprop", "rmsprop_no_sqrt"),
         (adam_eps_under_root, zeros_init, "optim.adam", "adam_eps_inside_sqrt"),
         (adam_counter_used_before_increment, zeros_init, "optim.adam", "adam_step_count_from_zero"),

@@ -142,6 +142,10 @@ ADAM_MISTAKES = (
     Mistake("adam_step_count_off_by_one", "The bias correction uses t = 1 on the first step; your counter is one "
             "step ahead (started at 1, or incremented twice).",
             _with(T.adam, count=lambda t: t + 1)),
+    Mistake("adam_step_count_never_incremented", "Store the incremented counter in the new state: your bias "
+            "correction uses t = 1 at every step, so m_hat and v_hat stay divided by (1 - beta) instead of "
+            "approaching m and v.",
+            _with(T.adam, count=lambda t: 1)),
     Mistake("adam_betas_swapped", "betas = (beta1, beta2): beta1 (0.9) averages the gradients m, beta2 (0.999) the "
             "squared gradients v; you swapped them.",
             _with(T.adam, order=T.swapped)),
