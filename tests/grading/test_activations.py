@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from dlcourse.grading import get_target, targets
-from grading.helpers import assert_accepted, assert_rejected, passes_as_reference
+from dlcourse.grading import targets
+from grading.helpers import assert_accepted, assert_catalogue_diagnosed, assert_rejected, passes_as_reference
 
 NAMES = [t for t in targets() if t.startswith("activations.")]
 
@@ -77,8 +77,7 @@ def test_mistakes_are_diagnosed(fn, against, mistake):
 def test_every_catalogued_mistake_is_caught_by_the_hidden_checks():
     # the catalogue's own wrong variants must all be rejected with their own diagnosis
     for name in NAMES:
-        for mistake in get_target(name).mistakes:
-            assert_rejected(list(mistake.impl), name, mistake.name, hidden=True, trusted=True)
+        assert_catalogue_diagnosed(name, hidden=True)
 
 
 # Correct implementations written differently from the reference.
