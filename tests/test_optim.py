@@ -17,6 +17,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from torch_paths import torch_trajectory
 
 from dlcourse import optim
 from dlcourse.optim import (
@@ -423,21 +424,6 @@ def test_bad_hyperparameters_are_named(step_fn, kwargs, error, match):
 
 MOMENTUM_STEPS = 150  # on a 2-D surface, where the gradient depends on the iterate
 
-
-def torch_trajectory(name, steps, make_optimizer, schedule=None):
-    """A torch optimizer's iterates on surface ``name`` from its default start; ``schedule(t)`` sets lr at step t."""
-    surface = get_surface(name)
-    p = torch.tensor(surface.default_start, dtype=torch.float64, requires_grad=True)
-    optimizer = make_optimizer([p])
-    points = [p.detach().clone()]
-    for t in range(1, steps + 1):
-        if schedule is not None:
-            optimizer.param_groups[0]["lr"] = schedule(t)
-        optimizer.zero_grad()
-        surface.f(p).backward()
-        optimizer.step()
-        points.append(p.detach().clone())
-    return torch.stack(points).numpy()
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from torch_paths import torch_trajectory
 
 from dlcourse.surfaces import CLIFF, SURFACES, Surface, get_surface, ill_conditioned_quadratic, run
 
@@ -245,17 +246,6 @@ def adam_step(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
     return theta - lr * m_hat / (np.sqrt(v_hat) + eps), (m, v, t)
 
 
-def torch_trajectory(surface, start, steps, make_optimizer):
-    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = make_optimizer([p])
-    points = [p.detach().clone()]
-    for _ in range(steps):
-        optimizer.zero_grad()
-        surface.f(p).backward()
-        optimizer.step()
-        points.append(p.detach().clone())
-    return torch.stack(points).numpy()
-
 
 # Learning rates that keep each surface's run finite for 200 steps from default_start.
 SGD_LR = {
@@ -269,9 +259,7 @@ SGD_LR = {
 def test_run_matches_torch_sgd(name, momentum):
     surface, lr = SURFACES[name], SGD_LR[name] * (1 - momentum if momentum else 1)
     ours = run(sgd_step, sgd_init, name, steps=200, lr=lr, momentum=momentum)
-    theirs = torch_trajectory(
-        surface, surface.default_start, 200, lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum)
-    )
+    theirs = torch_trajectory(surface, 200, lambda p: torch.optim.SGD(p, lr=lr, momentum=momentum))
     assert ours.shape == (201, 2)
     assert np.isfinite(ours).all()
     np.testing.assert_allclose(ours, theirs, rtol=TRAJ_RTOL, atol=TRAJ_ATOL)
@@ -282,7 +270,7 @@ def test_run_matches_torch_adam(name):
     surface = SURFACES[name]
     start = (0.5, -0.3) if name == "monkey_saddle" else surface.default_start
     ours = run(adam_step, adam_init, surface, start=start, steps=200, lr=0.02, betas=(0.8, 0.99))
-    theirs = torch_trajectory(surface, start, 200, lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99)))
+    theirs = torch_trajectory(surface, 200, lambda p: torch.optim.Adam(p, lr=0.02, betas=(0.8, 0.99)), start=start)
     assert np.isfinite(ours).all()
     np.testing.assert_allclose(ours, theirs, rtol=TRAJ_RTOL, atol=TRAJ_ATOL)
 
@@ -311,7 +299,7 @@ def test_run_with_dlcourse_optim_matches_torch(optimizer, hp, make_torch):
     step_fn, init_fn = _dlcourse_optimizer(optimizer)
     surface = SURFACES["rosenbrock"]
     ours = run(step_fn, init_fn, surface, steps=200, **hp)
-    theirs = torch_trajectory(surface, surface.default_start, 200, make_torch)
+    theirs = torch_trajectory(surface, 200, make_torch)
     assert np.isfinite(ours).all()
     np.testing.assert_allclose(ours, theirs, rtol=TRAJ_RTOL, atol=TRAJ_ATOL)
 
@@ -326,7 +314,7 @@ def test_divergence_fills_nan_without_warnings(name):
     diverged = np.isnan(ours).any(axis=1)
     first = diverged.argmax()
     assert 0 < first < 300 and diverged[first:].all() and np.isfinite(ours[:first]).all()
-    theirs = torch_trajectory(surface, surface.default_start, 300, lambda p: torch.optim.SGD(p, lr=50.0))
+    theirs = torch_trajectory(surface, 300, lambda p: torch.optim.SGD(p, lr=50.0))
     # torch carries on with inf/nan; the points before divergence agree, and torch's
     # first non-finite point is where ours stops (or one later, when our run stopped
     # because the gradient at the last finite point was already infinite).

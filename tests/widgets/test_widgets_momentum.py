@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from torch_paths import torch_trajectory
 
 from dlcourse.optim import momentum_init, momentum_step
 from dlcourse.surfaces import get_surface
@@ -28,21 +29,6 @@ from dlcourse.widgets.momentum import (
 RTOL, ATOL = 1e-10, 1e-12
 STEPS = 150
 
-
-def torch_trajectory(name, steps, make_optimizer, schedule=None):
-    """A torch optimizer's iterates on surface ``name`` from its default start; ``schedule(t)`` sets lr at step t."""
-    surface = get_surface(name)
-    p = torch.tensor(surface.default_start, dtype=torch.float64, requires_grad=True)
-    optimizer = make_optimizer([p])
-    points = [p.detach().clone()]
-    for t in range(1, steps + 1):
-        if schedule is not None:
-            optimizer.param_groups[0]["lr"] = schedule(t)
-        optimizer.zero_grad()
-        surface.f(p).backward()
-        optimizer.step()
-        points.append(p.detach().clone())
-    return torch.stack(points).numpy()
 
 
 @pytest.mark.parametrize("name", MOMENTUM_SURFACES)

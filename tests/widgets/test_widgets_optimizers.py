@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from torch_paths import torch_trajectory
 
 from dlcourse.surfaces import get_surface
 from dlcourse.widgets.optimizers import (
@@ -50,18 +51,6 @@ def _float64_nadam(optimizer, param):
     return optimizer
 
 
-def torch_trajectory(name, start, steps, make_optimizer):
-    surface = get_surface(name)
-    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    optimizer = make_optimizer([p])
-    points = [p.detach().clone()]
-    for _ in range(steps):
-        optimizer.zero_grad()
-        surface.f(p).backward()
-        optimizer.step()
-        points.append(p.detach().clone())
-    return torch.stack(points).numpy()
-
 
 @pytest.mark.parametrize("surface", ["ravine", "quadratic"])
 @pytest.mark.parametrize("optimizer", sorted(TORCH_OPTIMIZERS))
@@ -71,7 +60,7 @@ def test_race_matches_torch(surface, optimizer):
     data = race(surface, [optimizer], steps=120, lr_factors={optimizer: 0.5})
     lr = 0.5 * TUNED_LR[surface][optimizer]
     assert data["lrs"][optimizer] == lr
-    theirs = torch_trajectory(surface, data["start"], 120, lambda p: TORCH_OPTIMIZERS[optimizer](p, lr))
+    theirs = torch_trajectory(surface, 120, lambda p: TORCH_OPTIMIZERS[optimizer](p, lr), start=data["start"])
     np.testing.assert_allclose(data["trajectories"][optimizer], theirs, rtol=RTOL, atol=ATOL)
 
 
