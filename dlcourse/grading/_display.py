@@ -14,6 +14,7 @@ and the kernel's reply, count.  Outside IPython nothing changes (a script prints
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from typing import Any
 
@@ -63,11 +64,12 @@ def install() -> bool:
 
     Leaves a shell alone that already handles other exceptions of its own (IPython keeps one handler).
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # plain Python: the usual traceback, which starts with the feedback anyway
+    # A running shell has imported IPython already; elsewhere (a script, dlcourse grade's workers)
+    # importing it would only cost start-up time, so look it up instead of importing it.
+    ipython = sys.modules.get("IPython")
+    if ipython is None:  # plain Python: the usual traceback, which starts with the feedback anyway
         return False
-    shell = get_ipython()
+    shell = ipython.get_ipython()
     if shell is None or not hasattr(shell, "set_custom_exc"):
         return False
     handled = tuple(getattr(shell, "custom_exceptions", ()))
