@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcourse.class_grading.notebooks import cell_source, nbgrader_metadata
+from dlcourse.grading import get_target, targets
 from dlcourse.sandbox.isolation import WORKER_MODULES
 
 __all__ = ["Flag", "code_flags", "integrity_report", "near_copies", "notebook_flags", "structure_flags", "summarize"]
@@ -188,8 +189,6 @@ def answer_key_modules() -> list[str]:
     covered the day it is added, and the lectures' experiments, which no exercise asks for, are not
     compared with every submission.
     """
-    from dlcourse.grading import get_target, targets
-
     return sorted({getattr(reference, "__module__", None) or "" for name in targets()
                    for reference in get_target(name).reference} - {""})
 
