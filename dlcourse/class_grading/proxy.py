@@ -33,7 +33,7 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
-from dlcourse.grading._guard import grader_code
+from dlcourse.grading._guard import MODIFIES_INPUT, PURE, grader_code
 from dlcourse.grading._report import GradingError
 from dlcourse.sandbox import Sandbox, SandboxCrashed, SandboxError, SandboxTimeout, StudentError
 from dlcourse.sandbox.messages import Call, Construct, Failure, Invocation, Method, Observe, Reply
@@ -66,10 +66,7 @@ def feedback(name: str, error: SandboxError, time_limit: float | None) -> Gradin
         if error.kind == "timeout":
             error = SandboxTimeout(str(error))
         elif error.kind == "impure":
-            return GradingError(
-                f"{name} {error.detail}. The function must be pure: leave the inputs untouched and return new arrays "
-                f"(write `theta = theta - step`, not `theta -= step`; copy an array before changing it)."
-            )
+            return GradingError(f"{name} {error.detail}. {PURE}", mistake=MODIFIES_INPUT)
         elif error.kind == "not_iterable":
             return GradingError(
                 f"{name} should yield the batches (X_batch, y_batch) (write a generator with `yield`, or return "

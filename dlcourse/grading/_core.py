@@ -18,10 +18,12 @@ import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from dlcourse.grading._diagnosis import Failure, diagnose
 from dlcourse.grading._guard import DEFAULT_FORBIDDEN, guarded_call
 from dlcourse.grading._report import (
     GradingError,
@@ -120,6 +122,12 @@ class Target:
         forbidden, allowed: module prefixes the student's code may not / may
             reach while it runs.
         time_limit: seconds per call.
+        siblings: other references of the same shape as catalogued mistakes
+            (``same_as:NAME``), attached by the registry from
+            :data:`dlcourse.grading.siblings.SIBLINGS`.
+        first_step_row: for trajectories, the row of the observables that
+            holds the first step's result (None: not a trajectory); a first
+            wrong value in a later row is diagnosed ``first_step_only``.
     """
 
     name: str
@@ -134,6 +142,8 @@ class Target:
     forbidden: tuple[str, ...] = DEFAULT_FORBIDDEN
     allowed: tuple[str, ...] = ()
     time_limit: float = 10.0
+    siblings: tuple[Mistake, ...] = ()
+    first_step_row: int | None = None
     # hidden -> (trials, the reference's observations so far): see _reference_run.  Not copied by
     # dataclasses.replace, so a target changed in a test never reuses another's observations.
     _reference_runs: dict[bool, tuple[list[Trial], list[dict[str, Any]]]] = field(
@@ -170,36 +180,33 @@ def _first_problem(expected: dict[str, Any], obtained: dict[str, Any], tol: Tole
     return "", None
 
 
-def _matches(target: Target, mistake: Mistake, trial: Trial, obtained: dict[str, Any]) -> bool:
+def _observe_or_none(target: Target, student: Caller, trial: Trial) -> dict[str, Any] | None:
+    """The student's observation of ``trial``, None when the student's code fails the contract on it."""
     try:
-        wrong = _quietly(target.observe, Caller(mistake.impl, target.roles, None), copy.deepcopy(trial))
+        return target.observe(student, copy.deepcopy(trial))
+    except GradingError:
+        return None
+
+
+def _observe_trusted(target: Target, impl: tuple[Callable[..., Any], ...], trial: Trial) -> dict[str, Any] | None:
+    """The observation of trusted functions (a mistake, another reference), None where they raise."""
+    try:
+        return _quietly(target.observe, Caller(impl, target.roles, None), copy.deepcopy(trial))
     except Exception:  # a variant may be undefined on some inputs
-        return False
-    kind, _ = _first_problem(wrong, obtained, trial.tolerance or target.tolerance)
-    return kind == "" and wrong.keys() == obtained.keys()
+        return None
 
 
-def diagnose(target: Target, observed: Sequence[tuple[Trial, dict[str, Any]]]) -> Mistake | None:
-    """The first catalogued mistake that reproduces the student's output on every observed trial.
-
-    Requiring agreement on all trials, not just the failing one, keeps two
-    mistakes that coincide on some inputs (SELU without its constants and
-    without its scale agree for x > 0) from being confused.
-    """
-    for mistake in target.mistakes:
-        if all(_matches(target, mistake, trial, obtained) for trial, obtained in observed):
-            return mistake
-    return None
-
-
-def _observe_rest(target: Target, student: Caller, trials: Sequence[Trial]) -> list[tuple[Trial, dict[str, Any]]]:
-    """The student's outputs on the remaining trials, skipping those that fail outright."""
+def _observe_rest(target: Target, student: Caller, trials: Sequence[Trial], first: int,
+                  expectations: Callable[[int], dict[str, Any]]) -> list[tuple[Trial, dict[str, Any], dict[str, Any]]]:
+    """(trial, expected, obtained) for the remaining trials (numbered from ``first``), skipping those the
+    student's code fails outright."""
     observed = []
-    for trial in trials:
+    for index, trial in enumerate(trials, first):
         try:
-            observed.append((trial, target.observe(student, copy.deepcopy(trial))))
+            obtained = target.observe(student, copy.deepcopy(trial))
         except GradingError:
             continue
+        observed.append((trial, expectations(index), obtained))
     return observed
 
 
@@ -248,7 +255,7 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
     trials, expectations = _reference_run(target, hidden)
     student = Caller(functions, target.roles, target)
     worst = 0.0
-    observed: list[tuple[Trial, dict[str, Any]]] = []
+    observed: list[tuple[Trial, dict[str, Any], dict[str, Any]]] = []
     start = time.perf_counter()
     for number, trial in enumerate(trials, 1):
         header = f"{names}: trial {number} of {len(trials)} ({mode} checks) failed: {trial.label}."
@@ -257,18 +264,23 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
         try:
             obtained = target.observe(student, copy.deepcopy(trial))
         except GradingError as error:
-            raise GradingError(f"{header}\n  inputs: {trial.describe()}\n{error}") from None
+            raise GradingError(f"{header}\n  inputs: {trial.describe()}\n{error}", mistake=error.mistake) from None
         kind, problem = _first_problem(expected, obtained, trial.tolerance or target.tolerance)
-        observed.append((trial, obtained))
+        observed.append((trial, expected, obtained))
         if not kind:
             worst = max(worst, max(largest_relative_error(expected[k], obtained[k]) for k in expected))
             continue
         detail = problem if kind == "contract" else problem.describe()
         message = f"{header}\n  inputs: {trial.describe()}\n  {detail}"
-        mistake = diagnose(target, observed + _observe_rest(target, student, trials[number:]))
-        if mistake is None:
+        failure = Failure(
+            trial=trial, expected=expected, obtained=obtained, mismatch=problem if kind == "values" else None,
+            observed=observed + _observe_rest(target, student, trials[number:], number, expectations),
+            observe_student=partial(_observe_or_none, target, student),
+            observe_trusted=partial(_observe_trusted, target), tolerance=target.tolerance)
+        diagnosis = diagnose(target, failure)
+        if diagnosis is None:
             raise GradingError(message)
-        raise GradingError(f"{message}\nLikely cause: {mistake.message}", mistake=mistake.name)
+        raise GradingError(f"{message}\n{diagnosis.line()}", mistake=diagnosis.id)
     seconds = time.perf_counter() - start
     what = f" {target.what}" if target.what else ""
     return (

@@ -36,6 +36,11 @@ DEFAULT_FORBIDDEN = ("dlcourse", "torch")
 # student's generator under the same guard).
 _EXEMPT_CODE: set[Any] = set()
 
+# What a student reads when their function changed an input, here and in the class grader's proxies.
+MODIFIES_INPUT = "modifies_input"
+PURE = ("The function must be pure: leave the inputs untouched and return new arrays (write `theta = theta - "
+        "step`, not `theta -= step`; copy an array before changing it).")
+
 
 def grader_code(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Mark ``fn`` (a grader wrapper around student code) as allowed inside the watch."""
@@ -215,15 +220,12 @@ def guarded_call(
         for (name, _), value, old in zip(args, values, before[0], strict=True):
             path = changed_path(old, value, name)
             if path:
-                raise GradingError(
-                    f"{fn_name} modified its input {path} in place. The function must be pure: leave the "
-                    f"inputs untouched and return new arrays (write `theta = theta - step`, not "
-                    f"`theta -= step`; copy an array before changing it)."
-                )
+                raise GradingError(f"{fn_name} modified its input {path} in place. {PURE}", mistake=MODIFIES_INPUT)
         for name, value in kwargs.items():
             path = changed_path(before[1][name], value, name)
             if path:
-                raise GradingError(f"{fn_name} modified its keyword argument {path} in place; leave inputs untouched.")
+                raise GradingError(f"{fn_name} modified its keyword argument {path} in place. {PURE}",
+                                   mistake=MODIFIES_INPUT)
     return result
 
 

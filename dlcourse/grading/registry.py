@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 
+from dlcourse.grading import siblings
 from dlcourse.grading._core import Target
 from dlcourse.grading._report import GradingError
 
@@ -45,6 +46,7 @@ def _load() -> dict[str, Target]:
                 if target.name in loaded:
                     raise ValueError(f"check target {target.name!r} is defined twice")
                 loaded[target.name] = target
+        siblings.attach(loaded)
         _TARGETS.update(loaded)
     return _TARGETS
 

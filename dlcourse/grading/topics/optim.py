@@ -164,7 +164,8 @@ def _optimizer_target(name: str, step: Callable[..., Any], init: Callable[..., A
     """The check ``name`` of the reference ``(step, init)``; its roles are their names (``adam_step``, ...)."""
     roles = (step.__name__, init.__name__)
     return Target(name=name, roles=roles, reference=(step, init), trials=_trials_for(visible, hidden_only),
-                  observe=_trajectory_observe(*roles), mistakes=mistakes, what="trajectories")
+                  observe=_trajectory_observe(*roles), mistakes=mistakes, what="trajectories",
+                  first_step_row=1)
 
 
 TARGETS: tuple[Target, ...] = (
