@@ -155,6 +155,12 @@ def leaky_relu_two_parts(x, negative_slope=0.01):
     return positive + negative_slope * negative
 
 
+def leaky_relu_scaled_copy(x, negative_slope=0.01):
+    out = x.copy()
+    out[out <= 0] *= negative_slope
+    return out
+
+
 # ---------------------------------------------------------------- activations.leaky_relu_grad
 
 
@@ -498,6 +504,7 @@ CORRECT = [
     Correct("activations.tanh", (tanh_from_sigmoid,), "2 sigmoid(2x) - 1 with a stable sigmoid"),
     Correct("activations.tanh_grad", (tanh_grad_sech,), "1 / cosh(x)^2"),
     Correct("activations.leaky_relu", (leaky_relu_two_parts,), "max(x, 0) + slope * min(x, 0)"),
+    Correct("activations.leaky_relu", (leaky_relu_scaled_copy,), "in-place on its own copy"),
     Correct("activations.prelu", (prelu_moveaxis,), "channel axis moved last, then back"),
     Correct("activations.prelu_grad_a", (prelu_grad_a_min,), "min(x, 0)"),
     Correct("activations.elu", (elu_masked_copy,), "copy, then overwrite the negative entries"),

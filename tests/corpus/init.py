@@ -86,6 +86,12 @@ def he_uniform_seeded(shape, rng, mode="fan_in"):
     return gen.uniform(-b, b, size=shape)
 
 
+def he_uniform_gaussian_torch_fans(shape, rng, mode="fan_in"):
+    fan_out, fan_in = shape  # weight is (out, in) in torch
+    fan = fan_in if mode == "fan_in" else fan_out
+    return rng.normal(0.0, math.sqrt(6 / fan), size=shape)
+
+
 def he_uniform_rescaled_random(shape, rng, mode="fan_in"):
     fans = {"fan_in": shape[0], "fan_out": shape[1]}
     bound = math.sqrt(3.0) * math.sqrt(2.0 / fans[mode])
@@ -175,6 +181,8 @@ WRONG = [
           "normal draw with the uniform bound as std"),
     Wrong("init.he_uniform", (he_uniform_seeded,), frozenset({"hu_fixed_seed"}),
           "default_rng(0) inside the function"),
+    Wrong("init.he_uniform", (he_uniform_gaussian_torch_fans,), frozenset({"hu_normal_instead", "hu_fans_swapped"}),
+          "two mistakes: a normal draw, and the fans read in torch's (out, in) order"),
     # xavier_normal
     Wrong("init.xavier_normal", (xavier_normal_uniform_bound,), frozenset({"xn_uniform_bound_as_std"}),
           "std sqrt(6 / (fan_in + fan_out))"),

@@ -72,6 +72,18 @@ def ce_zeros_onehot(logits, labels):
     return float(loss), (np.exp(logp) - onehot) / N
 
 
+def ce_softmax_axis0(logits, labels):
+    shifted = logits - logits.max(axis=0)
+    exps = np.exp(shifted)
+    probs = exps / exps.sum(axis=0)
+    N = logits.shape[0]
+    picked = probs[np.arange(N), labels]
+    loss = -np.log(picked).mean()
+    dlogits = probs.copy()
+    dlogits[np.arange(N), labels] -= 1
+    return float(loss), dlogits / N
+
+
 def ce_loop_rows(logits, labels):
     N, C = logits.shape
     total = 0.0
@@ -158,6 +170,12 @@ def mae_sum(pred, target):
     return float(np.sum(np.abs(diff))), np.sign(diff)
 
 
+def mae_total_flipped(pred, target):
+    loss = np.abs(pred - target).sum()
+    grad = np.sign(target - pred)
+    return float(loss), grad
+
+
 def mae_masks(pred, target):
     diff = pred - target
     n = diff.size
@@ -228,6 +246,8 @@ WRONG = [
           "sum over the batch instead of the mean"),
     Wrong("layers.softmax_cross_entropy", (ce_zeros_onehot,), frozenset({"float64_out"}),
           "np.zeros((N, C)) one-hot is float64: float32 logits give float64 dlogits"),
+    Wrong("layers.softmax_cross_entropy", (ce_softmax_axis0,), frozenset(),
+          "softmax normalized over the batch axis 0 instead of over the classes"),
     # mse
     Wrong("layers.mse_loss", (mse_half,), frozenset({"mse_half"}), "1/2 in front, gradient diff / n"),
     Wrong("layers.mse_loss", (mse_per_row,), frozenset({"mse_divided_by_batch"}), "divides by the number of rows"),
@@ -243,6 +263,10 @@ WRONG = [
     Wrong("layers.mae_loss", (mae_flipped,), frozenset({"mae_grad_sign_flipped", "sign_flipped"}),
           "sign(target - pred)"),
     Wrong("layers.mae_loss", (mae_sum,), frozenset({"mae_sum_reduction"}), "sum, no mean, in loss and gradient"),
+    Wrong("layers.mae_loss", (mae_total_flipped,),
+          frozenset({"mae_sum_reduction", "mae_loss_summed", "mae_grad_not_divided", "mae_grad_sign_flipped",
+                     "sign_flipped"}),
+          "two mistakes: summed instead of averaged, and sign(target - pred)"),
     # bce
     Wrong("layers.bce_loss", (bce_one_term,), frozenset({"bce_positive_term_only"}), "only t log p"),
     Wrong("layers.bce_loss", (bce_unclamped,), frozenset({"bce_log_of_zero"}), "no clamp: nan at prob 0 or 1"),

@@ -67,6 +67,19 @@ def bn_forward_keras(x, gamma, beta, running_mean, running_var, training, moment
     return gamma * xhat + beta, xhat, running_mean, running_var
 
 
+def bn_forward_keras_defaults(x, gamma, beta, running_mean, running_var, training, momentum=0.9, eps=1e-5):
+    if not training:
+        xhat = (x - running_mean) / np.sqrt(running_var + eps)
+        return gamma * xhat + beta, xhat, running_mean.copy(), running_var.copy()
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    var = x.var(axis=0)
+    xhat = (x - mean) / np.sqrt(var + eps)
+    new_mean = momentum * running_mean + (1 - momentum) * mean
+    new_var = momentum * running_var + (1 - momentum) * var * n / (n - 1)
+    return gamma * xhat + beta, xhat, new_mean, new_var
+
+
 def bn_forward_eps_outside(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
     if training:
         mu = x.mean(axis=0)
@@ -354,6 +367,9 @@ WRONG = [
           "running_var updated with the biased variance"),
     Wrong("norm.batchnorm_forward", (bn_forward_keras,), frozenset({"bn_keras_momentum"}),
           "Keras momentum: momentum * running + (1 - momentum) * batch"),
+    Wrong("norm.batchnorm_forward", (bn_forward_keras_defaults,),
+          frozenset({"bn_keras_momentum_default", "bn_keras_momentum"}),
+          "Keras form with Keras' default momentum 0.9"),
     Wrong("norm.batchnorm_forward", (bn_forward_eps_outside,), frozenset({"bn_eps_outside_sqrt"}),
           "divides by std + eps"),
     Wrong("norm.batchnorm_forward", (bn_forward_ignores_mode,),
