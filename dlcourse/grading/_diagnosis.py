@@ -9,17 +9,21 @@ output, in this order (the first stage that applies names the mistake):
    reproduces every observed trial: "this is RMSProp's update".  Id: ``"same_as:optim.rmsprop"``.
 3. ``wrong_default``: called with the reference's default for a hyperparameter the trial left out, the
    student's function agrees: its default differs.  Id: ``"wrong_default:lr"``.
-4. ``possibly``: a catalogued mistake or another reference reproduces the failing trial but not every
-   trial; said as "Possibly: ...", followed by stage 5's finding if there is one.  Id:
+4. ``two at once``: two catalogued mistakes of the same textbook implementation (built as
+   ``functools.partial(textbook, **pieces)``, swapping different pieces) reproduce every trial
+   together.  Id: ``"first+second"``.
+5. ``possibly``: a catalogued mistake or another reference reproduces the failing trial but not every
+   trial; said as "Possibly: ...", followed by stage 6's finding if there is one.  Id:
    ``"possibly:"`` + the mistake's.
-5. ``ignored``: on the failing trial, changing a hyperparameter changes the reference's output but not
-   the student's: the argument is ignored or hard-coded.  Id: ``"ignored:eps"`` (several: ``"ignored:eps,betas"``).
-6. ``structure``: what the failing values look like: a flipped sign (``"sign_flipped"``), one constant
+6. ``ignored``: on the failing trial, changing a hyperparameter (a number among the arguments, or a
+   keyword argument) changes the reference's output but not the student's: the argument is ignored or
+   hard-coded.  Id: ``"ignored:eps"`` (several: ``"ignored:eps,betas"``).
+7. ``structure``: what the failing values look like: a flipped sign (``"sign_flipped"``), one constant
    factor between obtained and expected (``"constant_factor"``), a transposed array (``"transposed"``),
    an extra axis of size 1 (``"keepdims"``), a float32 input answered in float64 (``"float64_out"``),
    or, for trajectories, the first step right and a later one wrong (``"first_step_only"``).
 
-Stages 1, 2 and 5 run trusted code only; stages 3 and 4 call the student's functions again on changed
+Stages 1, 2, 4 and 5 run trusted code only; stages 3 and 6 call the student's functions again on changed
 copies of the failing trial, through the same guarded caller as the check itself.  Nothing here runs
 unless a trial has failed, so a passing check pays nothing.  Every statement is tested against the
 student's actual output, so the worst a diagnosis can be is absent, never a guess presented as fact.
@@ -31,7 +35,7 @@ import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -81,15 +85,30 @@ class Failure:
 
 def diagnose(target: Any, failure: Failure) -> Diagnosis | None:
     """The first stage (module docstring) that names the mistake, or None."""
+    if failure.mismatch is None and _same(failure.expected, failure.obtained, failure.trial.tolerance or
+                                          failure.tolerance):
+        return _structure(target, failure)  # the values are right: only the float dtype is not
     candidates = (*target.mistakes, *target.siblings)
-    agreement = [_agreement(mistake, failure) for mistake in candidates]
+    on_failing = [failure.observe_trusted(mistake.impl, failure.trial) for mistake in candidates]
+    agreement = [_agreement(mistake, seen, failure) for mistake, seen in zip(candidates, on_failing, strict=True)]
     for mistake, count in zip(candidates, agreement, strict=True):
         if count == len(failure.observed):
             return Diagnosis(mistake.name, mistake.message)
     default = _wrong_default(target, failure)
     if default:
         return default
+    for first, second in _pairs(target.mistakes):
+        both = _combined(first, second)
+        seen = failure.observe_trusted(both.impl, failure.trial)
+        if _agreement(both, seen, failure) == len(failure.observed):
+            return Diagnosis(both.name, f"Two mistakes at once. 1) {first.message} 2) {second.message}")
     arguments = _ignored(target, failure)
+    if not any(agreement):
+        # a mistake that gives the failing observable (the loss, say) on every trial, though not the
+        # others (the gradient): the student made it in one of the two
+        key = _failing_key(failure)
+        agreement = [int(key is not None and _agreement(mistake, seen, failure, key) == len(failure.observed))
+                     for mistake, seen in zip(candidates, on_failing, strict=True)]
     if any(agreement):
         # the mistake that explains the most trials, the first in the catalogue among equals
         best = candidates[max(range(len(candidates)), key=lambda index: (agreement[index], -index))]
@@ -102,25 +121,72 @@ def diagnose(target: Any, failure: Failure) -> Diagnosis | None:
 
 
 def _same(expected: dict[str, Any] | None, obtained: dict[str, Any] | None, tolerance: Tolerance) -> bool:
-    """Whether two observations agree: the contract, then the values."""
+    """Whether two observations agree: the contract, then the values.
+
+    Float arrays are compared whatever their float dtype: a float64 answer to a float32 trial has its
+    own diagnosis (``float64_out``), and must not hide which mistake its values make.
+    """
     if expected is None or obtained is None or expected.keys() != obtained.keys():
         return False
+    obtained = {label: _in_dtype_of(expected[label], value) for label, value in obtained.items()}
     for label, value in expected.items():
         if contract_problem(label, value, obtained[label]):
             return False
     return all(compare_values(label, value, obtained[label], tolerance) is None for label, value in expected.items())
 
 
-def _agreement(mistake: Any, failure: Failure) -> int:
-    """On how many observed trials ``mistake`` reproduces the student's output: 0 unless it reproduces
-    the failing trial (checked first, so most mistakes cost one trial)."""
-    def reproduces(trial: Any, obtained: dict[str, Any]) -> bool:
-        return _same(failure.observe_trusted(mistake.impl, trial), obtained, trial.tolerance or failure.tolerance)
+def _in_dtype_of(expected: Any, obtained: Any) -> Any:
+    both_float = (isinstance(expected, np.ndarray) and isinstance(obtained, np.ndarray)
+                  and np.issubdtype(expected.dtype, np.floating) and np.issubdtype(obtained.dtype, np.floating))
+    return obtained.astype(expected.dtype) if both_float else obtained
 
-    if not reproduces(failure.trial, failure.obtained):
+
+def _agreement(mistake: Any, on_failing: dict[str, Any] | None, failure: Failure, key: str | None = None) -> int:
+    """On how many observed trials ``mistake`` reproduces the student's output (only the observable
+    ``key``, if given): 0 unless it reproduces the failing trial (``on_failing``: the mistake's
+    observation of it, checked first, so most mistakes cost one trial)."""
+    def same(seen: dict[str, Any] | None, obtained: dict[str, Any], tolerance: Tolerance) -> bool:
+        if key is None:
+            return _same(seen, obtained, tolerance)
+        return seen is not None and _same({key: seen.get(key)}, {key: obtained.get(key)}, tolerance)
+
+    if not same(on_failing, failure.obtained, failure.trial.tolerance or failure.tolerance):
         return 0
-    return 1 + sum(reproduces(trial, obtained) for trial, _, obtained in failure.observed
-                   if trial is not failure.trial)
+    return 1 + sum(same(failure.observe_trusted(mistake.impl, trial), obtained, trial.tolerance or failure.tolerance)
+                   for trial, _, obtained in failure.observed if trial is not failure.trial)
+
+
+def _failing_key(failure: Failure) -> str | None:
+    """The first observable of the failing trial that does not agree with the reference."""
+    tolerance = failure.trial.tolerance or failure.tolerance
+    for key, value in failure.expected.items():
+        if not _same({key: value}, {key: failure.obtained.get(key)}, tolerance):
+            return key
+    return None
+
+
+def _pieces(mistake: Any) -> tuple[Callable[..., Any], dict[str, Any]] | None:
+    """(textbook, swapped pieces) of a mistake built as ``functools.partial(textbook, **pieces)``."""
+    first = mistake.impl[0]
+    return (first.func, first.keywords) if isinstance(first, partial) and not first.args else None
+
+
+def _pairs(mistakes: Sequence[Any]) -> list[tuple[Any, Any]]:
+    """Mistakes of the same textbook implementation that swap different pieces: a student can make both."""
+    pairs = []
+    for i, first in enumerate(mistakes):
+        for second in mistakes[i + 1:]:
+            a, b = _pieces(first), _pieces(second)
+            if a and b and a[0] is b[0] and first.impl[1:] == second.impl[1:] and not a[1].keys() & b[1].keys():
+                pairs.append((first, second))
+    return pairs
+
+
+def _combined(first: Any, second: Any) -> Any:
+    """Both mistakes' pieces swapped at once: a mistake with the id ``"first+second"``."""
+    (textbook, pieces), (_, more) = _pieces(first), _pieces(second)
+    return replace(first, name=f"{first.name}+{second.name}", impl=(partial(textbook, **pieces, **more),
+                                                                     *first.impl[1:]))
 
 
 # ------------------------------------------------------------------ hyperparameters
@@ -160,14 +226,19 @@ def _changed(value: Any) -> list[Any]:
 
 
 def _hyperparameters(target: Any, trial: Any) -> dict[str, Any]:
-    """The hyperparameters of this trial: those it sets, and the reference's other numeric defaults."""
-    positional = {name for name, _ in trial.args}
-    values = {name: value for name, value in _defaults(tuple(target.reference)).items() if name not in positional}
+    """The hyperparameters of this trial: the numbers among its arguments (``lr`` of a schedule,
+    ``clip_value``), the keyword arguments it sets, and the reference's other numeric defaults."""
+    positional = dict(trial.args)
+    values = {name: value for name, value in positional.items() if _numeric(value)}
+    values.update({name: value for name, value in _defaults(tuple(target.reference)).items() if name not in positional})
     values.update({name: value for name, value in trial.kwargs.items() if _numeric(value)})
     return values
 
 
-def _with_kwarg(trial: Any, name: str, value: Any) -> Any:
+def _with_value(trial: Any, name: str, value: Any) -> Any:
+    """``trial`` with the argument ``name`` (positional or keyword) set to ``value``."""
+    if any(arg == name for arg, _ in trial.args):
+        return replace(trial, args=[(arg, value if arg == name else old) for arg, old in trial.args])
     return replace(trial, kwargs={**trial.kwargs, name: value})
 
 
@@ -177,7 +248,7 @@ def _wrong_default(target: Any, failure: Failure) -> Diagnosis | None:
     for name, default in _defaults(tuple(target.reference)).items():
         if name in trial.kwargs or name in {arg for arg, _ in trial.args}:
             continue
-        obtained = failure.observe_student(_with_kwarg(trial, name, default))
+        obtained = failure.observe_student(_with_value(trial, name, default))
         if obtained is not None and _same(failure.expected, obtained, trial.tolerance or failure.tolerance):
             return Diagnosis(f"wrong_default:{name}",
                              f"With {name}={default!r} passed explicitly your function agrees: its default for "
@@ -191,7 +262,7 @@ def _ignored(target: Any, failure: Failure) -> Diagnosis | None:
     ignored = []
     for name, value in _hyperparameters(target, trial).items():
         for other in _changed(value):
-            changed = _with_kwarg(trial, name, other)
+            changed = _with_value(trial, name, other)
             expected = failure.observe_trusted(tuple(target.reference), changed)
             if expected is None or _same(failure.expected, expected, tolerance):
                 continue  # this change is invalid or makes no visible difference to the reference
@@ -224,6 +295,12 @@ def _structure(target: Any, failure: Failure) -> Diagnosis | None:
 
 
 def _shape_structure(label: str, expected: Any, obtained: Any, failure: Failure) -> Diagnosis | None:
+    if isinstance(expected, (list, tuple)) and isinstance(obtained, (list, tuple)):  # a list of arrays
+        for index, (item, given) in enumerate(zip(expected, obtained)):  # noqa: B905 (lengths checked elsewhere)
+            found = _shape_structure(f"{label}[{index}]", item, given, failure)
+            if found:
+                return found
+        return None
     if not (isinstance(expected, np.ndarray) and isinstance(obtained, np.ndarray)):
         return None
     tolerance = failure.trial.tolerance or failure.tolerance

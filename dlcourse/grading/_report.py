@@ -101,6 +101,9 @@ def contract_problem(label: str, expected: Any, obtained: Any) -> str | None:
                     f"(integer division or an int array?)")
         if np.issubdtype(expected.dtype, np.integer) and not np.issubdtype(obtained.dtype, np.integer):
             return f"{label} has dtype {obtained.dtype} but should hold integers"
+        if expected.dtype == np.float32 and obtained.dtype != np.float32:
+            # The exercises' rule, as torch keeps a tensor's dtype: float32 in, float32 out.
+            return f"{label} has dtype {obtained.dtype} but should be float32, like the input (float32 in, float32 out)"
         if np.issubdtype(obtained.dtype, np.floating):
             bad = ~np.isfinite(obtained) & np.isfinite(expected)
             if bad.any():

@@ -53,6 +53,8 @@ SIBLINGS: tuple[tuple[str, str, str], ...] = (
     ("init.xavier_uniform", "init.he_uniform",
      "This is He (Kaiming) uniform initialization, bound = sqrt(6 / fan_in); Xavier's averages both fans: bound "
      "= gain * sqrt(6 / (fan_in + fan_out))."),
+    ("activations.relu", "activations.leaky_relu",
+     "This is leaky ReLU (a slope of 0.01 for x < 0); ReLU is exactly 0 there: max(x, 0)."),
     ("activations.gelu", "activations.silu",
      "This is SiLU (swish), x * sigmoid(x); GELU weighs x by the normal CDF: x * Phi(x) = x * (1 + erf(x / "
      "sqrt(2))) / 2."),

@@ -73,8 +73,20 @@ def evaluate(functions: tuple[Callable, ...], target: str) -> Outcome:
 
 
 def named_correctly(entry: Wrong, outcome: Outcome) -> bool:
-    """The diagnosis is one of the entry's names ("possibly:" is the same name said with less certainty)."""
-    return outcome.diagnosis is not None and outcome.diagnosis.removeprefix("possibly:") in entry.names
+    """The diagnosis is one of the entry's names.
+
+    "possibly:ID" is ID said with less certainty; "ignored:a,b" names each of a and b as ignored
+    (every one of them verified), so it is correct when one of them is among the names; "a+b" (two
+    mistakes at once) is correct when both are.
+    """
+    if outcome.diagnosis is None:
+        return False
+    diagnosis = outcome.diagnosis.removeprefix("possibly:")
+    if "+" in diagnosis:
+        return all(part in entry.names for part in diagnosis.split("+"))
+    if diagnosis.startswith("ignored:"):
+        return any(f"ignored:{name}" in entry.names for name in diagnosis.removeprefix("ignored:").split(","))
+    return diagnosis in entry.names
 
 
 def load(topic: str) -> tuple[list[Wrong], list[Correct]]:

@@ -405,7 +405,8 @@ WRONG = [
     # relu
     Wrong("activations.relu", (relu_leaky_by_habit,), frozenset({"same_as:activations.leaky_relu"}),
           "wrote leaky ReLU with slope 0.01 instead of ReLU"),
-    Wrong("activations.relu", (relu_in_place,), frozenset(), "zeroes the negatives of the caller's array in place"),
+    Wrong("activations.relu", (relu_in_place,), frozenset({"modifies_input"}),
+          "zeroes the negatives of the caller's array in place"),
     # relu_grad
     Wrong("activations.relu_grad", (relu_grad_ge_float,), frozenset({"relu_grad_at_zero", "float64_out"}),
           "x >= 0 (derivative 1 at the kink) and astype(float) turns float32 into float64"),
@@ -430,7 +431,8 @@ WRONG = [
     # leaky_relu / leaky_relu_grad
     Wrong("activations.leaky_relu", (leaky_relu_fixed_slope,),
           frozenset({"leaky_ignores_slope", "ignored:negative_slope"}), "hard-coded 0.01, argument unused"),
-    Wrong("activations.leaky_relu", (leaky_relu_slides_default,), frozenset({"leaky_slope_0_1"}),
+    Wrong("activations.leaky_relu", (leaky_relu_slides_default,),
+          frozenset({"leaky_slope_0_1", "wrong_default:negative_slope"}),
           "default negative_slope 0.1 from the slides"),
     Wrong("activations.leaky_relu_grad", (leaky_relu_grad_ge,), frozenset({"leaky_grad_at_zero"}),
           "derivative 1 at x = 0 (only x < 0 gets the slope)"),

@@ -254,7 +254,7 @@ WRONG = [
           frozenset({"relu_backward_masks_dout"}), "mask on dout > 0"),
     Wrong("layers.relu_backward", (relu_forward_cache_x, relu_backward_ge), frozenset({"relu_backward_at_zero"}),
           "x >= 0 passes dout at the kink"),
-    Wrong("layers.relu_backward", (relu_forward_cache_x, relu_backward_in_place), frozenset(),
+    Wrong("layers.relu_backward", (relu_forward_cache_x, relu_backward_in_place), frozenset({"modifies_input"}),
           "zeroes the caller's dout in place"),
     Wrong("layers.relu_backward", (relu_forward_cache_x, relu_backward_no_upstream),
           frozenset({"relu_backward_no_dout"}), "returns the mask, not dout * mask"),

@@ -375,7 +375,7 @@ WRONG = [
     Wrong("norm.batchnorm_forward", (bn_forward_ignores_mode,),
           frozenset({"bn_ignores_training", "bn_eval_batch_stats", "bn_eval_updates_running", "ignored:training"}),
           "training flag unused: batch statistics and an update in evaluation too"),
-    Wrong("norm.batchnorm_forward", (bn_forward_in_place_running,), frozenset(),
+    Wrong("norm.batchnorm_forward", (bn_forward_in_place_running,), frozenset({"modifies_input"}),
           "updates the caller's running_mean and running_var in place (*=, +=)"),
     Wrong("norm.batchnorm_forward", (bn_forward_keepdims,), frozenset({"keepdims"}),
           "keepdims=True statistics make the new running statistics (1, D)"),

@@ -1167,7 +1167,7 @@ WRONG = [
        "weight decay added to the step, not to the gradient entering the buffer"),
     _w("optim.momentum", momentum_step_mutates_state, momentum_init_dict, {"modifies_input"},
        "updates state['v'] and state['step'] in place"),
-    _w("optim.momentum", momentum_step_velocity_not_saved, momentum_init_dict, {"first_step_only"},
+    _w("optim.momentum", momentum_step_velocity_not_saved, momentum_init_dict, {"first_step_only", "same_as:optim.sgd"},
        "new state keeps the old velocity: the buffer never accumulates"),
     _w("optim.momentum", momentum_step_float64_state, momentum_init_float64, {"float64_out"},
        "init uses np.zeros(shape): float64 buffer, float64 theta"),

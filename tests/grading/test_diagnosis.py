@@ -186,3 +186,41 @@ def test_nothing_is_claimed_when_no_diagnosis_explains_the_values():
     mistake, message = diagnosis_of(lambda x: np.maximum(x, 0.0) + 1e-3 * x**2, against="activations.relu")
     assert mistake is None
     assert "Likely cause" not in message and "Possibly" not in message
+
+
+# ---------------------------------------------------------------- two mistakes, part of the output, dtype
+
+
+def adam_step_macau(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    beta1, beta2 = betas
+    g = grad + weight_decay * theta
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    return theta - lr * m / np.sqrt(v + eps), {"m": m, "v": v, "t": state["t"] + 1}  # no correction, eps inside
+
+
+def test_two_catalogued_mistakes_at_once_are_both_named():
+    mistake, message = diagnosis_of(adam_step_macau, adam_init, against="optim.adam")
+    assert set(mistake.split("+")) == {"adam_no_bias_correction", "adam_eps_inside_sqrt"}
+    assert "Two mistakes at once. 1) " in message and " 2) " in message
+
+
+def bce_loss_one_term(prob, target):
+    loss = -np.mean(target * np.log(prob))  # the (1 - t) log(1 - p) term is missing; the gradient is right
+    return float(loss), (prob - target) / (prob * (1 - prob)) / prob.size
+
+
+def test_a_mistake_in_one_of_the_outputs_is_said_as_possibly():
+    mistake, message = diagnosis_of(bce_loss_one_term, against="layers.bce_loss")
+    assert mistake == "possibly:bce_positive_term_only"
+    assert "\nPossibly: " in message
+
+
+def relu_grad_float64(x):
+    return np.where(x > 0, 1.0, 0.0)  # right values, but Python floats in np.where make a float64 array
+
+
+def test_float32_in_float64_out_is_named_not_mistaken_for_a_value_mistake():
+    mistake, message = diagnosis_of(relu_grad_float64, against="activations.relu_grad")
+    assert mistake == "float64_out"
+    assert "should be float32, like the input" in message

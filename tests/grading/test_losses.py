@@ -197,7 +197,7 @@ def test_contract_failures_give_clear_feedback(fns, against, match):
 # ------------------------------------------------- correct, but written differently
 def mse_square(pred, target):
     diff = pred - target
-    n = np.prod(pred.shape)
+    n = int(np.prod(pred.shape))  # a Python int: a numpy int64 would make 2.0 / n float64 and the gradient with it
     return float(np.square(diff).sum() / n), 2.0 / n * diff
 
 

@@ -142,11 +142,12 @@ def net_onehot(X, y, params):
     scores = h @ params["W2"] + params["b2"]
     log_probs = scores - scores.max(axis=1, keepdims=True)
     log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
-    onehot = np.eye(c)[y]
+    onehot = np.eye(c, dtype=X.dtype)[y]  # float32 in, float32 out
     dscores = (probs - onehot) / n
     dz1 = np.where(h > 0, dscores.dot(params["W2"].T), 0.0)
     return -np.sum(onehot * log_probs) / n, {
-        "W1": X.T.dot(dz1), "b1": np.ones(n).dot(dz1), "W2": h.T.dot(dscores), "b2": np.ones(n).dot(dscores)}
+        "W1": X.T.dot(dz1), "b1": np.ones(n, X.dtype).dot(dz1), "W2": h.T.dot(dscores),
+        "b2": np.ones(n, X.dtype).dot(dscores)}
 
 
 def net_loops(X, y, params):

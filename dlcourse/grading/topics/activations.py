@@ -170,7 +170,7 @@ TARGETS: tuple[Target, ...] = (
     ]),
     function_target("activations.prelu", "prelu", A.prelu, _prelu_trials, [
         ("prelu_slope_on_positive", "PReLU is x for x > 0 and a * x otherwise; you scaled the positive side.",
-         lambda x, a: np.where(x > 0, A.prelu(x, a), x)),
+         lambda x, a: np.where(x > 0, -A.prelu(-x, a), x)),  # a * x (a broadcast per channel) where x > 0
     ], what="arrays", output="prelu(x, a)"),
     function_target("activations.prelu_grad", "prelu_grad", A.prelu_grad, _prelu_trials, [
         ("prelu_grad_negative_zero", "On the negative side the derivative with respect to x is the slope a, not 0.",

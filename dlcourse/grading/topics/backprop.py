@@ -147,6 +147,9 @@ def _gate_trials(gate: type, spec: _GateInputs) -> Callable[[np.random.Generator
             warmup, _ = _draw(rng, spec, len(names), (5,), 1.0)
             made.append(make("one gate used twice: backward must use the inputs of the latest forward",
                              (5,), 1.0, params, extra={"warmup": list(zip(names, warmup, strict=True))}))
+            other, _ = _draw(rng, spec, len(names), (5,), 1.0)
+            made.append(make("two gates at once: each backward must use its own gate's inputs", (5,), 1.0, params,
+                             extra={"other_gate": list(zip(names, other, strict=True))}))
             made.append(make("float32 arrays", (4, 3), 2.0, params, np.float32, tolerance=FLOAT32_TOLERANCE))
         return made
 
@@ -179,6 +182,8 @@ def _gate_target(name: str, gate: type, rule: str, mistakes: Sequence[tuple[str,
         if "warmup" in trial.extra:
             call_method(call, gate_object, "forward", trial.extra["warmup"])
         output = call_method(call, gate_object, "forward", trial.args[:-1])
+        if "other_gate" in trial.extra:  # a second gate's forward in between: state kept on the class shows
+            call_method(call, call(role, list(trial.kwargs.items())), "forward", trial.extra["other_gate"])
         grads = call_method(call, gate_object, "backward", trial.args[-1:])
         return {forward_label: output, backward_label: expect_values(grads, f"{role}.backward", grad_names)}
 

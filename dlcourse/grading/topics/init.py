@@ -292,6 +292,9 @@ TARGETS: tuple[Target, ...] = (
          "(fan_in + fan_out)), not the std sqrt(2 / (fan_in + fan_out)).", _variant(_uniform, _glorot())),
         ("xu_normal_instead", "xavier_uniform draws from a uniform distribution, rng.uniform(-b, b, size=shape), "
          "not from a normal one.", _variant(_normal, _glorot())),
+        ("xu_normal_with_bound", "xavier_uniform draws from a uniform distribution, rng.uniform(-b, b, "
+         "size=shape) with b = gain * sqrt(6 / (fan_in + fan_out)); you drew from a normal one with b as its std.",
+         _variant(_normal, _glorot(6.0))),
         ("xu_ignores_gain", _XAVIER_GAIN, _variant(_uniform, _glorot(6.0, gain_used=_no_gain))),
         ("xu_fan_in_only", "Xavier averages both fans: b = gain * sqrt(6 / (fan_in + fan_out)), not "
          "sqrt(3 / fan_in).", _variant(_uniform, _glorot(3.0, fan=_fan_in_only))),
@@ -322,6 +325,8 @@ TARGETS: tuple[Target, ...] = (
          "sqrt(6 / fan), not the std sqrt(2 / fan).", _variant(_uniform, _he())),
         ("hu_normal_instead", "he_uniform draws from a uniform distribution, rng.uniform(-b, b, size=shape), not "
          "from a normal one.", _variant(_normal, _he())),
+        ("hu_normal_with_bound", "he_uniform draws from a uniform distribution, rng.uniform(-b, b, size=shape) "
+         "with b = sqrt(6 / fan); you drew from a normal one with b as its std.", _variant(_normal, _he(6.0))),
         ("hu_not_from_rng", _UNSEEDED_MESSAGE.format(draw="uniform"), _variant(_uniform, _he(6.0), _unseeded)),
         ("hu_fixed_seed", _FIXED_MESSAGE.format(draw="uniform"), _variant(_uniform, _he(6.0), _seeded_inside)),
     )),

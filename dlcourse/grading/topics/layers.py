@@ -39,7 +39,7 @@ def _layer_observe(roles: tuple[str, str], n_inputs: int, grad_labels: tuple[str
         except GradingError as error:  # most often a matmul of mismatched shapes: show them all
             shapes = ", ".join(f"{arg} {np.shape(value)}" for arg, value in trial.args)
             raise GradingError(f"{error}\n  shapes here: {shapes}; each gradient has the shape of the "
-                               f"input it belongs to (dx like x)") from None
+                               f"input it belongs to (dx like x)", mistake=error.mistake) from None
         if len(grad_labels) > 1:
             grads = expect_values(grads, backward, tuple(label.split()[0] for label in grad_labels))
         else:

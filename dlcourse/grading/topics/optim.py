@@ -89,8 +89,7 @@ def _check_new_theta(new_theta: Any, theta0: np.ndarray, role: str, step: int) -
             f"In NumPy 2 a {theta0.dtype} array times a Python float stays {theta0.dtype}, but times a numpy "
             f"float64 scalar (np.sqrt(...) or np.float64(...) of a number) or a float64 array (np.zeros(shape) "
             f"without dtype) becomes float64: compute scalars with math.sqrt or ** 0.5 and make arrays with "
-            f"np.zeros_like(theta)."
-        )
+            f"np.zeros_like(theta).", mistake="float64_out")
 
 
 def _gradient(extra: dict[str, Any], theta: np.ndarray, k: int, dtype: Any) -> np.ndarray:
