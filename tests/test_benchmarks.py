@@ -40,3 +40,13 @@ def test_grading_benchmark_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "activations.relu_grad" in result.stdout and "1 targets: visible checks take" in result.stdout
+
+
+def test_feedback_figure_benchmark_runs():
+    import subprocess
+    import sys
+
+    script = SCRIPT.parent / "bench_feedback_figure.py"
+    result = subprocess.run([sys.executable, str(script), "--runs", "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "matplotlib import" in result.stdout and "optim.adam" in result.stdout and "init.he_normal" in result.stdout

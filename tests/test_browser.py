@@ -5,7 +5,8 @@
    checks that the figure was redrawn.
 2. Opens an exercise-style notebook with one right and one wrong answer, runs
    all cells and checks that the failing test cell shows the feedback itself
-   (the likely cause, no traceback through dlcourse's files) and the passing
+   (the likely cause, no traceback through dlcourse's files) followed by the
+   check's figure (an image in the same cell's output area), and the passing
    one a single OK line.
 
 Screenshots are kept under pytest's temporary directory (printed on failure).
@@ -185,6 +186,16 @@ def test_a_failed_check_shows_its_feedback_in_chromium(jupyterlab, tmp_path):
             feedback.scroll_into_view_if_needed()
             feedback.screenshot(path=str(shots / "feedback.png"))
             shown = feedback.inner_text()
+            cell = page.locator(".jp-Cell", has=page.locator(".jp-OutputArea-output", has_text="Likely cause")).first
+            figure = cell.locator(".jp-OutputArea-output img").first
+            figure.wait_for(state="visible", timeout=60_000)
+            page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=figure.element_handle(),
+                                   timeout=30_000)
+            size = figure.evaluate("el => [el.naturalWidth, el.naturalHeight]")
+            # the feedback comes first, the figure under it
+            order = cell.locator(".jp-OutputArea-output").evaluate_all(
+                "outs => outs.map(out => out.querySelector('img') ? 'figure' : 'text')")
+            cell.locator(".jp-OutputArea").first.screenshot(path=str(shots / "feedback_and_figure.png"))
             passed = page.locator(".jp-OutputArea-output", has_text="OK sigmoid").first.inner_text()
         except Exception:
             page.screenshot(path=str(shots / "failure.png"), full_page=True)
@@ -194,4 +205,5 @@ def test_a_failed_check_shows_its_feedback_in_chromium(jupyterlab, tmp_path):
     assert "GradingError" in shown and "you returned |x|" in shown
     assert "dlcourse/" not in shown and "File " not in shown and "Traceback" not in shown, shown
     assert passed.strip().startswith("OK sigmoid") and "\n" not in passed.strip()
+    assert size == [425, 221] and order == ["text", "figure"], (size, order)
     print(f"screenshots: {shots}")

@@ -6,6 +6,9 @@ interrupted run loses nothing and a re-run continues), then, unless it is
 one shard of several, calls :func:`finalize`.  ``finalize`` (also
 ``dlcourse grade merge``) reads the stored results of every submission and
 writes the gradebook scores, the autograded notebooks and ``grades.csv``.
+The PNG figures of failed checks travel from :func:`grade_submission` under
+the result's ``figures`` key, which ``on_result`` takes out before the JSON
+is written (``results.write_result`` keeps them beside it for ``finalize``).
 
 Each (student, assignment) is graded by :func:`grade_submission` in a pool
 process of this (trusted) program; the student's code runs only in the
@@ -92,18 +95,23 @@ def _crashed_notebook(source: SourceNotebook, why: str) -> dict[str, Any]:
 def grade_submission(course: str, source_dir: str, assignment: str, submission: submissions.Submission,
                      limits: Limits, use_bwrap: bool | None, version: str,
                      spares: SparePool | None = None) -> dict[str, Any]:
-    """The result of one student's submission of one assignment (never raises); ``spares``: the batch's pool."""
+    """The result of one student's submission of one assignment (never raises); ``spares``: the batch's pool.
+
+    Its ``figures`` (PNG by notebook and grade id, for the autograded notebooks) is not for the results JSON:
+    take it out before writing (``grade_assignment`` does).
+    """
     started = time.monotonic()
     result: dict[str, Any] = {"student": submission.student, "assignment": assignment,
                               "content_hash": submission.content_hash(), "grader_version": version,
                               "timestamp": submission.timestamp, "origin": submission.origin,
                               "limits": asdict(limits)}
     sources = _sources(course, source_dir, assignment)
-    notebooks = []
+    notebooks, figures = [], {}
     for source in sources:
         try:
-            notebooks.append(grade_notebook(source, submission.notebooks.get(source.name), limits, use_bwrap,
-                                            spares=spares).as_dict())
+            graded = grade_notebook(source, submission.notebooks.get(source.name), limits, use_bwrap, spares=spares)
+            notebooks.append(graded.as_dict())
+            figures[source.name] = graded.figures()
         except Exception:  # a bug of the grader itself: report it, keep the batch going
             notebooks.append(_crashed_notebook(source, "not graded: the grader failed (see grader_error)")
                              | {"grader_error": traceback.format_exc()[-2000:]})
@@ -111,7 +119,7 @@ def grade_submission(course: str, source_dir: str, assignment: str, submission: 
                   score=float(sum(notebook["score"] for notebook in notebooks)),
                   max_score=float(sum(source.max_points for source in sources)),
                   graded_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                  seconds=round(time.monotonic() - started, 3))
+                  seconds=round(time.monotonic() - started, 3), figures=figures)
     return result
 
 
@@ -240,7 +248,7 @@ def grade_assignment(options: Options) -> Summary:
     bar = tqdm(total=len(todo), desc=f"grading {options.assignment}", unit="submission", disable=not options.progress)
 
     def on_result(result: dict[str, Any]) -> None:
-        results.write_result(options.results, result)
+        results.write_result(options.results, result, figures=result.pop("figures", None))
         graded.append(result)
         bar.update(1)
 
@@ -279,7 +287,9 @@ def finalize(options: Options, found: list[submissions.Submission] | None = None
             continue
         current.append(result)
         by_name = {notebook["notebook"]: notebook for notebook in result["notebooks"]}
-        files = {source.name: (source, submission.notebooks.get(source.name), by_name[source.name])
+        figures = results.read_figures(options.results, result)
+        files = {source.name: (source, submission.notebooks.get(source.name), by_name[source.name],
+                               figures.get(source.name, {}))
                  for source in sources if source.name in by_name}
         gradebook.write_autograded(options.course, settings["autograded"], submission.student, options.assignment,
                                    files, submission.timestamp)

@@ -8,7 +8,8 @@ instructor already entered is never overwritten (the cell is marked as
 needing review, as nbgrader does).  For the formgrader and feedback, the
 autograded notebook is the student's notebook with the instructor's test
 cells put back (hidden tests included, as nbgrader does) and their output
-set to what the trusted checks printed or the error they raised.
+set to what the trusted checks printed or the error they raised, followed
+by the failed check's figure when it has one.
 
 Only the trusted grading process calls this module; student code never
 runs while the gradebook is open.
@@ -16,6 +17,7 @@ runs while the gradebook is open.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -97,7 +99,8 @@ def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]]) -> 
         gradebook.db.commit()
 
 
-def _output_for(part: dict[str, Any]) -> list[dict[str, Any]]:
+def _output_for(part: dict[str, Any], figure: bytes | None = None) -> list[dict[str, Any]]:
+    """A test cell's outputs: what it printed, its error (the feedback) and, under it, the failure's figure."""
     outputs = []
     if part["output"]:
         outputs.append({"output_type": "stream", "name": "stdout", "text": part["output"]})
@@ -105,15 +108,27 @@ def _output_for(part: dict[str, Any]) -> list[dict[str, Any]]:
         # the feedback page shows the traceback lines as they are: wrapped, no line runs off its edge
         lines = wrap(part["feedback"]) if part["feedback"].strip() else ["failed"]
         outputs.append({"output_type": "error", "ename": "GradingError", "evalue": lines[0], "traceback": lines})
+        if figure:  # as a notebook shows it: the feedback first, then the figure (grading/_display.py)
+            outputs.append({"output_type": "display_data", "metadata": {},
+                            "data": {"image/png": base64.b64encode(figure).decode("ascii"),
+                                     "text/plain": "<a figure of the failed check>"}})
     return outputs
 
 
-def autograded_notebook(source: SourceNotebook, data: bytes | None, notebook_result: dict[str, Any]) -> dict[str, Any]:
+def autograded_notebook(source: SourceNotebook, data: bytes | None, notebook_result: dict[str, Any],
+                        figures: dict[str, bytes] | None = None) -> dict[str, Any]:
     """The student's notebook with the instructor's test cells (and their results) put back.
 
     An unreadable or missing notebook is replaced by the instructor's notebook
     with the solution cells emptied, so the formgrader can still show the scores.
+    ``figures`` are the PNGs of failed parts' pictures by grade id, drawn at
+    grading time (``NotebookResult.figures``); ``finalize`` reads them from beside
+    the stored result (``results.read_figures``), since the results JSON is
+    text only.  A part without one (no picture for its check, or a result
+    whose figures file is missing, such as one written before figures
+    existed) shows its feedback alone.
     """
+    figures = figures or {}
     try:
         notebook = read_submission(data) if data is not None else None
     except Unreadable:
@@ -138,13 +153,14 @@ def autograded_notebook(source: SourceNotebook, data: bytes | None, notebook_res
             seen.add(grade_id)
             cell = copy.deepcopy(tests[grade_id])
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            cell["outputs"] = _output_for(parts[grade_id]) if grade_id in parts else cell.get("outputs", [])
+            cell["outputs"] = (_output_for(parts[grade_id], figures.get(grade_id)) if grade_id in parts
+                               else cell.get("outputs", []))
             cell.setdefault("execution_count", None)
         cells.append(cell)
     for grade_id, cell in tests.items():  # deleted test cells come back at the end, as nbgrader's add_missing_cells
         if grade_id not in seen:
             restored = copy.deepcopy(cell)
-            restored["outputs"] = _output_for(parts[grade_id]) if grade_id in parts else []
+            restored["outputs"] = _output_for(parts[grade_id], figures.get(grade_id)) if grade_id in parts else []
             cells.append(restored)
     notebook["cells"] = cells
     notebook.setdefault("nbformat", 4)
@@ -154,11 +170,12 @@ def autograded_notebook(source: SourceNotebook, data: bytes | None, notebook_res
 
 
 def write_autograded(course: Path, autograded_dir: str, student: str, assignment: str,
-                     files: dict[str, tuple[SourceNotebook, bytes | None, dict[str, Any]]],
+                     files: dict[str, tuple[SourceNotebook, bytes | None, dict[str, Any], dict[str, bytes]]],
                      timestamp: str | None) -> None:
+    """Each notebook's autograded copy; ``files``: name -> (source, submitted bytes, result, figures by grade id)."""
     folder = Path(course) / autograded_dir / student / assignment
-    for name, (source, data, notebook_result) in files.items():
-        notebook = autograded_notebook(source, data, notebook_result)
+    for name, (source, data, notebook_result, figures) in files.items():
+        notebook = autograded_notebook(source, data, notebook_result, figures)
         atomic_write(folder / f"{name}.ipynb", json.dumps(notebook, indent=1))
     if timestamp:
         atomic_write(folder / "timestamp.txt", timestamp)

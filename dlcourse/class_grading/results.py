@@ -3,15 +3,21 @@
 Layout, under the results directory (default ``<course>/dlcourse_grades``)::
 
     <assignment>/results/<student>.json   one per (student, assignment)
+    <assignment>/figures/<student>.json   the failed checks' figures, when there are any
     <assignment>/grades.csv               one row per student, written by grade / merge
 
 A result JSON holds ``content_hash`` (of the submitted files) and
 ``grader_version`` (of the grading code and the instructor's notebooks): a
-later run reuses a result whose two hashes match and grades the rest.
+later run reuses a result whose two hashes match and grades the rest.  It is
+text only; the PNG figures of failed checks (drawn at grading time, for the
+autograded notebooks behind nbgrader's feedback) are kept beside it, stamped
+with the result they belong to, so a reused result keeps its figures and a
+stale figure is never shown.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
@@ -73,10 +79,45 @@ def result_path(results: Path, assignment: str, student: str) -> Path:
     return result_dir(results, assignment) / f"{student}.json"
 
 
-def write_result(results: Path, result: dict[str, Any]) -> Path:
+def figures_path(results: Path, assignment: str, student: str) -> Path:
+    return Path(results) / assignment / "figures" / f"{student}.json"
+
+
+def _stamp(result: dict[str, Any]) -> dict[str, Any]:
+    """What ties a figures file to its result: the same hashes and the same grading time."""
+    return {key: result.get(key) for key in ("content_hash", "grader_version", "graded_at")}
+
+
+def write_result(results: Path, result: dict[str, Any],
+                 figures: dict[str, dict[str, bytes]] | None = None) -> Path:
+    """Write ``result`` (JSON, text only) and its ``figures`` (PNG by notebook and grade id) beside it.
+
+    A result without figures removes the student's older figures file.
+    """
     path = result_path(results, result["assignment"], result["student"])
+    figures_file = figures_path(results, result["assignment"], result["student"])
+    figures = {notebook: pngs for notebook, pngs in (figures or {}).items() if pngs}
+    if figures:
+        encoded = {notebook: {grade_id: base64.b64encode(data).decode("ascii") for grade_id, data in pngs.items()}
+                   for notebook, pngs in figures.items()}
+        atomic_write(figures_file, json.dumps(_stamp(result) | {"figures": encoded}))
+    else:
+        with _suppress_missing():
+            os.unlink(figures_file)
     atomic_write(path, json.dumps(result, indent=1, sort_keys=True))
     return path
+
+
+def read_figures(results: Path, result: dict[str, Any]) -> dict[str, dict[str, bytes]]:
+    """The PNG figures written with ``result``, by notebook and grade id; {} if none, damaged or of another grading."""
+    try:
+        stored = json.loads(figures_path(results, result["assignment"], result["student"]).read_text())
+        if not isinstance(stored, dict) or {key: stored.get(key) for key in _stamp(result)} != _stamp(result):
+            return {}
+        return {notebook: {grade_id: base64.b64decode(text, validate=True) for grade_id, text in pngs.items()}
+                for notebook, pngs in stored["figures"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def read_result(path: Path) -> dict[str, Any] | None:
@@ -136,8 +177,10 @@ __all__ = [
     "CSV_FIELDS",
     "atomic_write",
     "csv_text",
+    "figures_path",
     "grader_version",
     "integrity_text",
+    "read_figures",
     "read_result",
     "result_dir",
     "result_path",

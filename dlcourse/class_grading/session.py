@@ -17,7 +17,10 @@ clear input and output (as nbgrader's autograde is a list of preprocessors):
    other name the cell uses, a proxy to the student's function or the value
    of the student's variable.  A cell that finishes earns its points; one
    that raises earns 0 and its error is the feedback, as in ``nbgrader
-   autograde``;
+   autograde``; the error's picture of the failure, if any
+   (``GradingError.picture``), is kept for the autograded notebook
+   (``PartResult.picture``, drawn by ``NotebookResult.figures``; never part
+   of the result's JSON);
 5. integrity (:func:`~dlcourse.class_grading.integrity.notebook_flags`):
    red flags for review, never a score change;
 6. the :class:`NotebookResult`.
@@ -34,13 +37,15 @@ import builtins
 import contextlib
 import io
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from dlcourse.class_grading.environment import Limits, SetupContext, names_used, needs_torch, setup_context
 from dlcourse.class_grading.integrity import notebook_flags
 from dlcourse.class_grading.notebooks import SourceNotebook, TestCell, Unreadable, read_submission, solution_cells
 from dlcourse.class_grading.workers import InProcessAnswers, SandboxedAnswers, SandboxKind, SparePool
+from dlcourse.grading._figures import png
+from dlcourse.grading._picture import Picture
 from dlcourse.sandbox import SandboxError, SandboxTimeout, StudentError
 from dlcourse.sandbox.messages import Loaded
 
@@ -64,6 +69,9 @@ class PartResult:
     """the error the test cell raised (the checks' explanation), or why the part was not graded (capped)"""
     output: str = ""
     """what the test cell printed: the checks' success lines (capped)"""
+    picture: Picture | None = field(default=None, repr=False)
+    """the failed check's picture (``GradingError.picture``), or None; for the autograded notebook only:
+    ``NotebookResult.as_dict`` (the results JSON) leaves it out, ``NotebookResult.figures`` draws it"""
 
 
 @dataclass
@@ -100,8 +108,26 @@ class NotebookResult:
         return cls(source.name, status, source.max_points, _ungraded(source.tests, why), **details)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready data: every field, each part as a dict, and ``score``."""
-        return asdict(self) | {"score": self.score}
+        """JSON-ready data: every field, each part as a dict (its ``picture`` left out: text only), and ``score``."""
+        data = asdict(replace(self, parts=[replace(part, picture=None) for part in self.parts])) | {"score": self.score}
+        for part in data["parts"]:
+            del part["picture"]
+        return data
+
+    def figures(self) -> dict[str, bytes]:
+        """The PNG of each failed part's picture, by grade id (``dlcourse grade``'s autograded notebooks).
+
+        Drawn only here, so ``dlcourse check``, which prints text, never pays
+        for matplotlib; a picture that cannot be drawn is left out.
+        """
+        drawn = {}
+        for part in self.parts:
+            if part.picture is not None:
+                try:
+                    drawn[part.grade_id] = png(part.picture)
+                except Exception:
+                    continue
+        return drawn
 
 
 class NotGraded(Exception):
@@ -144,6 +170,12 @@ def load_answers(answers: SandboxedAnswers | InProcessAnswers, limits: Limits) -
         raise NotGraded("crashed", f"the solution cells stopped the sandboxed worker: {error}") from None
 
 
+def _picture_of(error: BaseException) -> Picture | None:
+    """The check's picture of the failure (``GradingError.picture``), or None (any other error)."""
+    picture = getattr(error, "picture", None)
+    return picture if isinstance(picture, Picture) else None
+
+
 def _feedback(error: BaseException) -> str:
     text = str(error) if isinstance(error, AssertionError) and str(error) else f"{type(error).__name__}: {error}"
     if isinstance(error, NameError):
@@ -170,7 +202,7 @@ def run_test(test: TestCell, context: SetupContext, answers: SandboxedAnswers | 
             exec(code, namespace)
     except (Exception, SystemExit) as error:  # the checks' verdict (GradingError) or an error the student caused
         return PartResult(test.grade_id, test.points, feedback=_feedback(error),
-                          output=printed.getvalue()[:FEEDBACK_CHARS])
+                          output=printed.getvalue()[:FEEDBACK_CHARS], picture=_picture_of(error))
     return PartResult(test.grade_id, test.points, score=test.points, passed=True,
                       output=printed.getvalue()[:FEEDBACK_CHARS])
 

@@ -7,7 +7,9 @@ trial through the reference and through the student's functions (each call
 guarded: pure, no forbidden code, time limit), checks the contract and then
 the values, and on the first failing trial raises :class:`GradingError` with
 feedback.  The feedback ends with a diagnosis when the student's output
-matches one of the target's catalogued :class:`Mistake` variants.
+matches one of the target's catalogued :class:`Mistake` variants, and the
+error carries a :class:`~dlcourse.grading._picture.Picture` of the failing
+trial when the target has a ``picture`` builder.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import numpy as np
 
 from dlcourse.grading._diagnosis import Failure, diagnose
 from dlcourse.grading._guard import DEFAULT_FORBIDDEN, guarded_call
+from dlcourse.grading._picture import Picture
 from dlcourse.grading._report import (
     GradingError,
+    Mismatch,
     Tolerance,
     compare_values,
     contract_problem,
@@ -100,6 +104,8 @@ class Caller:
 
 
 Observe = Callable[[Caller, Trial], dict[str, Any]]
+# picture(trial, problem, student) -> the figure's data, or None: see Target.picture
+PictureBuilder = Callable[[Trial, Mismatch | str, Caller], Picture | None]
 
 
 @dataclass
@@ -128,6 +134,18 @@ class Target:
         first_step_row: for trajectories, the row of the observables that
             holds the first step's result (None: not a trajectory); a first
             wrong value in a later row is diagnosed ``first_step_only``.
+        picture: ``picture(trial, problem, student) -> Picture | None``,
+            called once when a trial's observables disagree with the
+            reference (never on a passing trial): the data of one small
+            figure of that failure, drawn in a notebook under the feedback.
+            ``trial`` is a copy of the failing trial; ``problem`` the first
+            wrong observable as a ``Mismatch`` (expected and obtained in
+            full), or the contract problem's text (a wrong flag, a shape),
+            for which most builders return None; ``student`` calls the
+            student's functions again, guarded, for a target whose
+            observables are statistics (the draws behind them).  None: no
+            figure (most targets).  ``grading/topics/_pictures.py`` has the
+            shared builders.
     """
 
     name: str
@@ -144,6 +162,7 @@ class Target:
     time_limit: float = 10.0
     siblings: tuple[Mistake, ...] = ()
     first_step_row: int | None = None
+    picture: PictureBuilder | None = None
     # hidden -> (trials, the reference's observations so far): see _reference_run.  Not copied by
     # dataclasses.replace, so a target changed in a test never reuses another's observations.
     _reference_runs: dict[bool, tuple[list[Trial], list[dict[str, Any]]]] = field(
@@ -210,6 +229,19 @@ def _observe_rest(target: Target, student: Caller, trials: Sequence[Trial], firs
     return observed
 
 
+def _picture_for(target: Target, trial: Trial, problem: Mismatch | str, student: Caller) -> Picture | None:
+    """The target's picture of the failing trial, or None: no builder, or one that declined or failed
+    (a picture must never hide the feedback, so any exception in it is dropped)."""
+    if target.picture is None:
+        return None
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return target.picture(copy.deepcopy(trial), problem, student)
+    except Exception:
+        return None
+
+
 def _reference_run(target: Target, hidden: bool) -> tuple[list[Trial], Callable[[int], dict[str, Any]]]:
     """The target's trials and, trial by trial, the reference's observations: computed once per process.
 
@@ -271,6 +303,7 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
             worst = max(worst, max(largest_relative_error(expected[k], obtained[k]) for k in expected))
             continue
         detail = problem if kind == "contract" else problem.describe()
+        picture = _picture_for(target, trial, problem, student)
         message = f"{header}\n  inputs: {trial.describe()}\n  {detail}"
         failure = Failure(
             trial=trial, expected=expected, obtained=obtained, mismatch=problem if kind == "values" else None,
@@ -279,8 +312,8 @@ def run_check(target: Target, functions: Sequence[Any], hidden: bool = False) ->
             observe_trusted=partial(_observe_trusted, target), tolerance=target.tolerance)
         diagnosis = diagnose(target, failure)
         if diagnosis is None:
-            raise GradingError(message)
-        raise GradingError(f"{message}\n{diagnosis.line()}", mistake=diagnosis.id)
+            raise GradingError(message, picture=picture)
+        raise GradingError(f"{message}\n{diagnosis.line()}", mistake=diagnosis.id, picture=picture)
     seconds = time.perf_counter() - start
     what = f" {target.what}" if target.what else ""
     return (

@@ -4,7 +4,9 @@ A check that fails raises :class:`~dlcourse.grading._report.GradingError`.  In I
 Jupyter Notebook, nbclient under ``nbgrader autograde``) the default display of an exception is a
 traceback that walks through ``dlcourse``'s own files before the feedback, which a student must scroll
 to find.  :func:`install` registers a handler for ``GradingError`` with the running IPython shell that
-shows the message alone, lines wrapped at :data:`WIDTH` characters.
+shows the message alone, lines wrapped at :data:`WIDTH` characters, and under it the error's picture
+(a trajectory, a function's curves, a histogram of random draws: ``GradingError.picture``) as one small
+PNG, when the check has one.  Drawing is best effort: if it fails, the feedback stands alone.
 
 The cell still fails everywhere it is graded: IPython records the error (``error_in_exec``), and the
 handler publishes it as the cell's ``error`` output, which is what nbgrader's autograder and Validate,
@@ -52,10 +54,30 @@ def feedback_lines(error: BaseException) -> list[str]:
     return [f"{_RED}{type(error).__name__}{_RESET}: the check failed", *wrap(str(error))]
 
 
+def _show_picture(error: BaseException) -> None:
+    """Display the error's picture as a PNG in the current cell's output; nothing if it has none or fails."""
+    picture = getattr(error, "picture", None)
+    if picture is None:
+        return
+    try:
+        from IPython.display import Image, display  # a running shell has imported IPython
+
+        from dlcourse.grading._figures import png
+
+        display(Image(data=png(picture), format="png"))
+    except Exception:  # a picture must never hide the feedback, nor turn into an error of its own
+        return
+
+
 def _show_feedback(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
     # IPython's run_code records the error and calls this handler; the handler must display it itself.
     lines = feedback_lines(value)
     shell._showtraceback(etype, value, lines)
+    # Text first, then the figure: the red "GradingError: the check failed" header stays at the top of the
+    # output, where JupyterLab (and nbgrader's feedback page) put a cell's error, the student reads which
+    # trial failed before looking at it, and the figure, a few lines tall, never pushes the feedback out of
+    # view.  Drawn only now, after the text is out, so a slow or failing drawing cannot delay or hide it.
+    _show_picture(value)
     return lines
 
 

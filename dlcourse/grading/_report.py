@@ -12,9 +12,12 @@ size of the numbers involved (tiny and huge inputs are judged alike).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from dlcourse.grading._picture import Picture
 
 
 class GradingError(AssertionError):
@@ -28,19 +31,25 @@ class GradingError(AssertionError):
             ends the message as ``Likely cause: ...``; None when no catalogued
             mistake matches or the check failed before comparing values.
             Tests assert this id rather than the sentence, which may be reworded.
+        picture: the data of one small figure of the failing trial
+            (:class:`~dlcourse.grading._picture.Picture`: a trajectory, a
+            function's curve, a histogram of random draws), or None when the
+            target has none or the check failed before comparing values.  A
+            notebook draws it under the feedback; text outputs ignore it.
     """
 
-    def __init__(self, message: str = "", *, mistake: str | None = None) -> None:
+    def __init__(self, message: str = "", *, mistake: str | None = None, picture: Picture | None = None) -> None:
         super().__init__(message)
         self.mistake = mistake
+        self.picture = picture
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # keep the id when the error crosses a process boundary (pickle passes only args by default)
-        return _rebuild_grading_error, (str(self), self.mistake)
+        # keep the id and the picture when the error crosses a process boundary (pickle passes only args by default)
+        return _rebuild_grading_error, (str(self), self.mistake, self.picture)
 
 
-def _rebuild_grading_error(message: str, mistake: str | None) -> GradingError:
-    return GradingError(message, mistake=mistake)
+def _rebuild_grading_error(message: str, mistake: str | None, picture: Picture | None = None) -> GradingError:
+    return GradingError(message, mistake=mistake, picture=picture)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@
 benchmarks/bench_feedback.py."""
 
 import pytest
-
 from corpus import TOPIC_MODULES, Correct, Wrong, evaluate, load, named_correctly
 
 WRONG = [entry for topic in TOPIC_MODULES for entry in load(topic)[0]]

@@ -1,4 +1,7 @@
-"""A failed check in a notebook shows its feedback, not a traceback through dlcourse, and the cell still fails."""
+"""A failed check in a notebook shows its feedback, not a traceback through dlcourse, and the cell still fails;
+under the feedback, the check's picture when it has one."""
+
+import base64
 
 import nbformat
 import pytest
@@ -67,3 +70,33 @@ def test_in_a_kernel_the_cell_fails_with_the_feedback_alone():
 def test_the_cell_still_counts_as_failed():
     with pytest.raises(CellExecutionError, match="GradingError"):
         run(NOTEBOOK_CELLS[:2], allow_errors=False)
+
+
+PICTURE_CELLS = [
+    "import numpy as np\n"
+    "from dlcourse.grading import GradingError, check\n"
+    "def adam_init(theta):\n"
+    "    return {'m': np.zeros_like(theta), 'v': np.zeros_like(theta)}\n"
+    "def adam_step(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):\n"
+    "    grad = grad + weight_decay * theta\n"
+    "    m = betas[0] * state['m'] + (1 - betas[0]) * grad\n"
+    "    v = betas[1] * state['v'] + (1 - betas[1]) * grad**2\n"
+    "    return theta - lr * m / (np.sqrt(v) + eps), {'m': m, 'v': v}  # no bias correction",
+    'check(adam_step, adam_init, against="optim.adam")',
+    'check(lambda x: None, against="activations.relu")',  # a contract problem: no picture
+    'raise GradingError("the feedback stands alone", picture=object())',  # a picture that cannot be drawn
+]
+
+
+@pytest.mark.slow
+def test_a_failed_check_shows_its_picture_under_the_feedback():
+    notebook = run(PICTURE_CELLS, allow_errors=True)
+    trajectory, contract, undrawable = notebook.cells[1:]
+    assert [out.output_type for out in trajectory.outputs] == ["error", "display_data"]  # the text first
+    assert trajectory.outputs[0].ename == "GradingError"
+    assert "Likely cause" in "\n".join(trajectory.outputs[0].traceback)
+    image = base64.b64decode(trajectory.outputs[1].data["image/png"])
+    assert image.startswith(b"\x89PNG") and len(image) < 60_000
+    assert [out.output_type for out in contract.outputs] == ["error"]
+    assert [out.output_type for out in undrawable.outputs] == ["error"]
+    assert "the feedback stands alone" in "\n".join(undrawable.outputs[0].traceback)

@@ -18,6 +18,7 @@ from scipy.special import erf
 from dlcourse import activations as A
 from dlcourse.grading._core import Target, Trial
 from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, array_trials, function_target, random_array
+from dlcourse.grading.topics._pictures import function_picture
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
@@ -30,11 +31,15 @@ def _naive_softplus(x, beta=1.0, threshold=20.0):
 def _activation_target(name: str, role: str, reference: Callable[..., np.ndarray],
                        param_sets: Sequence[dict[str, Any]], edge_points: Sequence[float],
                        mistakes: Sequence[tuple[str, str, Callable[..., Any]]]) -> Target:
-    """A target comparing ``role(x, **params)`` with ``reference`` on the standard arrays (``array_trials``)."""
+    """A target comparing ``role(x, **params)`` with ``reference`` on the standard arrays (``array_trials``).
+
+    A failure's picture is both curves over the failing trial's inputs.
+    """
     def trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
         return array_trials(rng, hidden, "x", edge_points=edge_points, param_sets=param_sets)
 
-    return function_target(name, role, reference, trials, mistakes, what="arrays", output=f"{role}(x)")
+    return function_target(name, role, reference, trials, mistakes, what="arrays", output=f"{role}(x)",
+                           picture=function_picture(role, reference))
 
 
 def _prelu_trials(rng: np.random.Generator, hidden: bool) -> list[Trial]:
@@ -171,16 +176,17 @@ TARGETS: tuple[Target, ...] = (
     function_target("activations.prelu", "prelu", A.prelu, _prelu_trials, [
         ("prelu_slope_on_positive", "PReLU is x for x > 0 and a * x otherwise; you scaled the positive side.",
          lambda x, a: np.where(x > 0, -A.prelu(-x, a), x)),  # a * x (a broadcast per channel) where x > 0
-    ], what="arrays", output="prelu(x, a)"),
+    ], what="arrays", output="prelu(x, a)", picture=function_picture("prelu", A.prelu, per_channel="a")),
     function_target("activations.prelu_grad", "prelu_grad", A.prelu_grad, _prelu_trials, [
         ("prelu_grad_negative_zero", "On the negative side the derivative with respect to x is the slope a, not 0.",
          lambda x, a: (x > 0).astype(x.dtype)),
-    ], what="arrays", output="prelu_grad(x, a)"),
+    ], what="arrays", output="prelu_grad(x, a)", picture=function_picture("prelu_grad", A.prelu_grad, per_channel="a")),
     function_target("activations.prelu_grad_a", "prelu_grad_a", A.prelu_grad_a, _prelu_trials, [
         ("prelu_grad_a_positive_side", "d prelu / d a is x where x <= 0 and 0 where x > 0: the positive side "
                                        "does not depend on a.",
          lambda x, a: x.copy()),
         ("prelu_grad_a_is_a", "d(a * x) / d a is x, not a.",
          lambda x, a: np.where(x > 0, 0.0, -A.prelu(-np.ones_like(x), a))),
-    ], what="arrays", output="prelu_grad_a(x, a)"),
+    ], what="arrays", output="prelu_grad_a(x, a)",
+       picture=function_picture("prelu_grad_a", A.prelu_grad_a, per_channel="a")),
 )

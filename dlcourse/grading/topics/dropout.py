@@ -19,9 +19,12 @@ from typing import Any
 import numpy as np
 
 from dlcourse import layers as L
-from dlcourse.grading._core import Mistake, Target, Trial
+from dlcourse.grading._core import Caller, Mistake, Target, Trial
+from dlcourse.grading._picture import Picture
+from dlcourse.grading._report import Mismatch
 from dlcourse.grading.topics._common import expect_values
 from dlcourse.grading.topics._layer_common import F32, F64, array_of_shape, cases, tolerance_for
+from dlcourse.grading.topics._pictures import masses_picture
 
 __all__ = ["TARGETS"]
 
@@ -125,6 +128,36 @@ def _observe_dropout_backward(call: Any, trial: Trial) -> dict[str, Any]:
     return {_DROPOUT_LABELS[key]: value for key, value in observed.items()}
 
 
+def _dropout_picture(backward: bool) -> Callable[[Trial, Mismatch | str, Caller], Picture | None]:
+    """A failure's picture: out / x (or dx / dout) per unit against inverted dropout's law.
+
+    In training the law is 0 with probability p and 1 / (1 - p) otherwise;
+    with training=False (when the failing observable is about evaluation) it
+    is 1.  The observables are statistics, so the student's functions are
+    called once more on the failing trial, only once it has failed.  No
+    picture for a contract problem (the same seed gave another mask: about the
+    rng, not the law).
+    """
+
+    def picture(trial: Trial, mismatch: Mismatch | str, student: Caller) -> Picture | None:
+        if not isinstance(mismatch, Mismatch):
+            return None
+        (_, x), (_, p) = trial.args[:2]
+        training = "training=False" not in mismatch.label
+        values, cache = _dropout_forward_call(student, trial, training)
+        what = "out / x"
+        if backward:
+            dout = trial.args[2][1]
+            dx = array_of_shape(student("dropout_backward", [("dout", dout), ("cache", cache)]), x.shape, "dx",
+                                "dropout_backward")
+            values, what = dx.astype(F64) / dout, "dx / dout"
+        atoms = ({0.0: p, 1 / (1 - p): 1 - p} if p > 0 else {1.0: 1.0}) if training else {1.0: 1.0}
+        mode = "training" if training else "training=False"
+        return masses_picture(f"{what} per unit, {mode}, p = {p:g}", what, values, atoms)
+
+    return picture
+
+
 def _dropout_evaluation(x: np.ndarray, p: float, dropped: Callable[[], tuple]) -> tuple:
     return x, None  # the identity, no cache
 
@@ -185,8 +218,10 @@ _DROPOUT_BACKWARD_MISTAKES = (
 
 TARGETS: tuple[Target, ...] = (
     Target("layers.dropout_forward", ("dropout_forward",), (L.dropout_forward,), _dropout_trials(with_dout=False),
-           _observe_dropout_forward, _DROPOUT_FORWARD_MISTAKES, what="inputs (statistics of the random mask)"),
+           _observe_dropout_forward, _DROPOUT_FORWARD_MISTAKES, what="inputs (statistics of the random mask)",
+           picture=_dropout_picture(backward=False)),
     Target("layers.dropout_backward", ("dropout_forward", "dropout_backward"),
            (L.dropout_forward, L.dropout_backward), _dropout_trials(with_dout=True), _observe_dropout_backward,
-           _DROPOUT_BACKWARD_MISTAKES, what="inputs (with the forward's own mask)"),
+           _DROPOUT_BACKWARD_MISTAKES, what="inputs (with the forward's own mask)",
+           picture=_dropout_picture(backward=True)),
 )

@@ -49,12 +49,15 @@ from typing import Any
 import numpy as np
 
 from dlcourse import init as I
-from dlcourse.grading._core import Target, Trial
-from dlcourse.grading._report import GradingError, Tolerance
+from dlcourse.grading._core import Caller, Target, Trial
+from dlcourse.grading._picture import Picture
+from dlcourse.grading._report import GradingError, Mismatch, Tolerance
 from dlcourse.grading.topics._common import one_role_target
+from dlcourse.grading.topics._pictures import density_picture, described_kwargs
 
 _WITHIN_ONE_STD = {"normal": math.erf(1 / math.sqrt(2)), "uniform": 1 / math.sqrt(3)}
 _QUANTILE = 0.99
+_BOUND = "every |weight| <= the bound sqrt(3) * std"  # a flag, so a failure of it is a contract problem
 # a generator nobody seeds: what numpy's global functions (np.random.normal) amount to
 _UNSEEDED = np.random.default_rng()
 
@@ -105,7 +108,7 @@ def _statistics(w: np.ndarray, distribution: str, std: float, rtol: float) -> di
     if distribution == "uniform":
         bound = math.sqrt(3.0) * std
         quantile = float(np.quantile(magnitude, _QUANTILE))
-        stats[f"every |weight| <= the bound sqrt(3) * std = {bound:.6g}"] = bool(magnitude.max() <= bound * (1 + 1e-12))
+        stats[f"{_BOUND} = {bound:.6g}"] = bool(magnitude.max() <= bound * (1 + 1e-12))
         stats[f"99th percentile of |weight| (should be 0.99 * bound = {_QUANTILE * bound:.6g})"] = _snap(
             quantile, _QUANTILE * bound, rtol * _QUANTILE * bound)
     return stats
@@ -132,6 +135,26 @@ def _observe(role: str, distribution: str, target_std: Callable[[tuple[int, int]
         return stats
 
     return observe
+
+
+def _picture(role: str, distribution: str, target_std: Callable[[tuple[int, int], dict[str, Any]], float]):
+    """A failure's picture: a histogram of the student's weights against the law they should follow.
+
+    The observables are statistics, so the weights are drawn once more, from
+    the failing trial's seed, when (and only when) the trial has failed.  No
+    picture when only a fact about the rng failed: the histogram would look right.
+    """
+
+    def picture(trial: Trial, problem: Mismatch | str, student: Caller) -> Picture | None:
+        if isinstance(problem, str) and not problem.startswith(_BOUND):
+            return None
+        shape, seed = trial.args[0][1], trial.extra["seed"]
+        weights = _expect_weights(student(role, [("shape", shape), ("rng", np.random.default_rng(seed))],
+                                          trial.kwargs), role, shape)
+        return density_picture(f"the weights of {role}({shape}, rng{described_kwargs(trial.kwargs)})", "weight",
+                               weights, distribution, target_std(shape, trial.kwargs))
+
+    return picture
 
 
 # (label, shape, parameter set index): visible trials, then the hidden extras; a rectangular
@@ -254,6 +277,7 @@ def _init_target(name: str, reference: Callable[..., np.ndarray], distribution: 
         # per-trial tolerances (sampling error, see the module docstring); this is the large-sample one
         tolerance=Tolerance(rtol=0.02, atol_scale=1e-12),
         what="weight matrices (statistics of the draws)",
+        picture=_picture(role, distribution, target_std),
     )
 
 

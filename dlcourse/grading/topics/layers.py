@@ -23,6 +23,7 @@ from dlcourse.grading._core import Mistake, Target, Trial
 from dlcourse.grading._report import GradingError
 from dlcourse.grading.topics._common import array_trials, expect_values, random_array
 from dlcourse.grading.topics._layer_common import F32, F64, cases, tolerance_for
+from dlcourse.grading.topics._pictures import layer_picture
 
 __all__ = ["TARGETS"]
 
@@ -137,9 +138,13 @@ def _activation_trials(param_sets: list[dict[str, Any]]) -> Callable:
 
 def _activation_layer_target(name: str, roles: tuple[str, str], reference: tuple[Callable, Callable],
                              param_sets: list[dict[str, Any]], mistakes: tuple[Mistake, ...]) -> Target:
-    """A target for an activation layer: its output and dx on the standard arrays, each with a dout."""
+    """A target for an activation layer: its output and dx on the standard arrays, each with a dout.
+
+    A failure's picture is the output, or dx / dout, as a curve of x.
+    """
     return Target(name, roles, reference, _activation_trials(param_sets),
-                  _layer_observe(roles, 1, ("dx (shape of x)",), observe_out=True), mistakes, what="arrays")
+                  _layer_observe(roles, 1, ("dx (shape of x)",), observe_out=True), mistakes, what="arrays",
+                  picture=layer_picture(roles, reference))
 
 
 def _wrong_dx(forward: Callable, dx: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple:

@@ -56,6 +56,7 @@ from dlcourse.grading._core import Mistake, Target, Trial
 from dlcourse.grading._report import GradingError
 from dlcourse.grading.topics import optim_mistakes as M
 from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array
+from dlcourse.grading.topics._pictures import trajectory_picture
 
 TRAJECTORY = "theta after each step (row k = theta after k steps; row 0 = the initial theta)"
 
@@ -160,11 +161,14 @@ def _trials_for(visible: list[Case], hidden_only: list[Case]) -> Callable[[np.ra
 
 def _optimizer_target(name: str, step: Callable[..., Any], init: Callable[..., Any], visible: list[Case],
                       hidden_only: list[Case], mistakes: tuple[Mistake, ...]) -> Target:
-    """The check ``name`` of the reference ``(step, init)``; its roles are their names (``adam_step``, ...)."""
+    """The check ``name`` of the reference ``(step, init)``; its roles are their names (``adam_step``, ...).
+
+    A failure's picture is the trajectory of the first wrong entry of theta.
+    """
     roles = (step.__name__, init.__name__)
     return Target(name=name, roles=roles, reference=(step, init), trials=_trials_for(visible, hidden_only),
                   observe=_trajectory_observe(*roles), mistakes=mistakes, what="trajectories",
-                  first_step_row=1)
+                  first_step_row=1, picture=trajectory_picture(roles[0]))
 
 
 TARGETS: tuple[Target, ...] = (

@@ -44,6 +44,7 @@ from dlcourse.grading.topics._common import (
     random_array,
     with_edge_points,
 )
+from dlcourse.grading.topics._pictures import schedule_picture
 
 # ------------------- learning-rate schedules as plain functions of the step (the references)
 
@@ -242,10 +243,13 @@ _STEP_DECAY_MISTAKES = (
 
 
 def _schedule_target(name: str, reference: Callable[..., float], cases: list, mistakes: Sequence[tuple]) -> Target:
-    """A learning-rate schedule: the first 3 cases are visible; ``mistakes`` are (id, sentence, wrong schedule)."""
+    """A learning-rate schedule: the first 3 cases are visible; ``mistakes`` are (id, sentence, wrong schedule).
+
+    A failure's picture is the rate at the trial's steps (clipping has none: not a sequence over steps).
+    """
     role = reference.__name__
     return one_role_target(name, role, reference, _schedule_trials(cases, visible=3), _schedule_observe(role), mistakes,
-                           what="schedules")
+                           what="schedules", picture=schedule_picture(role))
 
 
 # ------------------------------------------------------------------- gradient clipping
