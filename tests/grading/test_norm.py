@@ -408,6 +408,16 @@ def bn_backward_only_dx(dout, cache):
     return bn_backward(dout, cache)[0]
 
 
+def bn_backward_keepdims(dout, cache):
+    dx, _, _ = bn_backward(dout, cache)
+    return dx, (dout * cache["xhat"]).sum(axis=0, keepdims=True), dout.sum(axis=0, keepdims=True)
+
+
+def ln_backward_keepdims(dout, cache):
+    dx, dgamma, _ = ln_backward(dout, cache)
+    return dx, dgamma, np.sum(dout, axis=0, keepdims=True)
+
+
 @pytest.mark.parametrize(
     ("fns", "against", "text"),
     [
@@ -418,6 +428,10 @@ def bn_backward_only_dx(dout, cache):
         ([bn_raises_on_broadcast], BN, "batchnorm_forward raised ValueError"),
         ([bn_in_place], BN, "modified its input x"),
         ([bn_forward, bn_backward_only_dx], BN_BACK, "it returned a single array"),
+        ([bn_forward, bn_backward_keepdims], BN_BACK, "dgamma has shape (1, 5) but should have shape (5,): "
+         "sum(axis=0, keepdims=True) keeps a leading axis of size 1: drop keepdims or reshape"),
+        ([ln_forward, ln_backward_keepdims], LN_BACK, "dbeta has shape (1, 7) but should have shape (7,): "
+         "sum(axis=0, keepdims=True) keeps a leading axis of size 1"),
         ([bn_no_cache, bn_backward], BN_BACK, "batchnorm_forward must return 4 values"),
         ([bn_forward], BN_BACK, "needs 2 function(s)"),
         ([ln_forward, None], LN_BACK, "layernorm_backward should be a function"),
