@@ -93,18 +93,46 @@ def _kind(value: Any) -> str:
 
 
 def contract_problem(label: str, expected: Any, obtained: Any) -> str | None:
-    """Why ``obtained`` cannot be compared with ``expected``, or None."""
+    """Why ``obtained`` cannot be compared with ``expected``, or None.
+
+    A wrong shape names its likely cause: axes of size 1 left by ``keepdims=True`` ((1, 4) for (4,)),
+    a transposed matrix ((5, 3) for (3, 5)), or broadcasting (another size).
+    """
+
+    def shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
+        # extra: the axes of size 1 of `got` whose removal leaves `want` (matching greedily is enough: an axis
+        # of size 1 that could match is as good as an extra one)
+        extra: list[int] = []
+        matched = 0
+        for axis, size in enumerate(got):
+            if matched < len(want) and size == want[matched]:
+                matched += 1
+            elif size == 1:
+                extra.append(axis)
+            else:
+                matched = -1  # an axis that is neither expected nor of size 1
+                break
+        if extra and matched == len(want):
+            if len(extra) > 1:
+                return (f": keepdims=True (or an added axis) left {len(extra)} axes of size 1: drop keepdims or "
+                        f"reshape to {want}")
+            where = ("a leading axis" if extra[0] == 0 else "a trailing axis" if extra[0] == len(got) - 1
+                     else f"axis {extra[0]}")
+            return f": sum(axis={extra[0]}, keepdims=True) keeps {where} of size 1: drop keepdims or reshape"
+        if len(got) == 2 and got == want[::-1]:
+            return ": transposed? (check the order of the matrix product / .T)"
+        if int(np.prod(got)) != int(np.prod(want)):
+            return " (numpy broadcasting may have added an axis: check keepdims and the shapes you add)"
+        return ""
+
     if isinstance(expected, np.ndarray):
         if isinstance(obtained, (int, float, np.number)) and not isinstance(obtained, bool) and expected.shape == ():
             obtained = np.asarray(obtained)
         if not isinstance(obtained, np.ndarray):
             return f"{label} should be a numpy array of shape {expected.shape}, but it is {_kind(obtained)}"
         if obtained.shape != expected.shape:
-            return (
-                f"{label} has shape {obtained.shape} but should have shape {expected.shape}"
-                + (" (numpy broadcasting may have added an axis: check keepdims and the shapes you add)"
-                   if obtained.size != expected.size else "")
-            )
+            return f"{label} has shape {obtained.shape} but should have shape {expected.shape}" + shape_hint(
+                obtained.shape, expected.shape)
         if np.issubdtype(expected.dtype, np.floating) and not np.issubdtype(obtained.dtype, np.floating):
             return (f"{label} has dtype {obtained.dtype} but should be a floating-point array "
                     f"(integer division or an int array?)")

@@ -15,6 +15,7 @@ import pytest
 from dlcourse.grading import GradingError, check, get_target
 from dlcourse.grading._core import run_check
 from dlcourse.grading._guard import guarded_call, is_forbidden
+from dlcourse.grading._report import contract_problem
 from grading.helpers import assert_rejected
 
 
@@ -52,6 +53,20 @@ def test_hidden_mode_runs_more_trials_with_other_seeds():
 def test_contract_failures_are_explained(fn, match):
     message = assert_rejected([fn], "activations.relu", match=match)
     assert "trial 1 of" in message and "inputs: x =" in message
+
+
+@pytest.mark.parametrize(("obtained", "expected", "hint"), [
+    ((1, 4), (4,), ": sum(axis=0, keepdims=True) keeps a leading axis of size 1: drop keepdims or reshape"),
+    ((4, 1), (4,), ": sum(axis=1, keepdims=True) keeps a trailing axis of size 1: drop keepdims or reshape"),
+    ((3, 1, 5), (3, 5), ": sum(axis=1, keepdims=True) keeps axis 1 of size 1: drop keepdims or reshape"),
+    ((1, 1, 4), (4,), ": keepdims=True (or an added axis) left 2 axes of size 1: drop keepdims or reshape to (4,)"),
+    ((5, 3), (3, 5), ": transposed? (check the order of the matrix product / .T)"),
+    ((2, 4), (4,), " (numpy broadcasting may have added an axis: check keepdims and the shapes you add)"),
+    ((12,), (3, 4), ""),
+])
+def test_a_wrong_shape_names_its_likely_cause(obtained, expected, hint):
+    problem = contract_problem("db", np.zeros(expected), np.zeros(obtained))
+    assert problem == f"db has shape {obtained} but should have shape {expected}{hint}"
 
 
 def test_value_failure_reports_expected_obtained_errors_and_tolerance():

@@ -1,9 +1,12 @@
 """Linear and activation layer checks: the reference passes, mistakes are diagnosed, correct variants pass."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from dlcourse.grading import get_target, targets
+from dlcourse.grading import GradingError, get_target, targets
+from dlcourse.grading._core import run_check, seed_for
 from dlcourse.grading.topics import layers as topic
 from grading.helpers import assert_accepted, assert_catalogue_diagnosed, assert_rejected, passes_as_reference
 
@@ -166,6 +169,16 @@ def lin_fwd_transposed_out(x, W, b):
     return (x @ W + b).T, (x, W, b)
 
 
+def lin_bwd_db_keepdims(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0, keepdims=True)
+
+
+def lin_bwd_dW_wrong_order(dout, cache):
+    x, W, _ = cache
+    return dout @ W.T, dout.T @ x, dout.sum(axis=0)
+
+
 def relu_bwd_in_place(dout, x):
     dout[x <= 0] = 0
     return dout
@@ -177,13 +190,29 @@ def relu_bwd_in_place(dout, x):
      "relu_forward must return 2 values (out, cache); it returned a single array"),
     ([relu_fwd, relu_bwd_raises], "layers.relu_backward", "relu_backward raised NotImplementedError: TODO"),
     ([lin_fwd_transposed_out], "layers.linear_forward",
-     "out = x @ W + b has shape (5, 3) but should have shape (3, 5)"),
+     "out = x @ W + b has shape (5, 3) but should have shape (3, 5): transposed? (check the order of the matrix "
+     "product / .T)"),
+    ([lin_fwd, lin_bwd_db_keepdims], "layers.linear_backward", "db (shape of b, (fan_out,)) has shape (1, 5) but "
+     "should have shape (5,): sum(axis=0, keepdims=True) keeps a leading axis of size 1: drop keepdims or reshape"),
     ([relu_fwd, relu_bwd_in_place], "layers.relu_backward", "relu_backward modified its input dout in place"),
     ([lin_fwd, lin_bwd_dx_no_T], "layers.linear_backward", "dx (shape of x, (N, fan_in)): first wrong value"),
 ])
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_contract_failures_give_clear_feedback(fns, against, match):
     assert_rejected(fns, against, match=match)
+
+
+def test_a_transposed_gradient_is_called_transposed_and_diagnosed():
+    # the first trial's layer is square, so dW's values fail there; from the second trial on, dW's shape does
+    message = assert_rejected([lin_fwd, lin_bwd_dW_wrong_order], "layers.linear_backward", "linear_dW_transposed")
+    assert "dW (shape of W, (fan_in, fan_out)): first wrong value" in message
+    target = get_target("layers.linear_backward")
+    trials = target.trials(np.random.default_rng(seed_for(target.name, False)), False)[1:]
+    with pytest.raises(GradingError) as info:
+        run_check(dataclasses.replace(target, trials=lambda rng, hidden: trials), [lin_fwd, lin_bwd_dW_wrong_order])
+    assert "has shape (3, 7) but should have shape (7, 3): transposed? (check the order of the matrix product" in str(
+        info.value)
+    assert info.value.mistake == "linear_dW_transposed"
 
 
 def test_a_shape_error_in_backward_lists_the_shapes():

@@ -121,6 +121,20 @@ def ce_log_probs(logits, labels):
     return -np.mean(np.log(probs[np.arange(n), labels])), grad / n
 
 
+def ce_backprop_through_log(logits, labels):
+    # forward: softmax, pick, log, mean; backward: the chain rule through each step
+    n = len(labels)
+    exps = np.exp(logits - np.max(logits, axis=1, keepdims=True))
+    probs = exps / np.sum(exps, axis=1, keepdims=True)
+    picked = probs[np.arange(n), labels]
+    loss = np.sum(-np.log(picked)) / n
+    dprobs = np.zeros_like(probs)
+    dprobs[np.arange(n), labels] = -1.0 / picked / n
+    dlogits = probs * dprobs
+    dlogits -= probs * np.sum(probs * dprobs, axis=1, keepdims=True)
+    return loss, dlogits
+
+
 STUDENT_MISTAKES = [
     ([mse_no_2], "layers.mse_loss", "mse_grad_no_factor_2"),
     ([mse_sum], "layers.mse_loss", "mse_sum_reduction"),
@@ -135,6 +149,7 @@ STUDENT_MISTAKES = [
     ([ce_not_divided], "layers.softmax_cross_entropy", "ce_grad_not_divided"),
     ([ce_one_based], "layers.softmax_cross_entropy", "ce_label_off_by_one"),
     ([ce_log_probs], "layers.softmax_cross_entropy", "ce_log_of_softmax"),
+    ([ce_backprop_through_log], "layers.softmax_cross_entropy", "ce_log_of_softmax_chain_rule"),
     ([ce_sum], "layers.softmax_cross_entropy", "ce_sum_reduction"),
 ]
 

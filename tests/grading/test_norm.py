@@ -136,9 +136,39 @@ def bn_swapped(x, gamma, beta, running_mean, running_var, training, momentum=0.1
     return beta * cache["xhat"] + gamma, cache, new_mean, new_var
 
 
+def bn_keras_loops(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    # feature by feature; the running averages as Keras writes them, with the variance the batch was normalized by
+    out, new_mean, new_var = np.empty_like(x), running_mean.copy(), running_var.copy()
+    for j in range(x.shape[1]):
+        column = x[:, j]
+        if training:
+            mean_j = column.sum() / len(column)
+            var_j = ((column - mean_j) ** 2).sum() / len(column)
+            new_mean[j] = momentum * running_mean[j] + (1 - momentum) * mean_j
+            new_var[j] = momentum * running_var[j] + (1 - momentum) * var_j
+        else:
+            mean_j, var_j = running_mean[j], running_var[j]
+        out[:, j] = gamma[j] * (column - mean_j) / np.sqrt(var_j + eps) + beta[j]
+    return out, None, new_mean, new_var
+
+
+def bn_cs231n_style(x, gamma, beta, running_mean, running_var, training, momentum=0.9, eps=1e-5):
+    if training:
+        sample_mean = np.mean(x, axis=0)
+        sample_var = np.var(x, axis=0)
+        x_norm = (x - sample_mean) / np.sqrt(sample_var + eps)
+        running_mean = momentum * running_mean + (1 - momentum) * sample_mean
+        running_var = momentum * running_var + (1 - momentum) * sample_var
+    else:
+        x_norm = (x - running_mean) / np.sqrt(running_var + eps)
+    return gamma * x_norm + beta, (x_norm, gamma), running_mean, running_var
+
+
 @pytest.mark.parametrize(
     ("fn", "mistake"),
     [
+        (bn_keras_loops, "bn_running_var_biased_keras_momentum"),
+        (bn_cs231n_style, "bn_running_var_biased_keras_momentum_default"),
         (bn_unbiased, "bn_unbiased_normalize"),
         (bn_running_var_biased, "bn_running_var_biased"),
         (bn_eval_with_batch_stats, "bn_eval_batch_stats"),
@@ -378,6 +408,16 @@ def bn_backward_only_dx(dout, cache):
     return bn_backward(dout, cache)[0]
 
 
+def bn_backward_keepdims(dout, cache):
+    dx, _, _ = bn_backward(dout, cache)
+    return dx, (dout * cache["xhat"]).sum(axis=0, keepdims=True), dout.sum(axis=0, keepdims=True)
+
+
+def ln_backward_keepdims(dout, cache):
+    dx, dgamma, _ = ln_backward(dout, cache)
+    return dx, dgamma, np.sum(dout, axis=0, keepdims=True)
+
+
 @pytest.mark.parametrize(
     ("fns", "against", "text"),
     [
@@ -388,6 +428,10 @@ def bn_backward_only_dx(dout, cache):
         ([bn_raises_on_broadcast], BN, "batchnorm_forward raised ValueError"),
         ([bn_in_place], BN, "modified its input x"),
         ([bn_forward, bn_backward_only_dx], BN_BACK, "it returned a single array"),
+        ([bn_forward, bn_backward_keepdims], BN_BACK, "dgamma has shape (1, 5) but should have shape (5,): "
+         "sum(axis=0, keepdims=True) keeps a leading axis of size 1: drop keepdims or reshape"),
+        ([ln_forward, ln_backward_keepdims], LN_BACK, "dbeta has shape (1, 7) but should have shape (7,): "
+         "sum(axis=0, keepdims=True) keeps a leading axis of size 1"),
         ([bn_no_cache, bn_backward], BN_BACK, "batchnorm_forward must return 4 values"),
         ([bn_forward], BN_BACK, "needs 2 function(s)"),
         ([ln_forward, None], LN_BACK, "layernorm_backward should be a function"),

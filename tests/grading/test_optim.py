@@ -52,7 +52,7 @@ def test_using_the_catalogue_from_student_code_is_stopped():
 
 def test_each_mistake_id_is_catalogued_once():
     ids = [mistake.name for name in NAMES for mistake in get_target(name).mistakes]
-    assert len(ids) == len(set(ids)) == 52
+    assert len(ids) == len(set(ids)) == 55
 
 
 # ---------------------------------------------------------------------------
@@ -296,6 +296,79 @@ def rmsprop_dividing_by_the_mean_square(theta, grad, state, lr=1e-2, alpha=0.99,
     return theta - lr * step, new_state
 
 
+def rmsprop_tf_init(theta):
+    return {"ms": np.zeros_like(theta), "mg": np.zeros_like(theta), "mom": np.zeros_like(theta)}
+
+
+def rmsprop_tf_style(theta, grad, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                     centered=False):
+    # eps under the root, as TensorFlow's formula writes it, and the centered flag never read
+    g = grad + weight_decay * theta
+    ms = alpha * state["ms"] + (1 - alpha) * np.square(g)
+    mg = alpha * state["mg"] + (1 - alpha) * g  # kept, but never subtracted
+    scaled = g / np.sqrt(ms + eps)
+    mom = momentum * state["mom"] + scaled
+    return theta - lr * (mom if momentum else scaled), {"ms": ms, "mg": mg, "mom": mom}
+
+
+def adam_tuple_init(theta):
+    return (1, np.zeros_like(theta), np.zeros_like(theta))  # (step, m, v): "the first step is step 1"
+
+
+def adam_loop_preincremented(theta, grad, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    step, m_old, v_old = state
+    step += 1  # incremented before use, from a counter that already started at 1
+    beta1, beta2 = betas
+    flat_theta, flat_grad = theta.reshape(-1), grad.reshape(-1)
+    flat_m, flat_v = m_old.reshape(-1), v_old.reshape(-1)
+    new_theta, m, v = np.empty_like(flat_theta), np.empty_like(flat_theta), np.empty_like(flat_theta)
+    for i in range(flat_theta.size):
+        g = flat_grad[i] + weight_decay * flat_theta[i]
+        m[i] = beta1 * flat_m[i] + (1 - beta1) * g
+        v[i] = beta2 * flat_v[i] + (1 - beta2) * g * g
+        m_hat = m[i] / (1 - beta1**step)
+        v_hat = v[i] / (1 - beta2**step)
+        new_theta[i] = flat_theta[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
+    return new_theta.reshape(theta.shape), (step, m.reshape(theta.shape), v.reshape(theta.shape))
+
+
+def adamax_init_from_one(theta):
+    return {"step": 1, "exp_avg": np.zeros_like(theta), "exp_inf": np.zeros_like(theta)}
+
+
+def adamax_counter_ahead(theta, grad, state, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    step = state["step"] + 1
+    b1, b2 = betas
+    g = grad + weight_decay * theta
+    exp_avg = b1 * state["exp_avg"] + (1 - b1) * g
+    exp_inf = np.maximum(b2 * state["exp_inf"], np.abs(g) + eps)
+    clr = lr / (1 - b1**step)
+    return theta - clr * exp_avg / exp_inf, {"step": step, "exp_avg": exp_avg, "exp_inf": exp_inf}
+
+
+def nadam_init_from_one(theta):
+    return {"k": 1, "m": np.zeros_like(theta), "v": np.zeros_like(theta), "mu_product": 1.0}
+
+
+def nadam_counter_ahead(theta, grad, state, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                        momentum_decay=4e-3, decoupled_weight_decay=False):
+    k = state["k"] + 1
+    beta1, beta2 = betas
+    if decoupled_weight_decay:
+        theta, g = theta * (1 - lr * weight_decay), grad
+    else:
+        g = grad + weight_decay * theta
+    mu = beta1 * (1 - 0.5 * 0.96 ** (k * momentum_decay))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((k + 1) * momentum_decay))
+    mu_product = state["mu_product"] * mu
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    denom = np.sqrt(v / (1 - beta2**k)) + eps
+    theta = theta - lr * (1 - mu) / (1 - mu_product) * g / denom
+    theta = theta - lr * mu_next / (1 - mu_product * mu_next) * m / denom
+    return theta, {"k": k, "m": m, "v": v, "mu_product": mu_product}
+
+
 @pytest.mark.parametrize(
     ("step", "init", "against", "mistake"),
     [
@@ -322,6 +395,10 @@ def rmsprop_dividing_by_the_mean_square(theta, grad, state, lr=1e-2, alpha=0.99,
         (adamax_without_correction, adamax_init, "optim.adamax", "adamax_no_bias_correction"),
         (nadam_from_the_blog, nadam_init, "optim.nadam", "nadam_simplified"),
         (lion_sign_of_updated_momentum, lion_init, "optim.lion", "lion_sign_of_momentum"),
+        (rmsprop_tf_style, rmsprop_tf_init, "optim.rmsprop", "rmsprop_eps_inside_sqrt_centered_ignored"),
+        (adam_loop_preincremented, adam_tuple_init, "optim.adam", "adam_step_count_off_by_one"),
+        (adamax_counter_ahead, adamax_init_from_one, "optim.adamax", "adamax_step_count_off_by_one"),
+        (nadam_counter_ahead, nadam_init_from_one, "optim.nadam", "nadam_step_count_off_by_one"),
     ],
 )
 @pytest.mark.parametrize("hidden", [False, True])

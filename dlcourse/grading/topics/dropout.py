@@ -2,10 +2,16 @@
 
 Dropout is random, so its observables are the facts every correct
 implementation shares whatever mask it draws (``_DROPOUT_LABELS``): the kept
-units are scaled by exactly 1 / (1 - p), the fraction dropped is p, the same
-seed gives the same mask, evaluation is the identity, and the backward passes
-dout through the forward's own mask with the same scale.  The reference is
-``dlcourse.layers.dropout_forward`` / ``dropout_backward``.
+units are scaled by exactly 1 / (1 - p), the fraction dropped is p, the rows
+of a batch get different masks, the same seed gives the same mask, evaluation
+is the identity, and the backward passes dout through the forward's own mask
+with the same scale.  The reference is ``dlcourse.layers.dropout_forward`` /
+``dropout_backward``.
+
+A statistic over the kept (or dropped) units is undefined when there are none
+(p = 0 drops nothing; a mistake may keep nothing): it is observed as nan, and
+whether each set is empty is an observable of its own, listed before the
+statistics, so that feedback never compares values over an empty set.
 
 Decision a course team may want to revisit: p = 1 (torch returns zeros) is
 not tried; p = 0 is (hidden).
@@ -40,6 +46,10 @@ def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], scale: flo
 # the 0.01 grid) unless the draw is 5 std off (probability < 6e-7 per trial).
 _BIG = 250_000
 _DROPOUT_LABELS = {
+    "kept_any": "some units are kept (out != 0) with training=True",
+    "dropped_any": "some units are dropped (out == 0) with training=True",
+    "rows_alike": ("every row of the batch (axis 0) gets the same mask (each example needs its own: draw the mask "
+                   "with x's full shape)"),
     "kept_min": "out / x over the units kept (out != 0), training: smallest",
     "kept_max": "out / x over the units kept (out != 0), training: largest",
     "fraction": "fraction of the units dropped, training, rounded to 2 decimals",
@@ -95,8 +105,25 @@ def _dropout_forward_call(call: Any, trial: Trial, training: bool) -> tuple[np.n
 
 
 def _extremes(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest of ``values[where]``; nan (undefined, and alike for everyone) when none is chosen."""
     chosen = values[where]
-    return (float(chosen.min()), float(chosen.max())) if chosen.size else (0.0, 0.0)
+    return (float(chosen.min()), float(chosen.max())) if chosen.size else (np.nan, np.nan)
+
+
+def _which_are_empty(kept: np.ndarray) -> dict[str, bool]:
+    """Whether any unit is kept, any dropped: observed before the statistics over either set."""
+    return {"kept_any": bool(kept.any()), "dropped_any": bool(not kept.all())}
+
+
+def _rows_alike(kept: np.ndarray, p: float) -> bool | None:
+    """Whether every row (axis 0) has the first row's mask; None where that says nothing (one row, p = 0).
+
+    For a correct dropout the rows of these batches (>= 33 units each, 0 < p < 1) are alike with
+    probability below 1e-9.
+    """
+    if kept.shape[0] < 2 or not 0 < p < 1:
+        return None
+    return bool((kept == kept[:1]).all())
 
 
 def _observe_dropout_forward(call: Any, trial: Trial) -> dict[str, Any]:
@@ -104,8 +131,13 @@ def _observe_dropout_forward(call: Any, trial: Trial) -> dict[str, Any]:
     again, _ = _dropout_forward_call(call, trial, True)
     eval_ratio, _ = _dropout_forward_call(call, trial, False)
     kept = ratio != 0
-    observed = dict(zip(("kept_min", "kept_max"), _extremes(ratio, kept), strict=True))
-    if _is_big(ratio.shape):
+    observed: dict[str, Any] = _which_are_empty(kept)
+    rows_alike = _rows_alike(kept, trial.args[1][1])
+    if rows_alike is not None:
+        observed["rows_alike"] = rows_alike
+    observed |= dict(zip(("kept_min", "kept_max"), _extremes(ratio, kept), strict=True))
+    if _is_big(ratio.shape) and not rows_alike:
+        # with one mask for all rows the fraction is that of a single row, too few units to round to p
         observed["fraction"] = round(1.0 - float(kept.mean()), 2)
     observed["same_seed"] = bool(np.array_equal(ratio, again, equal_nan=True))
     observed["eval_min"], observed["eval_max"] = _extremes(eval_ratio, np.ones_like(kept))
@@ -123,6 +155,7 @@ def _observe_dropout_backward(call: Any, trial: Trial) -> dict[str, Any]:
             observed["back_eval"] = dx
             continue
         kept, grad_ratio = ratio != 0, dx.astype(F64) / dout
+        observed |= _which_are_empty(kept)
         observed["back_min"], observed["back_max"] = _extremes(grad_ratio / np.where(kept, ratio, 1.0), kept)
         observed["back_dropped"] = _extremes(np.abs(grad_ratio), ~kept)[1]
     return {_DROPOUT_LABELS[key]: value for key, value in observed.items()}
@@ -167,15 +200,16 @@ def _dropout_wrong(**wrong: Callable) -> Callable:
 
     Pieces: ``keep(p)``, the probability of keeping a unit; ``scale(p)``, the
     factor of the kept units; ``generator(rng)``, where the mask is drawn from;
+    ``mask_shape(x)``, the shape of the mask drawn (broadcast against x);
     ``evaluation(x, p, dropped)``, the output and cache with training=False
     (``dropped()`` gives the training output and cache).
     """
     piece = {"keep": lambda p: 1 - p, "scale": lambda p: 1 / (1 - p), "generator": lambda rng: rng,
-             "evaluation": _dropout_evaluation} | wrong
+             "mask_shape": np.shape, "evaluation": _dropout_evaluation} | wrong
 
     def forward(x: np.ndarray, p: float = 0.5, training: bool = True, rng: Any = None) -> tuple:
         def dropped() -> tuple:
-            mask = piece["generator"](rng).random(x.shape) < piece["keep"](p)
+            mask = piece["generator"](rng).random(piece["mask_shape"](x)) < piece["keep"](p)
             return x * mask * piece["scale"](p), (mask, p)
 
         return dropped() if training else piece["evaluation"](x, p, dropped)
@@ -199,6 +233,13 @@ _DROPOUT_FORWARD_MISTAKES = (
             "inverted dropout as torch does: scale kept units by 1 / (1 - p) in training and return x unchanged "
             "in evaluation.",
             (_dropout_wrong(scale=lambda p: 1.0, evaluation=lambda x, p, dropped: (x * (1 - p), None)),)),
+    Mistake("dropout_original_paper_times_p", "This is the original paper's dropout with its test-time factor "
+            "taken as p, the DROP probability here (the paper's p keeps a unit); use inverted dropout as torch "
+            "does: scale kept units by 1 / (1 - p) in training and return x unchanged in evaluation.",
+            (_dropout_wrong(scale=lambda p: 1.0, evaluation=lambda x, p, dropped: (x * p, None)),)),
+    Mistake("dropout_mask_shared_by_batch", "Draw one mask entry per unit of x, mask = rng.random(x.shape) >= p: "
+            "a mask of shape x.shape[1:] broadcast over the batch drops the same units in every example.",
+            (_dropout_wrong(mask_shape=lambda x: x.shape[1:]),)),
     Mistake("dropout_drops_in_eval", "With training=False return x unchanged: dropout only drops units during "
             "training.", (_dropout_wrong(evaluation=lambda x, p, dropped: dropped()),)),
     Mistake("dropout_ignores_rng", "Draw the mask from the rng argument (rng.random(x.shape)), not from "

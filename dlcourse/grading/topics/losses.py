@@ -207,6 +207,25 @@ def _naive_ce_grad(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return (_naive_softmax(z) - np.eye(z.shape[1], dtype=z.dtype)[labels]) / len(labels)
 
 
+def _log_of_softmax_loss(z: np.ndarray, labels: np.ndarray) -> float:
+    """-mean(log(p[label])) of the (stable) softmax: inf once a probability underflows to 0 (logits ~1e3 apart)."""
+    return -np.mean(np.log(_picked(L.softmax(z), labels)))
+
+
+def _ce_grad_through_log(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The chain rule through log(p) and the softmax: dp = -onehot / (N p), dz = p * (dp - sum(p * dp)).
+
+    Right while p[label] > 0; a whole row of nan where it underflowed (-1 / 0 = -inf, times p = 0).
+    """
+    p = L.softmax(z)
+    dp = np.zeros_like(p)
+    dp[np.arange(len(labels)), labels] = -1.0 / (len(labels) * _picked(p, labels))
+    return p * (dp - (p * dp).sum(axis=1, keepdims=True))
+
+
+_LOG_OF_SOFTMAX = ("np.log of a softmax probability that underflowed to 0 gives -inf (logits ~1e3 apart): compute "
+                   "the log-softmax with log-sum-exp, log_softmax = z - max(z) - log(sum(exp(z - max(z)))), and pick "
+                   "the label's entry.")
 _CE = L.softmax_cross_entropy
 _CE_MISTAKES = (
     Mistake("ce_overflow", "np.exp of logits around 1e3 overflows (inf / inf = nan): subtract each row's max "
@@ -217,9 +236,10 @@ _CE_MISTAKES = (
             "m + log(sum(exp(z - m))) with m the row's max.",
             _loss_wrong(_CE, loss=lambda z, y: np.mean(np.log(np.exp(z).sum(axis=1)) - _picked(z, y)),
                         dinput=_naive_ce_grad)),
-    Mistake("ce_log_of_softmax", "np.log of a softmax probability that underflowed to 0 gives -inf: compute the "
-            "log-softmax directly, z - m - log(sum(exp(z - m))), and pick the label's entry.",
-            _loss_wrong(_CE, loss=lambda z, y: -np.mean(np.log(_picked(L.softmax(z), y))))),
+    Mistake("ce_log_of_softmax", _LOG_OF_SOFTMAX, _loss_wrong(_CE, loss=_log_of_softmax_loss)),
+    Mistake("ce_log_of_softmax_chain_rule", f"{_LOG_OF_SOFTMAX[:-1]}; and write the gradient as (softmax - onehot) "
+            "/ N: the chain rule through log(p) divides by that 0 and gives nan.",
+            _loss_wrong(_CE, loss=_log_of_softmax_loss, dinput=_ce_grad_through_log)),
     Mistake("ce_grad_not_divided", "The loss is a mean over the N examples, so dlogits = (softmax - onehot) / N.",
             _loss_wrong(_CE, dinput=lambda z, y: _CE(z, y)[1] * len(y))),
     Mistake("ce_sum_reduction", "Use the mean over the batch, not the sum (torch's reduction='mean'): divide the "

@@ -272,6 +272,8 @@ def _observe_backward(layer: str, forward_result: Sequence[str]) -> Callable[[An
 
 _KERAS = ("momentum is the weight of the NEW batch statistic (torch's convention): running = (1 - momentum) * "
           "running + momentum * batch; you used the Keras form momentum * running + (1 - momentum) * batch")
+_BIASED_AND_KERAS = ("Two Keras conventions where the exercise uses torch's: update running_var with the UNBIASED "
+                     f"batch variance, var * N / (N - 1), not the biased one, and {_KERAS}")
 
 _BN_FORWARD_MISTAKES = [
     ("bn_unbiased_normalize", "Normalize the batch with the biased variance (divide by N, np.var's default); the "
@@ -286,6 +288,11 @@ _BN_FORWARD_MISTAKES = [
     ("bn_keras_momentum", f"{_KERAS}.", (_batchnorm_variant(keras_momentum=True),)),
     ("bn_keras_momentum_default", f"{_KERAS}, and the default momentum is 0.1.",
      (_batchnorm_variant(keras_momentum=True, default_momentum=0.9),)),
+    # both Keras conventions at once (also CS231n's running averages): neither entry alone reproduces them
+    ("bn_running_var_biased_keras_momentum", f"{_BIASED_AND_KERAS}.",
+     (_batchnorm_variant(running_ddof=0, keras_momentum=True),)),
+    ("bn_running_var_biased_keras_momentum_default", f"{_BIASED_AND_KERAS}, and the default momentum is 0.1.",
+     (_batchnorm_variant(running_ddof=0, keras_momentum=True, default_momentum=0.9),)),
     ("bn_eps_outside_sqrt", "Add eps inside the square root: divide by sqrt(var + eps), not sqrt(var) + eps.",
      (_batchnorm_variant(eps_outside=True),)),
     ("bn_no_running_update", "In training mode also return the updated running statistics, "

@@ -106,7 +106,11 @@ RMSPROP_MISTAKES = (
             _with(T.rmsprop, denominator=T.root_of_mean_square_plus_eps)),
     Mistake("rmsprop_centered_ignored", "With centered=True also average the gradients (grad_avg) and divide by "
             "sqrt(square_avg - grad_avg**2) + eps.",
-            _with(T.rmsprop, variance=lambda square_avg, grad_avg: square_avg)),
+            _with(T.rmsprop, variance=T.uncentered_variance)),
+    Mistake("rmsprop_eps_inside_sqrt_centered_ignored", "Two slips: add eps outside the square root, as torch does, "
+            "and with centered=True subtract the squared average gradient: divide by sqrt(square_avg) + eps, or "
+            "sqrt(square_avg - grad_avg**2) + eps when centered, not by sqrt(square_avg + eps).",
+            _with(T.rmsprop, denominator=T.root_of_mean_square_plus_eps, variance=T.uncentered_variance)),
     Mistake("rmsprop_momentum_on_raw_gradient", "With momentum > 0 the buffer accumulates the SCALED gradient, "
             "buf = momentum * buf + g / (sqrt(square_avg) + eps), and theta moves by lr * buf.",
             _with(T.rmsprop, scaled_momentum=T.momentum_on_raw_gradient)),
@@ -141,7 +145,7 @@ ADAM_MISTAKES = (
             _with(T.adam, count=lambda t: t - 1)),
     Mistake("adam_step_count_off_by_one", "The bias correction uses t = 1 on the first step; your counter is one "
             "step ahead (started at 1, or incremented twice).",
-            _with(T.adam, count=lambda t: t + 1)),
+            _with(T.adam, count=T.one_ahead)),
     Mistake("adam_step_count_never_incremented", "Store the incremented counter in the new state: your bias "
             "correction uses t = 1 at every step, so m_hat and v_hat stay divided by (1 - beta) instead of "
             "approaching m and v.",
@@ -181,6 +185,9 @@ ADAMAX_MISTAKES = (
                   denominator=lambda u, eps, beta2, t: u + eps)),
     Mistake("adamax_u_not_decayed", "Decay the running max: u = max(beta2 * u, |g| + eps), not max(u, |g| + eps).",
             _with(T.adamax, u_decay=lambda beta2: 1.0)),
+    Mistake("adamax_step_count_off_by_one", "The bias correction lr / (1 - beta1**t) uses t = 1 on the first step "
+            "(torch counts from 0 and increments before use); your counter is one step ahead (started at 1, or "
+            "incremented twice).", _with(T.adamax, count=T.one_ahead)),
 )
 
 NADAM_MISTAKES = (
@@ -197,6 +204,9 @@ NADAM_MISTAKES = (
     Mistake("nadam_decoupled_weight_decay_ignored", "With decoupled_weight_decay=True shrink theta by (1 - lr * "
             "weight_decay) instead of adding weight_decay * theta to the gradient.",
             _with(T.nadam, decay_form=lambda theta, grad, lr, wd, _: T.nadam_decay(theta, grad, lr, wd, False))),
+    Mistake("nadam_step_count_off_by_one", "The first step has t = 1 in mu_t, mu_{t+1} and the bias correction "
+            "1 - beta2**t (torch counts from 0 and increments before use); your counter is one step ahead "
+            "(started at 1, or incremented twice).", _with(T.nadam, count=T.one_ahead)),
 )
 
 LION_MISTAKES = (

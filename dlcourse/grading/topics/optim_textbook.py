@@ -35,6 +35,11 @@ def as_given(value: Any) -> Any:
     return value
 
 
+def one_ahead(t: int) -> int:
+    """A step counter started at 1 (or incremented twice): the first step computes with t = 2."""
+    return t + 1
+
+
 def swapped(betas: tuple[float, float]) -> tuple[float, float]:
     return betas[::-1]
 
@@ -145,6 +150,11 @@ def centered_variance(square_avg, grad_avg):
     return square_avg - grad_avg**2
 
 
+def uncentered_variance(square_avg, grad_avg):
+    """``centered`` ignored: the plain mean square even when the gradients are averaged."""
+    return square_avg
+
+
 def momentum_on_scaled_gradient(buffer, g, rms, momentum):
     """``(new buffer, step)``: the buffer accumulates g / rms and is the step."""
     buffer = momentum * buffer + g / rms
@@ -252,13 +262,15 @@ def bias_corrected_lr(lr, beta1, t):
 
 
 def adamax(theta, grad, state, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
-           u_decay=as_given, infinity_norm=max_with_eps, denominator=u_itself, step_size=bias_corrected_lr):
+           count=as_given, u_decay=as_given, infinity_norm=max_with_eps, denominator=u_itself,
+           step_size=bias_corrected_lr):
     beta1, beta2 = betas
     t = state["t"] + 1
     g = grad + weight_decay * theta
     m = ema(_buffer(state, "m", theta), g, beta1)
     u = infinity_norm(u_decay(beta2) * _buffer(state, "u", theta), g, eps)
-    return theta - step_size(lr, beta1, t) * m / denominator(u, eps, beta2, t), {"t": t, "m": m, "u": u}
+    k = count(t)  # the step number the bias correction uses
+    return theta - step_size(lr, beta1, k) * m / denominator(u, eps, beta2, k), {"t": t, "m": m, "u": u}
 
 
 def nadam_decay(theta, grad, lr, weight_decay, decoupled):
@@ -276,17 +288,18 @@ def nesterov_update(theta, g, m, d, lr, mu, mu_next, product, beta1, t):
 
 
 def nadam(theta, grad, state, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
-          decoupled_weight_decay=False, *, decay_form=nadam_decay, schedule=momentum_schedule,
+          decoupled_weight_decay=False, *, count=as_given, decay_form=nadam_decay, schedule=momentum_schedule,
           denominator=root_plus_eps, update=nesterov_update):
     beta1, beta2 = betas
     t = state["t"] + 1
+    k = count(t)  # the step number the formulas use
     theta, g = decay_form(theta, grad, lr, weight_decay, decoupled_weight_decay)
     m = ema(_buffer(state, "m", theta), g, beta1)
     v = ema_of_square(_buffer(state, "v", theta), g, beta2)
-    d = denominator(v / (1 - beta2**t), eps)
-    mu, mu_next = schedule(beta1, momentum_decay, t), schedule(beta1, momentum_decay, t + 1)
+    d = denominator(v / (1 - beta2**k), eps)
+    mu, mu_next = schedule(beta1, momentum_decay, k), schedule(beta1, momentum_decay, k + 1)
     product = state.get("product", 1.0) * mu
-    return update(theta, g, m, d, lr, mu, mu_next, product, beta1, t), {"t": t, "m": m, "v": v, "product": product}
+    return update(theta, g, m, d, lr, mu, mu_next, product, beta1, k), {"t": t, "m": m, "v": v, "product": product}
 
 
 # ------------------------------------------------------------------------ Lion
