@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.grading._report import Mismatch, Tolerance, compare_values, contract_problem
+from dlcourse.grading._report import FLOAT64_FIX, Mismatch, Tolerance, compare_values, contract_problem
 
 
 @dataclass(frozen=True)
@@ -306,19 +306,16 @@ def _shape_structure(label: str, expected: Any, obtained: Any, failure: Failure)
     tolerance = failure.trial.tolerance or failure.tolerance
     if expected.dtype == np.float32 and obtained.dtype == np.float64:
         return Diagnosis("float64_out", f"{label} is float64 for a float32 input: float32 in must give float32 out. "
-                                        f"A float64 array (np.zeros(shape) without dtype) or a numpy float64 scalar "
-                                        f"(np.float64(...), np.sqrt of a number) promotes the result: use "
-                                        f"np.zeros_like(x), Python floats and math.sqrt.")
+                                        f"{FLOAT64_FIX}")
     extra_axis = (obtained.shape != expected.shape and obtained.size == expected.size and obtained.ndim > expected.ndim
                   and tuple(n for n in obtained.shape if n != 1) == tuple(n for n in expected.shape if n != 1))
     if extra_axis and compare_values(label, expected, obtained.reshape(expected.shape), tolerance) is None:
-        return Diagnosis("keepdims", f"{label} has the right values with an extra axis of size 1 (shape "
-                                         f"{obtained.shape}, not {expected.shape}): sum or mean with keepdims=True "
-                                         f"keeps that axis. Drop keepdims there, or reshape the result.")
+        return Diagnosis("keepdims", f"the values of {label} are right; only the extra axis of size 1 (from "
+                                     f"keepdims=True, or an added axis) is wrong.")
     transposable = expected.ndim == 2 and obtained.shape == expected.shape[::-1] and expected.shape[0] > 1
     if transposable and compare_values(label, expected, np.asarray(obtained, dtype=np.float64).T, tolerance) is None:
-        return Diagnosis("transposed", f"{label} is the transpose of the expected array: check the order of "
-                                           f"the matrix product and where a .T belongs.")
+        return Diagnosis("transposed", f"the values of {label} are the expected ones transposed: swap the order "
+                                       f"of the matrix product, or add or drop a .T.")
     return None
 
 

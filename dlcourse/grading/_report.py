@@ -52,6 +52,12 @@ def _rebuild_grading_error(message: str, mistake: str | None, picture: Picture |
     return GradingError(message, mistake=mistake, picture=picture)
 
 
+# Why a float32 input gave a float64 result, and the fix (NumPy 2's promotion rules).
+FLOAT64_FIX = ("A float64 array (np.zeros(shape) without dtype, .astype(float)) or a numpy float64 scalar "
+               "(np.float64(...), np.sqrt of a number) promotes a float32 result to float64, while Python floats "
+               "do not: make arrays with np.zeros_like(x) and scalars with math.sqrt or ** 0.5.")
+
+
 @dataclass(frozen=True)
 class Tolerance:
     """Elementwise ``|obtained - expected| <= atol_scale * max|expected| + rtol * |expected|``."""

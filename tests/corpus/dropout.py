@@ -141,7 +141,7 @@ def dropout_backward_dropped_anew(dout, cache):
 
 WRONG = [
     # forward
-    Wrong("layers.dropout_forward", (dropout_forward_row_mask,), frozenset(),
+    Wrong("layers.dropout_forward", (dropout_forward_row_mask,), frozenset({"dropout_mask_shared_by_batch"}),
           "one mask drawn for the features and shared by every example of the batch"),
     Wrong("layers.dropout_forward", (dropout_forward_paper,),
           frozenset({"dropout_original_paper", "dropout_no_rescale", "dropout_scales_in_eval"}),
@@ -154,7 +154,7 @@ WRONG = [
           "mask from np.random.rand"),
     Wrong("layers.dropout_forward", (dropout_forward_always,), frozenset({"dropout_drops_in_eval", "ignored:training"}),
           "drops units in evaluation too, training unused"),
-    Wrong("layers.dropout_forward", (dropout_forward_div_zero,), frozenset(),
+    Wrong("layers.dropout_forward", (dropout_forward_div_zero,), frozenset({"dropout_p_one_nan"}),
           "p = 1 divides 0 by 0: nan instead of zeros"),
     Wrong("layers.dropout_forward", (dropout_forward_float64_mask,), frozenset({"float64_out"}),
           "np.zeros(x.shape) mask is float64: float32 in gives float64 out"),

@@ -42,11 +42,15 @@ def drop_keep_p(x, p=0.5, training=True, rng=None):
 def drop_scale_eval(x, p=0.5, training=True, rng=None):
     if not training:
         return x / (1 - p), None
+    if p == 1:  # the exercise: every unit dropped, zeros rather than a division by zero
+        return np.zeros_like(x), np.zeros_like(x)
     mask = (rng.random(x.shape) >= p) / (1 - p)
     return x * mask, mask
 
 
 def drop_in_eval(x, p=0.5, training=True, rng=None):
+    if p == 1:  # the exercise: every unit dropped, zeros rather than a division by zero
+        return np.zeros_like(x), np.zeros_like(x)
     mask = (rng.random(x.shape) >= p) / (1 - p)
     return x * mask, mask
 
@@ -54,6 +58,8 @@ def drop_in_eval(x, p=0.5, training=True, rng=None):
 def drop_global_rng(x, p=0.5, training=True, rng=None):
     if not training:
         return x, None
+    if p == 1:  # the exercise: every unit dropped, zeros rather than a division by zero
+        return np.zeros_like(x), np.zeros_like(x)
     mask = (np.random.rand(*x.shape) >= p) / (1 - p)
     return x * mask, mask
 
@@ -75,6 +81,8 @@ def drop_paper_times_p(x, p=0.5, training=True, rng=None):
 def drop_one_mask_for_the_batch(x, p=0.5, training=True, rng=None):
     if not training:
         return x, None
+    if p == 1:  # the exercise: every unit dropped, zeros rather than a division by zero
+        return np.zeros_like(x), np.zeros_like(x)
     mask = (rng.random(x.shape[1:]) > p) / (1 - p)  # one mask, broadcast over the rows
     return x * mask, mask
 
@@ -89,7 +97,9 @@ def drop_binomial_per_feature(x, p=0.5, training=True, rng=None):
 def drop_fwd(x, p=0.5, training=True, rng=None):
     if not training:
         return x, None
-    mask = (rng.random(x.shape) >= p) / (1 - p)
+    if p == 1:  # the exercise: every unit dropped, zeros rather than a division by zero
+        return np.zeros_like(x), np.zeros_like(x)
+    mask = ((rng.random(x.shape) >= p) / (1 - p)).astype(x.dtype)
     return x * mask, mask
 
 
@@ -228,6 +238,8 @@ def test_contract_failures_give_clear_feedback(fns, against, match):
 def drop_binomial(x, p=0.5, training=True, rng=None):
     if not training:
         return x, None
+    if p == 1:  # the exercise: every unit dropped, zeros rather than a division by zero
+        return np.zeros_like(x), (np.zeros(x.shape), p)
     mask = rng.binomial(1, 1 - p, size=x.shape)
     scale = mask / (1 - p)
     return x * scale.astype(x.dtype), (mask, p)
@@ -237,12 +249,14 @@ def drop_bwd_mask_p(dout, cache):
     if cache is None:
         return dout
     mask, p = cache
-    return (dout * mask / (1 - p)).astype(dout.dtype)
+    return np.zeros_like(dout) if p == 1 else (dout * mask / (1 - p)).astype(dout.dtype)
 
 
 def drop_uniform(x, p=0.5, training=True, rng=None):
     if not training:
         return x.copy(), "eval"
+    if p == 1:  # the exercise: every unit dropped, zeros rather than a division by zero
+        return np.zeros_like(x), np.zeros_like(x)
     keep = rng.uniform(size=x.shape) < 1 - p
     return np.where(keep, x / (1 - p), 0).astype(x.dtype), keep / (1 - p)
 

@@ -19,7 +19,9 @@ not tried; p = 0 is (hidden).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,7 @@ import numpy as np
 from dlcourse import layers as L
 from dlcourse.grading._core import Caller, Mistake, Target, Trial
 from dlcourse.grading._picture import Picture
-from dlcourse.grading._report import Mismatch
+from dlcourse.grading._report import FLOAT64_FIX, GradingError, Mismatch
 from dlcourse.grading.topics._common import expect_values
 from dlcourse.grading.topics._layer_common import F32, F64, array_of_shape, cases, tolerance_for
 from dlcourse.grading.topics._pictures import masses_picture
@@ -70,6 +72,7 @@ _DROPOUT_CASES = (
 )
 _DROPOUT_HIDDEN = (
     ("p = 0 drops nothing", (31, 17), 0.0, 1.0, F64),
+    ("p = 1 drops everything (out is all zeros)", (13, 11), 1.0, 1.0, F64),
     ("tiny values around 1e-6, 250 000 units, p = 0.1", (1000, 250), 0.1, 1e-6, F64),
     ("a (2, 3, 40) array, p = 0.5", (2, 3, 40), 0.5, 1.0, F64),
     ("250 000 float32 units, p = 0.35", (500, 500), 0.35, 3.0, F32),
@@ -101,7 +104,11 @@ def _dropout_forward_call(call: Any, trial: Trial, training: bool) -> tuple[np.n
     (_, x), (_, p) = trial.args[:2]
     args = [("x", x), ("p", p), ("training", training), ("rng", np.random.default_rng(trial.extra["seed"]))]
     out, cache = expect_values(call("dropout_forward", args), "dropout_forward", ("out", "cache"))
-    return array_of_shape(out, x.shape, "out", "dropout_forward").astype(F64) / x, cache
+    out = array_of_shape(out, x.shape, "out", "dropout_forward")
+    if x.dtype == F32 and out.dtype != F32:  # the observables are ratios: the dtype is checked here
+        raise GradingError(f"dropout_forward's out has dtype {out.dtype} but should be float32, like x (float32 in, "
+                           f"float32 out). {FLOAT64_FIX}", mistake="float64_out")
+    return out.astype(F64) / x, cache
 
 
 def _extremes(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
@@ -195,8 +202,21 @@ def _dropout_evaluation(x: np.ndarray, p: float, dropped: Callable[[], tuple]) -
     return x, None  # the identity, no cache
 
 
-def _dropout_wrong(**wrong: Callable) -> Callable:
-    """Inverted dropout with the pieces named in ``wrong`` replaced; caches (mask, p) in training.
+def _inverse_keep(p: float) -> float:
+    """1 / (1 - p) as a Python float (it keeps float32 arrays float32); 0 at p = 1, where nothing is kept."""
+    return 1.0 / (1 - p) if p < 1 else 0.0
+
+
+def _inverse_keep_unguarded(p: float) -> float:
+    """1 / (1 - p) with inf at p = 1: the kept-nothing mask then gives 0 * inf = nan, as ``x * mask / (1 - p)``."""
+    return 1.0 / (1 - p) if p < 1 else math.inf
+
+
+def _textbook_dropout(x: np.ndarray, p: float = 0.5, training: bool = True, rng: Any = None, *,
+                      keep: Callable = lambda p: 1 - p, scale: Callable = _inverse_keep,
+                      generator: Callable = lambda rng: rng, mask_shape: Callable = np.shape,
+                      evaluation: Callable = _dropout_evaluation) -> tuple:
+    """Inverted dropout written in named pieces; caches (mask, p) in training.
 
     Pieces: ``keep(p)``, the probability of keeping a unit; ``scale(p)``, the
     factor of the kept units; ``generator(rng)``, where the mask is drawn from;
@@ -204,19 +224,21 @@ def _dropout_wrong(**wrong: Callable) -> Callable:
     ``evaluation(x, p, dropped)``, the output and cache with training=False
     (``dropped()`` gives the training output and cache).
     """
-    piece = {"keep": lambda p: 1 - p, "scale": lambda p: 1 / (1 - p), "generator": lambda rng: rng,
-             "mask_shape": np.shape, "evaluation": _dropout_evaluation} | wrong
+    def dropped() -> tuple:
+        mask = generator(rng).random(mask_shape(x)) < keep(p)
+        return x * mask * scale(p), (mask, p)
 
-    def forward(x: np.ndarray, p: float = 0.5, training: bool = True, rng: Any = None) -> tuple:
-        def dropped() -> tuple:
-            mask = piece["generator"](rng).random(piece["mask_shape"](x)) < piece["keep"](p)
-            return x * mask * piece["scale"](p), (mask, p)
-
-        return dropped() if training else piece["evaluation"](x, p, dropped)
-
-    return forward
+    return dropped() if training else evaluation(x, p, dropped)
 
 
+def _dropout_wrong(**wrong: Callable) -> Callable:
+    """The textbook dropout with the pieces named in ``wrong`` swapped: a partial, so that two mistakes that swap
+    different pieces combine (a student's shared mask that also divides by zero at p = 1)."""
+    return partial(_textbook_dropout, **wrong)
+
+
+_P_ONE = ("With p = 1 every unit is dropped: return zeros (np.zeros_like(x)); x * mask / (1 - p) divides 0 by 0 "
+          "and gives nan.")
 _DROPOUT_FORWARD_MISTAKES = (
     Mistake("dropout_no_rescale", "Inverted dropout scales the kept units by 1 / (1 - p) during training, so "
             "that E[out] = x and evaluation needs no change.", (_dropout_wrong(scale=lambda p: 1.0),)),
@@ -228,7 +250,7 @@ _DROPOUT_FORWARD_MISTAKES = (
             "multiplied by (1 - p).", (_dropout_wrong(scale=lambda p: 1 - p),)),
     Mistake("dropout_scales_in_eval", "With training=False inverted dropout is the identity: return x unchanged "
             "(the 1 / (1 - p) scaling belongs to training only).",
-            (_dropout_wrong(evaluation=lambda x, p, dropped: (x * (1 / (1 - p)), None)),)),
+            (_dropout_wrong(evaluation=lambda x, p, dropped: (x * _inverse_keep_unguarded(p), None)),)),
     Mistake("dropout_original_paper", "This is the original paper's dropout (scale by 1 - p at test time); use "
             "inverted dropout as torch does: scale kept units by 1 / (1 - p) in training and return x unchanged "
             "in evaluation.",
@@ -245,16 +267,21 @@ _DROPOUT_FORWARD_MISTAKES = (
     Mistake("dropout_ignores_rng", "Draw the mask from the rng argument (rng.random(x.shape)), not from "
             "np.random, so that a seeded generator makes the result reproducible.",
             (_dropout_wrong(generator=lambda rng: np.random.default_rng()),)),
+    Mistake("dropout_p_one_nan", _P_ONE, (_dropout_wrong(scale=_inverse_keep_unguarded),)),
 )
 _DROPOUT_BACKWARD_MISTAKES = (
     Mistake("dropout_backward_no_mask", "The gradient flows only through the units the forward kept: "
             "dx = dout * mask / (1 - p), with the mask cached by the forward.",
             (_dropout_wrong(), lambda d, cache: d.copy())),
     Mistake("dropout_backward_scale_only", "Apply the forward's mask too: dx = dout * mask / (1 - p), "
-            "not dout / (1 - p).", (_dropout_wrong(), lambda d, cache: d if cache is None else d / (1 - cache[1]))),
+            "not dout / (1 - p).",
+            (_dropout_wrong(), lambda d, cache: d if cache is None else d * _inverse_keep(cache[1]))),
     Mistake("dropout_backward_no_scale", "The forward multiplied the kept units by 1 / (1 - p), so the backward "
             "does too: dx = dout * mask / (1 - p).",
             (_dropout_wrong(), lambda d, cache: d if cache is None else d * cache[0])),
+    Mistake("dropout_backward_p_one_nan", _P_ONE, (_dropout_wrong(scale=_inverse_keep_unguarded),
+                                                   lambda d, cache: d if cache is None else
+                                                   d * cache[0] * _inverse_keep_unguarded(cache[1]))),
 )
 
 TARGETS: tuple[Target, ...] = (

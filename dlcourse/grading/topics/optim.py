@@ -53,7 +53,7 @@ import numpy as np
 
 from dlcourse import optim as O
 from dlcourse.grading._core import Mistake, Target, Trial
-from dlcourse.grading._report import GradingError
+from dlcourse.grading._report import FLOAT64_FIX, GradingError
 from dlcourse.grading.topics import optim_mistakes as M
 from dlcourse.grading.topics._common import FLOAT32_TOLERANCE, expect_values, random_array
 from dlcourse.grading.topics._pictures import trajectory_picture
@@ -86,11 +86,8 @@ def _check_new_theta(new_theta: Any, theta0: np.ndarray, role: str, step: int) -
     if new_theta.dtype != theta0.dtype:
         # The exercise's contract (its introduction, "dtype"), as torch.optim keeps a parameter's dtype.
         raise GradingError(
-            f"{role} must keep theta's dtype: theta is {theta0.dtype}, but {where} is {new_theta.dtype}. "
-            f"In NumPy 2 a {theta0.dtype} array times a Python float stays {theta0.dtype}, but times a numpy "
-            f"float64 scalar (np.sqrt(...) or np.float64(...) of a number) or a float64 array (np.zeros(shape) "
-            f"without dtype) becomes float64: compute scalars with math.sqrt or ** 0.5 and make arrays with "
-            f"np.zeros_like(theta).", mistake="float64_out")
+            f"{role} must keep theta's dtype: theta is {theta0.dtype}, but {where} is {new_theta.dtype}. {FLOAT64_FIX}",
+            mistake="float64_out")
 
 
 def _gradient(extra: dict[str, Any], theta: np.ndarray, k: int, dtype: Any) -> np.ndarray:
