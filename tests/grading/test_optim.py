@@ -52,7 +52,7 @@ def test_using_the_catalogue_from_student_code_is_stopped():
 
 def test_each_mistake_id_is_catalogued_once():
     ids = [mistake.name for name in NAMES for mistake in get_target(name).mistakes]
-    assert len(ids) == len(set(ids)) == 55
+    assert len(ids) == len(set(ids)) == 56
 
 
 # ---------------------------------------------------------------------------

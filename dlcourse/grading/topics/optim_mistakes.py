@@ -219,6 +219,10 @@ LION_MISTAKES = (
     Mistake("lion_weight_decay_in_sign", "Lion's weight decay is decoupled: theta - lr * (sign(c) + weight_decay * "
             "theta), not inside the sign.",
             _with(T.lion, gradient=T.l2, apply=lambda theta, sign, lr, wd: theta - lr * sign)),
+    Mistake("lion_weight_decay_in_sign_only", "Lion's weight decay is decoupled: theta - lr * (sign(c) + "
+            "weight_decay * theta), not sign(c + weight_decay * theta).",
+            _with(T.lion, direction=lambda c, theta, wd: np.sign(c + wd * theta),
+                  apply=lambda theta, sign, lr, wd: theta - lr * sign)),
     Mistake("lion_weight_decay_without_lr", "The decay is scaled by lr: theta - lr * (sign(c) + weight_decay * "
             "theta).",
             _with(T.lion, apply=lambda theta, sign, lr, wd: theta - lr * sign - wd * theta)),

@@ -311,14 +311,19 @@ def lion_update(theta, sign, lr, weight_decay):
     return theta - lr * (sign + weight_decay * theta)
 
 
+def lion_direction(c, theta, weight_decay):
+    return np.sign(c)
+
+
 def lion(theta, grad, state, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *,
-         order=as_given, gradient=no_l2, interpolation=lion_interpolation, apply=lion_update):
+         order=as_given, gradient=no_l2, interpolation=lion_interpolation, direction=lion_direction,
+         apply=lion_update):
     beta1, beta2 = order(betas)
     g = gradient(grad, theta, weight_decay)
     m = _buffer(state, "m", theta)
     new_m = ema(m, g, beta2)
     c = interpolation(m, new_m, g, beta1)
-    return apply(theta, np.sign(c), lr, weight_decay), {"m": new_m}
+    return apply(theta, direction(c, theta, weight_decay), lr, weight_decay), {"m": new_m}
 
 
 TEXTBOOKS: dict[str, Step] = {
