@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _revision import extract_revision as extract_files
+
 from dlcourse.class_grading.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,10 +60,7 @@ def extract_revision(revision: str, folder: Path) -> Path:
     ``folder`` goes on PYTHONPATH (the old package) and is the repository a course is made from (the old
     solutions and nbgrader configuration).
     """
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "dlcourse", "solutions",
-                              "nbgrader_config.py"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
+    return extract_files(revision, folder, ("dlcourse", "solutions", "nbgrader_config.py"))
 
 
 def dlcourse_grade(package_root: Path, course: Path, assignment: str, workers: int) -> float:

@@ -50,3 +50,14 @@ def test_feedback_figure_benchmark_runs():
     result = subprocess.run([sys.executable, str(script), "--runs", "1"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "matplotlib import" in result.stdout and "optim.adam" in result.stdout and "init.he_normal" in result.stdout
+
+
+def test_feedback_benchmark_runs():
+    import subprocess
+    import sys
+
+    script = SCRIPT.parent / "bench_feedback.py"
+    result = subprocess.run([sys.executable, str(script), "--list"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "named share" in result.stdout and "\ntotal " in result.stdout
+    assert "FALSE REJECTION" not in result.stdout and "NAMED WRONGLY" not in result.stdout

@@ -89,10 +89,11 @@ def diagnose(target: Any, failure: Failure) -> Diagnosis | None:
                                           failure.tolerance):
         return _structure(target, failure)  # the values are right: only the float dtype is not
     candidates = (*target.mistakes, *target.siblings)
-    on_failing = [failure.observe_trusted(mistake.impl, failure.trial) for mistake in candidates]
-    agreement = [_agreement(mistake, seen, failure) for mistake, seen in zip(candidates, on_failing, strict=True)]
-    for mistake, count in zip(candidates, agreement, strict=True):
-        if count == len(failure.observed):
+    on_failing, agreement = [], []  # each candidate's observation of the failing trial, and its agreement
+    for mistake in candidates:  # in the catalogue's order: the first that explains every trial names it
+        on_failing.append(failure.observe_trusted(mistake.impl, failure.trial))
+        agreement.append(_agreement(mistake, on_failing[-1], failure))
+        if agreement[-1] == len(failure.observed):
             return Diagnosis(mistake.name, mistake.message)
     default = _wrong_default(target, failure)
     if default:
