@@ -22,7 +22,9 @@ from typing import Any
 
 from dlcourse.grading._report import GradingError
 
-WIDTH = 90  # nbgrader's feedback page and a notebook cell show about this much without scrolling
+# nbgrader's feedback page and a notebook cell show about 90 characters without scrolling; nbgrader's
+# Validate indents the error by 4 and cuts every line longer than 87 (its width 90, less "..."), so 83.
+WIDTH = 83
 _RED, _RESET = "\x1b[31m", "\x1b[0m"
 
 

@@ -100,3 +100,34 @@ def test_a_failed_check_shows_its_picture_under_the_feedback():
     assert [out.output_type for out in contract.outputs] == ["error"]
     assert [out.output_type for out in undrawable.outputs] == ["error"]
     assert "the feedback stands alone" in "\n".join(undrawable.outputs[0].traceback)
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_reports_the_cell_failed_and_shows_the_whole_feedback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def cell(source, **nbgrader):
+        made = nbformat.v4.new_code_cell(source)
+        made.metadata["nbgrader"] = {"schema_version": 3, "locked": False, "solution": False, "grade": False,
+                                     "task": False, **nbgrader}
+        return made
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        cell("def relu(x):\n    return abs(x)", solution=True, grade_id="answer"),
+        cell('from dlcourse.grading import check\ncheck(relu, against="activations.relu")', grade=True,
+             grade_id="test", points=1, locked=True),
+    ])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "wrong.ipynb")
+    bin_dir = str(Path(sys.executable).parent)  # nbgrader runs alembic by name
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    done = subprocess.run([os.path.join(bin_dir, "nbgrader"), "validate", "wrong.ipynb"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    shown = done.stdout
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in shown
+    assert "Likely cause: ReLU is max(0, x); you returned |x|." in shown
+    assert "dlcourse/grading" not in shown and "Traceback" not in shown
+    assert not [line for line in shown.splitlines() if line.endswith("...")]  # Validate cut no line short
