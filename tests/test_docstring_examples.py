@@ -88,6 +88,7 @@ REFERENCE_MODULES = (
     "dlcourse.stacked",
     "dlcourse.surfaces",
     "dlcourse.training",
+    "dlcourse.agreement",
 )
 
 # Built on the reference library, not part of it: no docstring examples run from these.
