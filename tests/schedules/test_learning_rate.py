@@ -236,3 +236,14 @@ def test_bad_steps_are_rejected(bad_step, exc, match):
 def test_bad_arguments_are_rejected(factory, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         factory(**kwargs)
+
+
+@pytest.mark.parametrize("warmup_steps,total_steps,min_lr", [(100, 1000, 0.0), (5, 40, 1e-3), (0, 30, 0.0)])
+def test_problem_set_3s_total_steps_include_the_warmup(warmup_steps, total_steps, min_lr):
+    """Lecture 04: warmup_cosine_lr(k, lr, W, T) of Problem set 3 is linear_warmup(cosine(lr, T - W), W) here."""
+    from dlcourse.grading.topics.schedules import warmup_cosine_lr
+
+    lr, k = 0.1, np.arange(total_steps + 20)
+    ours = S.linear_warmup(S.cosine(lr, total_steps - warmup_steps, min_lr=min_lr), warmup_steps)(k)
+    theirs = [warmup_cosine_lr(int(step), lr, warmup_steps, total_steps, min_lr) for step in k]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

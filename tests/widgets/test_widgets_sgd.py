@@ -6,10 +6,14 @@ RTOL = 1e-12 (quadratic descent): float64; the closed form (1 - lr h)^t theta_0
 and torch.optim.SGD round differently at each of <= 60 steps (a few ulps each).
 TRAJECTORY_RTOL = 1e-9, TRAJECTORY_ATOL = 1e-12: 100 SGD steps on the surfaces
 in float64 against torch autograd + torch.optim.SGD.
+
+The guided tour of lecture 04 (``SURFACE_TOUR``): every value it names can be set on its slider, and every
+run does what the tour's text says.
 """
 
 from __future__ import annotations
 
+import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
@@ -17,7 +21,18 @@ from torch_paths import torch_sgd
 
 from dlcourse.optim import sgd_init, sgd_step
 from dlcourse.surfaces import get_surface, ill_conditioned_quadratic, run
-from dlcourse.widgets.sgd import GD_SURFACES, QUADRATICS, noisy_descent, quadratic_descent, surface_gd_explorer
+from dlcourse.widgets.sgd import (
+    _STARTS,
+    GD_SURFACES,
+    QUADRATICS,
+    SURFACE_TOUR,
+    lr_on_grid,
+    noisy_descent,
+    quadratic_descent,
+    surface_gd_explorer,
+    surface_tour,
+    tour_facts,
+)
 
 RTOL = 1e-12
 TRAJECTORY_RTOL, TRAJECTORY_ATOL = 1e-9, 1e-12
@@ -112,3 +127,57 @@ def test_surface_explorer_starts_at_the_surface_start():
     explorer = surface_gd_explorer(surface="himmelblau", lr=0.01)
     assert (explorer.values()["start_x"], explorer.values()["start_y"]) == (0.0, 0.0)
     assert explorer.controls["surface"].options == GD_SURFACES  # the cliff has its own widget
+
+
+# ---------------------------------------------------------------- the guided tour (lecture 04, section 7)
+
+def on_slider_grid(control, value) -> bool:
+    """Can a person set ``value`` with ``control``? A log slider: its readout shows ``value`` at a grid point."""
+    if isinstance(control, widgets.FloatLogSlider):
+        k = round((np.log(value) / np.log(control.base) - control.min) / control.step)
+        exponent = control.min + k * control.step
+        shown = format(control.base**exponent, control.readout_format)
+        return control.min <= exponent <= control.max + 1e-12 and shown == format(value, control.readout_format)
+    k = (value - control.min) / control.step
+    return control.min <= value <= control.max and abs(k - round(k)) < 1e-9
+
+
+def test_every_value_the_tour_names_is_on_its_sliders_grid():
+    controls = surface_gd_explorer().controls
+    for surface, (_, stops) in SURFACE_TOUR.items():
+        assert surface in controls["surface"].options
+        for stop in stops:
+            start = _STARTS[surface] if stop.start is None else stop.start
+            settings = {"lr": stop.lr, "steps": stop.steps, "noise": stop.noise, "start_x": start[0],
+                        "start_y": start[1]}
+            for name, value in settings.items():
+                assert on_slider_grid(controls[name], value), f"{surface}: {name} = {value} cannot be set"
+            assert format(lr_on_grid(stop.lr), ".3g") == format(stop.lr, ".3g")
+
+
+def test_the_grid_check_refuses_values_between_grid_points():
+    controls = surface_gd_explorer().controls
+    assert not on_slider_grid(controls["lr"], 0.9) and not on_slider_grid(controls["lr"], 0.007)
+    assert not on_slider_grid(controls["lr"], 1.05) and on_slider_grid(controls["lr"], 1.26)
+    assert not on_slider_grid(controls["start_x"], 0.005) and not on_slider_grid(controls["steps"], 155)
+
+
+def test_every_tour_run_does_what_its_text_says():
+    text = surface_tour().data                              # raises if a run misses a stop's expectation
+    for surface, (_, stops) in SURFACE_TOUR.items():
+        for stop in stops:
+            facts = tour_facts(surface, stop)
+            assert stop.text.format(**facts) in text
+            for name, low, high in stop.expect:
+                assert low <= facts[name] <= high, (surface, stop.lr, name, facts[name])
+
+
+def test_the_ravine_stops_bracket_its_stability_limit():
+    """The tour's point: lr 1.0 neither grows nor shrinks the zig-zag, the next slider value diverges."""
+    stops = {stop.lr: stop for stop in SURFACE_TOUR["ravine"][1]}
+    at_limit, beyond = tour_facts("ravine", stops[1.0]), tour_facts("ravine", stops[1.26])
+    assert at_limit["factor_high"] == pytest.approx(1.0, abs=1e-6) and at_limit["diverged_at"] == -1
+    assert beyond["factor_high"] > 1 and beyond["diverged_at"] > 0
+    run_at_limit = noisy_descent("ravine", 1.0, 0.0, 150, (-3.5, -2.0), runs=0).trajectories[0]
+    across = (run_at_limit[:, 1] - run_at_limit[:, 0]) / np.sqrt(2)       # w = (y - x) / sqrt(2)
+    np.testing.assert_allclose(np.abs(across), abs(across[0]), rtol=1e-9)
