@@ -9,8 +9,12 @@ gradients that reach a node along several paths.
 The graph is built on the fly while the forward pass runs (as in
 torch.autograd), so ordinary Python control flow works.
 
-Two modules, one concept each:
+The modules, one concept each:
 
+* :mod:`dlcourse.autograd.scalar`: ``Value``, the same engine for single
+  numbers in micrograd's form (each operation a forward line and a closure
+  that adds its local derivative times the upstream gradient), short enough
+  to read in one go before the array version;
 * :mod:`dlcourse.autograd.tensor`: the ``Tensor`` itself, the graph it
   records and ``backward()`` (reverse topological order, gradient
   accumulation), plus ``no_grad``;
@@ -54,6 +58,7 @@ Notes:
       ``log(0) = -inf``, ``log(-1) = nan``, ``1 / 0 = inf``, ``exp(1000) = inf``.
 """
 
+from dlcourse.autograd.scalar import Value
 from dlcourse.autograd.tensor import Tensor, is_grad_enabled, no_grad, zero_grad
 
-__all__ = ["Tensor", "is_grad_enabled", "no_grad", "zero_grad"]
+__all__ = ["Tensor", "Value", "is_grad_enabled", "no_grad", "zero_grad"]
