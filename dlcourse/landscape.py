@@ -21,7 +21,7 @@ import numpy as np
 
 from dlcourse._checks import check_int, check_rng
 from dlcourse.layers import MLP, softmax_cross_entropy
-from dlcourse.stacked import stack_params, train_stacked
+from dlcourse.stacked import stack_params, stacked_loss_and_grads, train_stacked
 from dlcourse.training import one_blas_thread
 
 __all__ = ["final_loss_spread", "loss_along_line", "permute_hidden_units", "random_direction"]
@@ -122,23 +122,36 @@ def permute_hidden_units(params: Mapping[str, np.ndarray], permutation: Any, lay
 def final_loss_spread(
     widths: Sequence[int], n_seeds: int, X: np.ndarray, y: np.ndarray, *, epochs: int = 100, lr: float = 0.01,
     batch_size: int = 50, seed: int = 0, progress: bool = False,
-) -> dict[int, np.ndarray]:
-    """Final training losses of ``n_seeds`` randomly initialized one-hidden-layer MLPs per width.
+) -> dict[int, dict[str, np.ndarray]]:
+    """Final training losses and gradient norms of ``n_seeds`` randomly initialized one-hidden-layer MLPs per width.
 
     Every network sees the same data and minibatches (Adam, ``train_stacked``);
-    only the initialization differs.  Choromanska et al. (2015): for large
-    networks the minima found are about equally good; small networks often
-    end in a poor one.
+    only the initialization differs.  After ``epochs`` epochs, for every network:
+
+        loss      = L(theta; X, y)                          (mean cross-entropy on all of X)
+        grad_norm = ||dL/dtheta (theta; X, y)||_2           (all parameters as one vector)
+
+    Choromanska et al. (2015): for large networks the minima found are about
+    equally good; small networks often end in a poor one.  The runs stop after
+    a fixed number of epochs, not at a minimum: a gradient norm far from 0
+    says that a run was still moving, so a spread of final losses mixes what a
+    width can fit at all (capacity), how far a run got in the time (speed),
+    and where it got stuck.
 
     Returns:
-        dict width -> final training losses, shape (n_seeds,), sorted.
+        dict width -> {"loss": final losses (n_seeds,), sorted; "grad_norm": the
+        gradient norms (n_seeds,) of the same networks, in the same order;
+        "curve": (n_seeds, epochs + 1) their training losses at the start and
+        after every epoch, in the same order}.
 
     Example:
         >>> from dlcourse.data import spirals
         >>> X, y = spirals(60, 3, 0.2, rng=np.random.default_rng(0))
         >>> spread = final_loss_spread((2, 16), 3, X, y, epochs=5)
-        >>> {width: losses.round(3) for width, losses in spread.items()}
+        >>> {width: result["loss"].round(3) for width, result in spread.items()}
         {2: array([1.143, 1.151, 1.221]), 16: array([0.949, 0.974, 1.022])}
+        >>> spread[16]["grad_norm"].round(3)
+        array([0.263, 0.291, 0.26 ])
     """
     n_seeds = check_int(n_seeds, "n_seeds", 1)
     n_classes = int(y.max()) + 1
@@ -151,7 +164,11 @@ def final_loss_spread(
     for width in iterator:
         models = [MLP([X.shape[1], width, n_classes], rng=np.random.default_rng([seed, width, s]))
                   for s in range(n_seeds)]
-        _, losses = train_stacked(stack_params(models), X, y, lrs=lr, epochs=epochs,
-                                  rng=np.random.default_rng(seed), batch_size=batch_size)
-        spread[width] = np.sort(losses[:, -1])
+        params, losses = train_stacked(stack_params(models), X, y, lrs=lr, epochs=epochs,
+                                       rng=np.random.default_rng(seed), batch_size=batch_size)
+        with one_blas_thread():
+            _, grads = stacked_loss_and_grads(params, X, y)
+        grad_norm = np.sqrt(sum((g.reshape(n_seeds, -1) ** 2).sum(axis=1) for g in grads))
+        order = np.argsort(losses[:, -1], kind="stable")
+        spread[width] = {"loss": losses[order, -1], "grad_norm": grad_norm[order], "curve": losses[order]}
     return spread
