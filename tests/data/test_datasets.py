@@ -23,6 +23,21 @@ def test_load_digits_images():
     X, _ = load_digits()
     assert images.shape == (1797, 8, 8)
     np.testing.assert_array_equal(images.reshape(1797, 64), X)
+    np.testing.assert_array_equal(images * 16, sklearn_datasets.load_digits().images)
+
+
+def test_load_digits_does_not_import_sklearn_and_returns_fresh_arrays():
+    import subprocess
+    import sys
+
+    code = ("import sys; from dlcourse.data import load_digits; X, y = load_digits(); "
+            "print('sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+    X, y = load_digits()
+    X[0, 0], y[0] = 99.0, 99  # a caller may change what it got; the next call is unaffected
+    X2, y2 = load_digits()
+    assert X2[0, 0] == 0.0 and y2[0] == 0
 
 
 # ------------------------------------------------------------ 2-D toy sets
