@@ -77,6 +77,7 @@ REFERENCE_MODULES = (
     "dlcourse.optim.adaptive",
     "dlcourse.optim.lion",
     "dlcourse.optim.momentum_forms",
+    "dlcourse.optim.radam",
     "dlcourse.optim.sgd",
     "dlcourse.optim.torch_adapter",
     "dlcourse.optim.wrappers",
