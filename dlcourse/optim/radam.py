@@ -4,8 +4,8 @@ At step t Adam's ``v_hat`` is an average of only a few squared gradients, so
 its adaptive learning rate ``1 / sqrt(v_hat)`` varies wildly from run to run
 (at t = 1 it is ``1 / |g_1|``).  RAdam multiplies the adaptive step by a
 factor ``r_t`` that compensates for that variance, and takes plain momentum
-steps while the variance is not even finite: a warm-up derived from ``beta2``
-rather than tuned.  Names and defaults follow ``torch.optim.RAdam``; it is a
+steps while the paper's approximation of the variance does not exist: a
+warm-up derived from ``beta2`` rather than tuned.  Names and defaults follow ``torch.optim.RAdam``; it is a
 module of its own only to keep ``adam.py`` short.
 """
 
@@ -89,16 +89,20 @@ def radam_step(
         ``rho`` is the length of the simple moving average that has the same
         "centre of mass" as the exponential one: ``rho = 1`` at t = 1 (one
         gradient), about t for small t, ``rho_inf`` for t -> infinity.  If
-        ``v_hat`` were a scaled inverse chi-square with ``rho`` degrees of
-        freedom, the variance of ``1 / sqrt(v_hat)`` would be infinite for
-        ``rho <= 4``; ``r`` is (to first order) the ratio of the standard
-        deviation it has at ``rho_inf`` to the one at ``rho``.  The paper
-        switches at ``rho > 4``; the authors' code and torch at ``rho > 5``.
+        ``v_hat`` were an average of ``rho`` squared normal gradients of
+        variance sigma^2, the variance of the adaptive rate
+        ``psi = 1 / sqrt(v_hat)`` would be, to first order,
+        ``rho / (2 (rho - 2) (rho - 4) sigma^2)``, which exists only for
+        ``rho > 4``; ``r`` is the ratio of its square roots at ``rho_inf``
+        and at ``rho``, so ``r * psi`` has about the spread that ``psi`` has
+        late in training.  The paper switches at ``rho > 4``, torch at
+        ``rho > 5`` (the authors' code at ``rho >= 5``, and by default it
+        skips the update before that).
         With the default betas the first five steps are momentum steps of
         size ``lr * |m_hat|`` (not normalized: they scale with the
         gradient), then ``r`` grows from 0.03 at t = 6 toward 1 over
         thousands of steps.  Unlike Adam, eps is added to the root of the
-        uncorrected ``v`` (torch's order).  ``beta2 < 0.6`` gives
+        uncorrected ``v`` (torch's order).  ``beta2 <= 2/3`` gives
         ``rho_inf <= 5``: never rectified, always momentum steps.
 
     Example:
