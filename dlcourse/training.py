@@ -43,6 +43,7 @@ from dlcourse._checks import check_choice, check_int, check_rng
 from dlcourse.data import Split, load_digits, minibatches, standardize, train_val_test_split
 from dlcourse.layers import MLP, softmax_cross_entropy
 from dlcourse.optim import OPTIMIZERS, Optimizer
+from dlcourse.schedules import constant, linear_warmup
 
 __all__ = [
     "DIGITS_SPLIT_SEED",
@@ -327,7 +328,14 @@ def train(
 
 
 def train_on_digits(
-    optimizer: str, epochs: int = 5, *, seed: int = 0, hidden: int = 64, batch_size: int = 32, **hyperparameters: Any
+    optimizer: str,
+    epochs: int = 5,
+    *,
+    seed: int = 0,
+    hidden: int = 64,
+    batch_size: int = 32,
+    warmup_steps: int = 0,
+    **hyperparameters: Any,
 ) -> dict[str, np.ndarray]:
     """Train a 64-hidden-10 ReLU MLP on :func:`digits_split` with one optimizer; return its learning curves.
 
@@ -342,6 +350,10 @@ def train_on_digits(
         seed: the run's seed.
         hidden: width of the hidden layer, ``>= 1``.
         batch_size: ``>= 1``.
+        warmup_steps: ``>= 0``; if positive, the learning rate ``lr`` (which
+            must then be given) is warmed up linearly from 0 over that many
+            steps, ``dlcourse.schedules.linear_warmup(constant(lr), warmup_steps)``
+            (torch: ``LambdaLR(optimizer, lambda k: min(1, k / warmup_steps))``).
         **hyperparameters: passed to the step function (``lr=...``).
 
     Returns:
@@ -356,11 +368,23 @@ def train_on_digits(
     """
     check_choice(optimizer, "optimizer", tuple(OPTIMIZERS))
     epochs, hidden = check_int(epochs, "epochs", 1), check_int(hidden, "hidden", 1)
+    warmup_steps = check_int(warmup_steps, "warmup_steps", 0)
+    if warmup_steps and "lr" not in hyperparameters:
+        raise ValueError(f"warmup_steps={warmup_steps} warms up lr, so lr must be given (lr=...)")
     split = _cached_split()
     rng = np.random.default_rng(seed)
     model = MLP([split.X_train.shape[1], hidden, 10], activation="relu", init="he_normal", rng=rng)
-    history = fit(model, Optimizer(model.params, optimizer, **hyperparameters).step, split.X_train, split.y_train,
-                  epochs=epochs, batch_size=batch_size, rng=rng, progress=False,
+    opt = Optimizer(model.params, optimizer, **hyperparameters)
+    on_step = None
+    if warmup_steps:
+        schedule = linear_warmup(constant(hyperparameters["lr"]), warmup_steps)
+        opt.hyperparameters["lr"] = schedule(0)
+
+        def on_step(updates: int, loss: float) -> None:  # the rate of the next update
+            opt.hyperparameters["lr"] = schedule(updates)
+
+    history = fit(model, opt.step, split.X_train, split.y_train, epochs=epochs, batch_size=batch_size, rng=rng,
+                  on_step=on_step, progress=False,
                   metrics={"val_accuracy": lambda trained: accuracy(trained, split.X_val, split.y_val)})
     per_epoch = np.split(history["step_loss"], epochs)
     return {"loss": history["step_loss"], "train_loss": np.array([np.mean(losses) for losses in per_epoch]),

@@ -38,6 +38,8 @@ from dlcourse.optim import (
     nadam_step,
     nesterov_init,
     nesterov_step,
+    radam_init,
+    radam_step,
     rmsprop_step,
     sgd_init,
     sgd_step,
@@ -157,6 +159,31 @@ TORCH_CASES = [
         torch.optim.NAdam,
         {"lr": 0.01, "weight_decay": 0.2, "decoupled_weight_decay": True},
     ),
+    # RAdam: with the default betas steps 1-5 are momentum steps, then rectified ones (both branches);
+    # beta2 = 0.9 rectifies from t = 6 on, with r = 0.26 there and 0.9998 at t = 100;
+    # beta2 = 0.5 (rho_inf = 3) never rectifies
+    ("radam-default", "radam", {}, torch.optim.RAdam, {}),
+    (
+        "radam-l2",
+        "radam",
+        {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1},
+        torch.optim.RAdam,
+        {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1},
+    ),
+    (
+        "radam-decoupled",
+        "radam",
+        {"lr": 0.01, "weight_decay": 0.2, "decoupled_weight_decay": True},
+        torch.optim.RAdam,
+        {"lr": 0.01, "weight_decay": 0.2, "decoupled_weight_decay": True},
+    ),
+    (
+        "radam-never-rectified",
+        "radam",
+        {"lr": 0.01, "betas": (0.9, 0.5)},
+        torch.optim.RAdam,
+        {"lr": 0.01, "betas": (0.9, 0.5)},
+    ),
 ]
 
 # Hyperparameters that exercise every branch (weight decay, centered, momentum, ...).
@@ -172,6 +199,7 @@ BRANCHY = {
     "amsgrad": {"weight_decay": 0.1},
     "adamax": {"weight_decay": 0.1},
     "nadam": {"weight_decay": 0.1},
+    "radam": {"weight_decay": 0.1},
     "lion": {"weight_decay": 0.1},
 }
 
@@ -320,6 +348,27 @@ def test_step_counter_is_used_after_increment():
     np.testing.assert_array_equal(a, b)
 
 
+def test_radam_takes_momentum_steps_until_v_averages_more_than_five_gradients():
+    # With beta2 = 0.999, rho_t (the number of squared gradients v effectively averages) is 1.0, 2.0, 3.0, 4.0,
+    # 5.0 (to one decimal) for t = 1..5: plain momentum steps theta - lr * m_hat, which scale with the gradient;
+    # from t = 6 on the step is Adam's, rectified, and does not.
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(4) for _ in range(7)]
+    steps = {}
+    for scale in (1.0, 100.0):
+        theta, state, adam_state, steps[scale] = np.zeros(4), radam_init(np.zeros(4)), adam_init(np.zeros(4)), []
+        for t, grad in enumerate(grads, start=1):
+            new_theta, state = radam_step(theta, scale * grad, state, lr=0.1)
+            _, adam_state = adam_step(theta, scale * grad, adam_state, lr=0.1)  # the same m
+            if t <= 5:
+                m_hat = adam_state["exp_avg"] / (1 - 0.9**t)
+                np.testing.assert_allclose(new_theta, theta - 0.1 * m_hat, rtol=1e-15)
+            steps[scale].append(new_theta - theta)
+            theta = new_theta
+    np.testing.assert_allclose(100 * np.array(steps[1.0][:5]), steps[100.0][:5], rtol=1e-12)
+    np.testing.assert_allclose(steps[1.0][5:], steps[100.0][5:], rtol=1e-6)  # up to eps
+
+
 def test_first_momentum_buffer_is_the_undampened_gradient():
     theta, grad = np.zeros(3), np.array([1.0, -2.0, 3.0])
     _, state = momentum_step(theta, grad, momentum_init(theta), dampening=0.5)
@@ -410,6 +459,9 @@ def test_state_of_another_parameter_is_rejected():
         (adam_step, {"lr": "fast"}, TypeError, "lr must be a real number"),
         (nadam_step, {"momentum_decay": -1.0}, ValueError, "momentum_decay must be in"),
         (nadam_step, {"decoupled_weight_decay": 1}, TypeError, "decoupled_weight_decay must be True"),
+        (radam_step, {"betas": (0.9, 1.0)}, ValueError, r"betas\[1\] must be in"),
+        (radam_step, {"eps": 0.0}, ValueError, "eps must be in"),
+        (radam_step, {"decoupled_weight_decay": "no"}, TypeError, "decoupled_weight_decay must be True"),
         (lion_step, {"betas": (0.9, 1.0)}, ValueError, r"betas\[1\] must be in"),
     ],
 )
@@ -717,7 +769,7 @@ def test_torch_adapter_rejects_unknown_hyperparameters():
 def test_registry_names_match_functions():
     assert set(OPTIMIZERS) == {
         "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta",
-        "adam", "adamw", "amsgrad", "adamax", "nadam", "lion",
+        "adam", "adamw", "amsgrad", "adamax", "nadam", "radam", "lion",
     }  # fmt: skip
     for name, (init_fn, step_fn) in OPTIMIZERS.items():
         assert (init_fn.__name__, step_fn.__name__) == (f"{name}_init", f"{name}_step")

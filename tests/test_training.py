@@ -119,33 +119,56 @@ def test_autograd_graph_size_counts_reachable_nodes():
     assert autograd_graph_size(loss.item()) == 0 and autograd_graph_size(loss.detach()) == 0
 
 
-def test_train_on_digits_matches_torch_training():
-    epochs, lr = 1, 3e-3
-    ours = train_on_digits("adam", epochs, seed=4, hidden=16, batch_size=37, lr=lr)
-    # the same run in torch: same split, same initial weights, same minibatches (the documented rng order)
+def _torch_digits_run(make_optimizer, epochs, seed, hidden, batch_size, make_scheduler=None):
+    """train_on_digits's run in torch: same split, same initial weights, same minibatches (the documented rng order)."""
     X, y = load_digits()
     split = train_val_test_split(X, y, rng=np.random.default_rng(0))
-    rng = np.random.default_rng(4)
-    mlp = MLP([64, 16, 10], activation="relu", init="he_normal", rng=rng)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10)).double()
+    rng = np.random.default_rng(seed)
+    mlp = MLP([64, hidden, 10], activation="relu", init="he_normal", rng=rng)
+    model = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)).double()
     with torch.no_grad():
         for layer, index in ((model[0], 1), (model[2], 2)):
             layer.weight.copy_(torch.from_numpy(mlp.params[f"W{index}"].T))
             layer.bias.copy_(torch.from_numpy(mlp.params[f"b{index}"]))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = make_optimizer(model.parameters())
+    scheduler = make_scheduler(optimizer) if make_scheduler else None
     losses = []
     for _ in range(epochs):
-        for X_batch, y_batch in minibatches(split.X_train, split.y_train, 37, rng=rng):
+        for X_batch, y_batch in minibatches(split.X_train, split.y_train, batch_size, rng=rng):
             optimizer.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(torch.from_numpy(X_batch)), torch.from_numpy(y_batch))
             loss.backward()
             optimizer.step()
+            if scheduler:
+                scheduler.step()
             losses.append(loss.item())
-    np.testing.assert_allclose(ours["loss"], losses, rtol=1e-9)
     with torch.no_grad():
         accuracy = (model(torch.from_numpy(split.X_val)).argmax(1).numpy() == split.y_val).mean()
+    return np.array(losses), accuracy
+
+
+def test_train_on_digits_matches_torch_training():
+    epochs, lr = 1, 3e-3
+    ours = train_on_digits("adam", epochs, seed=4, hidden=16, batch_size=37, lr=lr)
+    losses, accuracy = _torch_digits_run(lambda p: torch.optim.Adam(p, lr=lr), epochs, 4, 16, 37)
+    np.testing.assert_allclose(ours["loss"], losses, rtol=1e-9)
     assert ours["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-12)
     assert ours["train_loss"][-1] == pytest.approx(np.mean(losses), rel=1e-9)
+
+
+@pytest.mark.parametrize(("name", "torch_class"), [("adam", torch.optim.Adam), ("radam", torch.optim.RAdam)])
+def test_train_on_digits_warmup_matches_torch_lambda_lr(name, torch_class):
+    # a linear warm-up from 0 over 30 steps (the first update has lr = 0), then lr: torch's LambdaLR
+    epochs, lr, warmup = 2, 3e-2, 30
+    ours = train_on_digits(name, epochs, seed=5, hidden=16, batch_size=37, lr=lr, warmup_steps=warmup)
+    losses, accuracy = _torch_digits_run(
+        lambda p: torch_class(p, lr=lr), epochs, 5, 16, 37,
+        make_scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda k: min(1.0, k / warmup)),
+    )
+    np.testing.assert_allclose(ours["loss"], losses, rtol=1e-9)
+    without = train_on_digits(name, 1, seed=5, hidden=16, batch_size=37, lr=lr)
+    assert ours["loss"][0] == without["loss"][0] and ours["loss"][1] != without["loss"][1]
+    assert ours["val_accuracy"][-1] == pytest.approx(accuracy, abs=1e-12)
 
 
 def test_train_on_digits_bad_arguments():
@@ -155,6 +178,10 @@ def test_train_on_digits_bad_arguments():
         train_on_digits("adam", 0)
     with pytest.raises(TypeError, match="betas2"):
         train_on_digits("adam", 1, betas2=0.9)
+    with pytest.raises(ValueError, match="lr must be given"):
+        train_on_digits("adam", 1, warmup_steps=10)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        train_on_digits("adam", 1, warmup_steps=-1, lr=0.1)
 
 
 # ------------------------------------------------------------------ fit's options

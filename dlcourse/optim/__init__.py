@@ -1,7 +1,7 @@
 """Optimizers as pure numpy functions, checked against ``torch.optim``.
 
 For every algorithm NAME (sgd, momentum, nesterov, adagrad, rmsprop, adadelta,
-adam, adamw, amsgrad, adamax, nadam, lion)::
+adam, adamw, amsgrad, adamax, nadam, radam, lion)::
 
     state = NAME_init(theta)
     theta, state = NAME_step(theta, grad, state, **hyperparameters)
@@ -16,7 +16,8 @@ Each ``NAME_step`` is its docstring's equations, line by line, in plain
 vectorized numpy: the answer key reads like the slide.
 
 Modules: ``sgd`` (sgd, momentum, nesterov), ``adaptive`` (adagrad, rmsprop,
-adadelta), ``adam`` (adam, adamw, amsgrad, adamax, nadam), ``lion``,
+adadelta), ``adam`` (adam, adamw, amsgrad, adamax, nadam), ``radam`` (Rectified
+Adam), ``lion``,
 ``momentum_forms`` (momentum's moving-average and Sutskever forms, which the
 lectures compare with torch's), ``wrappers`` (``OPTIMIZERS`` registry,
 in-place ``Optimizer`` for lists or dicts of arrays) and ``torch_adapter``
@@ -46,6 +47,7 @@ from dlcourse.optim.momentum_forms import (
     sutskever_momentum_init,
     sutskever_momentum_step,
 )
+from dlcourse.optim.radam import radam_init, radam_step
 from dlcourse.optim.sgd import momentum_init, momentum_step, nesterov_init, nesterov_step, sgd_init, sgd_step
 from dlcourse.optim.torch_adapter import as_torch_optimizer, numpy_step_optimizer_class
 from dlcourse.optim.wrappers import OPTIMIZERS, Optimizer, resolve_optimizer
@@ -78,6 +80,8 @@ __all__ = [
     "nesterov_init",
     "nesterov_step",
     "numpy_step_optimizer_class",
+    "radam_init",
+    "radam_step",
     "resolve_optimizer",
     "rmsprop_init",
     "rmsprop_step",

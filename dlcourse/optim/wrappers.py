@@ -34,6 +34,7 @@ from dlcourse.optim.momentum_forms import (
     sutskever_momentum_init,
     sutskever_momentum_step,
 )
+from dlcourse.optim.radam import radam_init, radam_step
 from dlcourse.optim.sgd import momentum_init, momentum_step, nesterov_init, nesterov_step, sgd_init, sgd_step
 
 __all__ = ["OPTIMIZERS", "Optimizer", "hyperparameter_names", "resolve_optimizer"]
@@ -54,6 +55,7 @@ OPTIMIZERS: dict[str, tuple[InitFn, StepFn]] = {
     "amsgrad": (amsgrad_init, amsgrad_step),
     "adamax": (adamax_init, adamax_step),
     "nadam": (nadam_init, nadam_step),
+    "radam": (radam_init, radam_step),
     "lion": (lion_init, lion_step),
 }
 # step_fn -> init_fn for every step function of ``dlcourse.optim`` (the

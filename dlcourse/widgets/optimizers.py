@@ -38,8 +38,8 @@ from dlcourse.widgets.momentum import (
 )
 
 __all__ = [
-    "RACE_OPTIMIZERS", "RACE_SURFACES", "START_POINTS", "TUNED_LR", "bias_correction_explorer", "draw_race",
-    "optimizer_race", "race",
+    "RACE_HYPERPARAMETERS", "RACE_OPTIMIZERS", "RACE_SURFACES", "START_POINTS", "TUNED_LR", "bias_correction_explorer",
+    "draw_race", "optimizer_race", "race",
 ]
 
 RACE_SURFACES = ("rosenbrock", "beale", "himmelblau", "saddle", "ravine", "quadratic")
@@ -85,6 +85,15 @@ TUNED_LR: dict[str, dict[str, float]] = {
     },
 }
 
+#: Hyperparameters besides the learning rate that change a racer's update: passed to its step
+#: function and shown on the scoreboard next to its rate (``dlcourse.optim``'s defaults, written
+#: out: AdamW's decay is torch's default, a pull toward the origin that Adam does not have).
+#: Every other hyperparameter (betas, eps, ...) is at torch's default.
+RACE_HYPERPARAMETERS: dict[str, dict[str, float]] = {
+    "momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9}, "adamw": {"weight_decay": 1e-2},
+}
+_SYMBOLS = {"momentum": "\u03bc", "weight_decay": "\u03bb"}  # mu and lambda, as in docs/notation.md
+
 #: Start points: the surface's own default, or a corner of its plotted window
 #: as fractions (x, y) of the window's width and height.
 START_POINTS: dict[str, tuple[float, float] | None] = {
@@ -113,7 +122,7 @@ def _start_point(surface: str, start: str) -> tuple[float, float]:
 def _race_run(surface: str, optimizer: str, lr: float, start: tuple[float, float], length: int) -> np.ndarray:
     """``length`` steps of one optimizer (read-only, cached: moving one lr reruns one optimizer)."""
     init_fn, step_fn = OPTIMIZERS[optimizer]
-    path = run(step_fn, init_fn, surface, np.array(start), length, lr=lr)
+    path = run(step_fn, init_fn, surface, np.array(start), length, lr=lr, **RACE_HYPERPARAMETERS.get(optimizer, {}))
     path.setflags(write=False)
     return path
 
@@ -127,8 +136,9 @@ def race(
 ) -> dict[str, Any]:
     """Run several optimizers from the same start on a 2-D surface.
 
-    Each optimizer uses ``TUNED_LR[surface][name] * lr_factors.get(name, 1)``
-    and torch's defaults for every other hyperparameter.
+    Each optimizer uses ``TUNED_LR[surface][name] * lr_factors.get(name, 1)``,
+    the hyperparameters of ``RACE_HYPERPARAMETERS`` (momentum 0.9, AdamW's
+    weight decay 1e-2) and torch's defaults for every other one.
 
     Args:
         surface: one of ``RACE_SURFACES``.
@@ -139,8 +149,10 @@ def race(
 
     Returns:
         dict with ``surface``, ``start`` (x, y), ``lrs`` (learning rate of all
-        eleven optimizers), ``trajectories`` and ``losses`` (f - f*, or f on the
-        saddle) of the racing ones, ``scores`` (final f - f*, or on the saddle
+        eleven optimizers), ``hyperparameters`` (name -> the keywords its
+        step function is given: ``lr`` and ``RACE_HYPERPARAMETERS``),
+        ``trajectories`` and ``losses`` (f - f*, or f on the saddle) of the
+        racing ones, ``scores`` (final f - f*, or on the saddle
         the step at which f fell below -4, the window's lowest value; None if
         diverged or not escaped) and ``score_label``.
 
@@ -174,7 +186,9 @@ def race(
     saddle = not get_surface(name).minima
     scores = {o: (_escape_step(loss) if saddle else _final(loss)) for o, loss in losses.items()}
     return {
-        "surface": name, "start": point, "steps": steps, "lrs": lrs, "trajectories": trajectories,
+        "surface": name, "start": point, "steps": steps, "lrs": lrs,
+        "hyperparameters": {o: {"lr": lrs[o], **RACE_HYPERPARAMETERS.get(o, {})} for o in RACE_OPTIMIZERS},
+        "trajectories": trajectories,
         "losses": losses, "scores": scores,
         "score_label": "step at which f < -4 (escaped)" if saddle else f"f - f* after {steps} steps",
     }
@@ -210,7 +224,7 @@ def draw_race(figure: Figure, data: dict[str, Any], tune: str = "adam", **values
 
 
 def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> None:
-    """One row per optimizer, labelled with its learning rate; a bar for each racing one."""
+    """One row per optimizer, labelled with its hyperparameters; a bar for each racing one."""
     rows = np.arange(len(RACE_OPTIMIZERS))[::-1]
     floor, ceiling = 1e-16, 1e8  # as the loss curves: beyond these, bars would squash the others
     scores = {o: (min(max(s, floor), ceiling) if log else s) for o, s in data["scores"].items() if s is not None}
@@ -226,9 +240,10 @@ def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> Non
     # eleven ticks would cost more to lay out than the whole scoreboard.
     ax.set_yticks([])
     for row, o in zip(rows, RACE_OPTIMIZERS, strict=True):
-        ax.text(1.03, row, f"{o}  lr={data['lrs'][o]:.2g}", transform=ax.get_yaxis_transform(), va="center",
-                fontsize=8, color=_COLORS[o] if o in data["trajectories"] else "0.6",
-                fontweight="bold" if o == tune else "normal")
+        settings = "  ".join(f"{_SYMBOLS[k]}={v:g}" for k, v in data["hyperparameters"][o].items() if k != "lr")
+        ax.text(1.03, row, f"{o}  lr={data['lrs'][o]:.2g}" + (f"\n    {settings}" if settings else ""),
+                transform=ax.get_yaxis_transform(), va="center", fontsize=8, linespacing=1.0,
+                color=_COLORS[o] if o in data["trajectories"] else "0.6", fontweight="bold" if o == tune else "normal")
     if log:
         ax.set_xscale("log")
         plain_log_ticks(ax.xaxis, numticks=4)  # plain labels (0.0001) are wide: fewer of them
@@ -257,7 +272,8 @@ def optimizer_race(**initial: Any) -> Explorer:
     is drawn bold), ``steps`` (10..500), ``start`` (``START_POINTS``) and one
     ``lr_NAME`` per optimizer: a factor on its tuned rate ``TUNED_LR[surface]``
     (log slider 0.01..100; the slider's label shows the tuned rate, the
-    scoreboard the rate in use).
+    scoreboard the rate in use and the ``RACE_HYPERPARAMETERS``: momentum mu,
+    AdamW's weight decay lambda).
 
     Speed: median 115 ms, max 170 ms per update over 130 updates (every control
     moved to several values, twice) on an otherwise idle 2-core machine,

@@ -12,15 +12,18 @@ import sys
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 from torch_paths import torch_trajectory
 
 from dlcourse.surfaces import get_surface
 from dlcourse.widgets.optimizers import (
+    RACE_HYPERPARAMETERS,
     RACE_OPTIMIZERS,
     RACE_SURFACES,
     START_POINTS,
     TUNED_LR,
     bias_correction_explorer,
+    draw_race,
     optimizer_race,
     race,
 )
@@ -131,6 +134,22 @@ def test_race_bad_arguments_name_themselves():
         race("beale", lr_factors={"adam": 0.0})
     with pytest.raises(TypeError, match="lr_adamm"):
         optimizer_race(lr_adamm=2.0)
+
+
+def test_race_shows_every_hyperparameter_besides_torchs_defaults():
+    # AdamW's weight decay (torch's default 1e-2, which Adam does not have) and momentum's mu are shown
+    assert RACE_HYPERPARAMETERS == {"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9},
+                                    "adamw": {"weight_decay": 1e-2}}
+    data = race("ravine", ("adam", "adamw"), steps=50)
+    assert data["hyperparameters"]["adamw"] == {"lr": TUNED_LR["ravine"]["adamw"], "weight_decay": 1e-2}
+    assert data["hyperparameters"]["adam"] == {"lr": TUNED_LR["ravine"]["adam"]}
+    # the scoreboard's row of AdamW names its decay, Adam's none
+    figure = Figure(figsize=(13.0, 4.6))
+    draw_race(figure, data)
+    labels = [text.get_text() for text in figure.axes[2].texts]
+    assert any(label.startswith("adamw  lr=1.8") and "\u03bb=0.01" in label for label in labels)
+    assert any(label.startswith("momentum") and "\u03bc=0.9" in label for label in labels)
+    assert not any(label.startswith("adam  ") and "\u03bb" in label for label in labels)
 
 
 def test_race_widget_shows_only_the_tuned_slider():
