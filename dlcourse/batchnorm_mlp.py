@@ -26,7 +26,6 @@ from dlcourse.data import Split, load_digits
 from dlcourse.init import he_normal
 from dlcourse.layers import linear_backward, linear_forward, relu_backward, relu_forward
 from dlcourse.norm import batchnorm_backward, batchnorm_forward, groupnorm_forward
-from dlcourse.optim import Optimizer
 from dlcourse.training import fit, one_blas_thread, standardized_digits_split
 
 __all__ = ["VAL_SIZE", "BatchNormMLP", "MLPRun", "batchnorm_digits_split", "batchnorm_runs", "train_deep_mlp"]
@@ -213,7 +212,7 @@ def train_deep_mlp(
     set, cut into ``steps`` minibatches of ``batch_size`` examples (a batch may
     straddle two permutations).  :func:`dlcourse.training.fit` runs
     ``theta <- theta - lr * grad`` on softmax cross-entropy over them
-    (``dlcourse.optim`` "sgd") and stops at a non-finite loss.  Every
+    (plain SGD, in place) and stops at a non-finite loss.  Every
     ``record_every`` updates it records the validation accuracy in evaluation
     mode and with the validation set cut into batches of ``batch_size``
     normalized by their own statistics (what forgetting ``model.eval()``
@@ -293,6 +292,11 @@ def train_deep_mlp(
             model.noise = [(noise_rng.uniform(1 - noise / 2, 1 + noise / 2, width),
                             noise_rng.uniform(-noise, noise, width)) for _ in range(depth)]
 
+    def sgd_in_place(grads: dict[str, np.ndarray]) -> None:
+        # dlcourse.optim's "sgd" without its per-call argument checks (18 runs of 200 updates in the lecture)
+        for name, grad in grads.items():
+            model.params[name] -= lr * grad
+
     def after_update(step: int, _loss: float) -> None:
         # the pre-activations of the training batch, still held from the update's forward pass
         batch_mean[step - 1] = np.mean(model.pre_activations, axis=1)
@@ -303,7 +307,7 @@ def train_deep_mlp(
     with np.errstate(all="ignore"), one_blas_thread():  # a diverging run overflows: fit stops it
         record(0)
         draw_noise()
-        history = fit(model, Optimizer(model.params, "sgd", lr=lr).step, X_train, y_train, epochs=1,
+        history = fit(model, sgd_in_place, X_train, y_train, epochs=1,
                       batches=batch_indices, on_step=after_update, stop_if_not_finite=True, progress=False)
     return MLPRun(history["step_loss"], checkpoints, val_accuracy, val_accuracy_batch_stats, stats["unit_mean"],
                   stats["unit_std"], stats["probe_mean"], stats["probe_var"], batch_mean, batch_var, running_mean,

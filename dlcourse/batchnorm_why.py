@@ -158,7 +158,7 @@ def _pretrained(run: MLPRun) -> BatchNormMLP:
 def finetune_frozen_batchnorm(
     contrast: float = 0.6,
     per_class: int = 10,
-    batch_sizes: tuple[int, ...] = (2, 100),
+    batch_sizes: tuple[int, ...] = (2, 20),
     *,
     lr: float = 0.01,
     epochs: int = 3,
