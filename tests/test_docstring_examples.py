@@ -43,6 +43,7 @@ REFERENCE_MODULES = (
     "dlcourse.activations.rectifiers",
     "dlcourse.activations.saturating",
     "dlcourse.activations.smooth",
+    "dlcourse.augmentation",
     "dlcourse.autograd",
     "dlcourse.autograd.ops",
     "dlcourse.autograd.shapes",
@@ -57,6 +58,7 @@ REFERENCE_MODULES = (
     "dlcourse.data.datasets",
     "dlcourse.data.mnist",
     "dlcourse.data.splits",
+    "dlcourse.early_stopping",
     "dlcourse.experiments",
     "dlcourse.gradcheck",
     "dlcourse.gradient_noise",
@@ -90,6 +92,7 @@ REFERENCE_MODULES = (
     "dlcourse.stacked",
     "dlcourse.surfaces",
     "dlcourse.training",
+    "dlcourse.transfer",
     "dlcourse.agreement",
 )
 
@@ -111,6 +114,7 @@ EXAMPLES_REQUIRED = (
     "dlcourse.activations.rectifiers",
     "dlcourse.activations.saturating",
     "dlcourse.activations.smooth",
+    "dlcourse.augmentation",
     "dlcourse.autograd.ops",
     "dlcourse.autograd.shapes",
     "dlcourse.autograd.tensor",
@@ -121,6 +125,7 @@ EXAMPLES_REQUIRED = (
     "dlcourse.data.datasets",
     "dlcourse.data.mnist",
     "dlcourse.data.splits",
+    "dlcourse.early_stopping",
     "dlcourse.experiments",
     "dlcourse.gradcheck",
     "dlcourse.gradient_noise",
@@ -141,6 +146,7 @@ EXAMPLES_REQUIRED = (
     "dlcourse.schedules.clipping",
     "dlcourse.schedules.learning_rate",
     "dlcourse.stacked",
+    "dlcourse.transfer",
 )
 
 # numpy's default print options, set for every example: a test that changed
