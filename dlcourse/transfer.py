@@ -53,7 +53,7 @@ def _check_ks(ks: Sequence[int], largest: int) -> tuple[int, ...]:
 
 
 def frozen_features_probe(
-    ks: Sequence[int] = (1, 3, 10), *, repeats: int = 3, hidden: int = 256, source_epochs: int = 20, seed: int = 0
+    ks: Sequence[int] = (1, 3, 10), *, repeats: int = 6, hidden: int = 256, source_epochs: int = 20, seed: int = 0
 ) -> dict[int, dict[str, float]]:
     """Features learned on the digits 0-4, frozen, as the input of a new last layer for 5-9.
 
@@ -64,7 +64,7 @@ def frozen_features_probe(
         features(x) = relu(x W1 + b1)        (computed once; W1, b1 never change again)
 
     For k examples of each of 5-9 (``repeats`` random draws), a new softmax
-    layer (Adam, lr 1e-2, 100 epochs, batches of 32) is the only thing trained,
+    layer (Adam, lr 1e-2, 100 full-batch steps) is the only thing trained,
     on three inputs: the raw pixels ("pixels, linear"), a frozen random
     hidden layer of the same width ("random features", He-normal weights,
     zero biases) and the frozen features of 0-4 ("features from 0-4").
@@ -108,7 +108,8 @@ def frozen_features_probe(
             for name, features in inputs.items():
                 F_train, F_val = features(split.X_train[few]), features(split.X_val[target_val])
                 head = _train(MLP([F_train.shape[1], 5], rng=np.random.default_rng([seed, 4, repeat])), F_train,
-                              split.y_train[few] - 5, epochs=100, lr=1e-2, batch_size=32, seed=[seed, 5, repeat])
+                              split.y_train[few] - 5, epochs=100, lr=1e-2, batch_size=len(few),
+                              seed=[seed, 5, repeat])
                 accuracies[name].append(accuracy(head, F_val, split.y_val[target_val] - 5))
         result[k] = {name: float(np.mean(values)) for name, values in accuracies.items()}
     return result

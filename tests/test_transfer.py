@@ -22,7 +22,7 @@ def test_frozen_features_are_no_better_than_pixels_or_random_features():
     result = frozen_features_probe()
     for accuracies in result.values():
         best_baseline = max(accuracies["pixels, linear"], accuracies["random features"])
-        assert accuracies["features from 0-4"] < best_baseline + 0.05
+        assert abs(accuracies["features from 0-4"] - best_baseline) < 0.03
     assert result[10]["pixels, linear"] > 0.85   # the head does learn 5-9 from 50 examples
 
 
