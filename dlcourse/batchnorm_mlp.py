@@ -26,7 +26,6 @@ from dlcourse.data import Split, load_digits
 from dlcourse.init import he_normal
 from dlcourse.layers import linear_backward, linear_forward, relu_backward, relu_forward
 from dlcourse.norm import batchnorm_backward, batchnorm_forward, groupnorm_forward
-from dlcourse.optim import Optimizer
 from dlcourse.training import fit, one_blas_thread, standardized_digits_split
 
 __all__ = ["VAL_SIZE", "BatchNormMLP", "MLPRun", "batchnorm_digits_split", "batchnorm_runs", "train_deep_mlp"]
@@ -67,6 +66,12 @@ class BatchNormMLP:
     rows, without touching the running averages (train mode applied to many
     batches at once).
 
+    Noise after batch norm (Santurkar et al. 2018, section 2.1): when
+    ``noise`` holds one ``(s^l, n^l)`` pair of (width,) arrays per hidden
+    layer, "train" mode uses ``a^l = s^l * (batch norm of z^l) + n^l`` (per
+    unit), and ``backward`` multiplies by s^l on the way back; the caller
+    draws new pairs between updates.  "eval" and "batch_stats" ignore it.
+
     Args:
         depth, width: number and width of the hidden layers (>= 1).
         batchnorm: insert batch norm (torch ``BatchNorm1d`` defaults) before every ReLU.
@@ -79,6 +84,7 @@ class BatchNormMLP:
         grads: same keys, filled by ``backward``.
         running: per hidden layer (running mean, running var); empty without batch norm.
         pre_activations, hidden: z^l and h^l of every hidden layer in the last ``forward``.
+        noise: None, or per hidden layer the (scale, shift) applied after batch norm in "train" mode.
 
     Notes:
         With batch norm the linear biases are kept for a like-for-like
@@ -110,6 +116,7 @@ class BatchNormMLP:
         self.running = [(np.zeros(width), np.ones(width)) for _ in range(depth)] if batchnorm else []
         self.pre_activations: list[np.ndarray] = []
         self.hidden: list[np.ndarray] = []
+        self.noise: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._caches: tuple[list[tuple], tuple] | None = None
 
     def _normalize(self, z: np.ndarray, layer: int, mode: str, batch_size: int) -> tuple[np.ndarray, Any]:
@@ -134,8 +141,12 @@ class BatchNormMLP:
         for layer in range(1, self.depth + 1):
             z, linear_cache = linear_forward(h, self.params[f"W{layer}"], self.params[f"b{layer}"])
             a, norm_cache = self._normalize(z, layer, mode, batch_size) if self.batchnorm else (z, None)
+            scale = None
+            if self.noise is not None and self.batchnorm and mode == "train":
+                scale, shift = self.noise[layer - 1]
+                a = scale * a + shift
             h, relu_cache = relu_forward(a)
-            caches.append((linear_cache, norm_cache, relu_cache))
+            caches.append((linear_cache, norm_cache, scale, relu_cache))
             self.pre_activations.append(z)
             self.hidden.append(h)
         last = self.depth + 1
@@ -151,8 +162,10 @@ class BatchNormMLP:
         last = self.depth + 1
         d, self.grads[f"W{last}"], self.grads[f"b{last}"] = linear_backward(dlogits, out_cache)
         for layer in range(self.depth, 0, -1):
-            linear_cache, norm_cache, relu_cache = layer_caches[layer - 1]
+            linear_cache, norm_cache, scale, relu_cache = layer_caches[layer - 1]
             d = relu_backward(d, relu_cache)
+            if scale is not None:
+                d = d * scale
             if norm_cache is not None:
                 d, self.grads[f"gamma{layer}"], self.grads[f"beta{layer}"] = batchnorm_backward(d, norm_cache)
             d, self.grads[f"W{layer}"], self.grads[f"b{layer}"] = linear_backward(d, linear_cache)
@@ -190,6 +203,7 @@ def train_deep_mlp(
     width: int = 32,
     momentum: float = 0.1,
     seed: int = 0,
+    noise: float = 0.0,
 ) -> MLPRun:
     """Train a :class:`BatchNormMLP` on the digits with plain SGD and record its statistics.
 
@@ -198,12 +212,18 @@ def train_deep_mlp(
     set, cut into ``steps`` minibatches of ``batch_size`` examples (a batch may
     straddle two permutations).  :func:`dlcourse.training.fit` runs
     ``theta <- theta - lr * grad`` on softmax cross-entropy over them
-    (``dlcourse.optim`` "sgd") and stops at a non-finite loss.  Every
+    (plain SGD, in place) and stops at a non-finite loss.  Every
     ``record_every`` updates it records the validation accuracy in evaluation
     mode and with the validation set cut into batches of ``batch_size``
     normalized by their own statistics (what forgetting ``model.eval()``
     does), and the hidden units' statistics on a probe batch (the first 256
     training examples, batch statistics).
+
+    With ``noise = c > 0`` (batch norm only), before every update each unit of
+    every hidden layer gets a new scale s ~ U(1 - c/2, 1 + c/2) and shift
+    n ~ U(-c, c) applied after batch norm (``BatchNormMLP.noise``), drawn
+    from ``default_rng([seed, 1])``: the weights and minibatches stay those
+    of the run without noise.
 
     Args:
         lr: learning rate, > 0.
@@ -214,6 +234,7 @@ def train_deep_mlp(
         depth, width: number and width of the hidden layers.
         momentum: batch norm's running-average weight of the NEW statistic (torch's convention).
         seed: seeds the weights and the minibatch order.
+        noise: c in [0, 1], the size of the noise injected after batch norm (0: none).
 
     Returns:
         An :class:`MLPRun`.  A run whose loss stops being finite stops there;
@@ -229,6 +250,9 @@ def train_deep_mlp(
     if VAL_SIZE % batch_size:
         raise ValueError(f"batch_size must divide the {VAL_SIZE} validation examples, got {batch_size}")
     steps, record_every = check_int(steps, "steps", 1), check_int(record_every, "record_every", 1)
+    noise = check_range(noise, "noise", 0.0, 1.0)
+    if noise and not batchnorm:
+        raise ValueError(f"noise is injected after batch norm: use batchnorm=True with noise={noise}")
     X_train, y_train, X_val, y_val, _, _ = batchnorm_digits_split()
     rng = np.random.default_rng(seed)
     model = BatchNormMLP(depth, width, batchnorm=batchnorm, momentum=momentum, rng=rng)
@@ -261,15 +285,29 @@ def train_deep_mlp(
         if batchnorm:
             val_accuracy_batch_stats[k] = (model.forward(X_val, "batch_stats", batch_size).argmax(1) == y_val).mean()
 
+    noise_rng = np.random.default_rng([seed, 1])
+
+    def draw_noise() -> None:
+        if noise:
+            model.noise = [(noise_rng.uniform(1 - noise / 2, 1 + noise / 2, width),
+                            noise_rng.uniform(-noise, noise, width)) for _ in range(depth)]
+
+    def sgd_in_place(grads: dict[str, np.ndarray]) -> None:
+        # dlcourse.optim's "sgd" without its per-call argument checks (18 runs of 200 updates in the lecture)
+        for name, grad in grads.items():
+            model.params[name] -= lr * grad
+
     def after_update(step: int, _loss: float) -> None:
         # the pre-activations of the training batch, still held from the update's forward pass
         batch_mean[step - 1] = np.mean(model.pre_activations, axis=1)
         batch_var[step - 1] = np.var(model.pre_activations, axis=1)
         record(step)
+        draw_noise()
 
     with np.errstate(all="ignore"), one_blas_thread():  # a diverging run overflows: fit stops it
         record(0)
-        history = fit(model, Optimizer(model.params, "sgd", lr=lr).step, X_train, y_train, epochs=1,
+        draw_noise()
+        history = fit(model, sgd_in_place, X_train, y_train, epochs=1,
                       batches=batch_indices, on_step=after_update, stop_if_not_finite=True, progress=False)
     return MLPRun(history["step_loss"], checkpoints, val_accuracy, val_accuracy_batch_stats, stats["unit_mean"],
                   stats["unit_std"], stats["probe_mean"], stats["probe_var"], batch_mean, batch_var, running_mean,

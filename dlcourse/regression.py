@@ -68,8 +68,8 @@ def _centered(features: np.ndarray, y: np.ndarray):
 def fit_ridge(features: np.ndarray, y: np.ndarray, strengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """L2-penalized least squares (ridge) for every strength at once, in closed form.
 
-        minimize over (w, b):   1/n sum_i (y_i - b - f_i . w)^2  +  lambda ||w||_2^2
-        w = (Fc^T Fc / n + lambda I)^(-1) Fc^T yc / n,   b = mean(y) - mean(f) . w
+        minimize over (w, b):   1/n sum_i (y_i - b - f_i . w)^2  +  lambda / 2 ||w||_2^2
+        w = (Fc^T Fc / n + lambda / 2 I)^(-1) Fc^T yc / n,   b = mean(y) - mean(f) . w
 
     (Fc, yc centered), computed from one eigendecomposition of Fc^T Fc / n.
 
@@ -80,13 +80,20 @@ def fit_ridge(features: np.ndarray, y: np.ndarray, strengths: np.ndarray) -> tup
     Returns:
         ``(W, b)``: W of shape (p, S), b of shape (S,) for the S strengths.
 
+    Notes:
+        The penalty is the course's (docs/notation.md): lambda / 2 ||w||^2,
+        whose gradient lambda w is what ``weight_decay=lambda`` adds in torch.
+        The DLVU slides write lambda ||w||^2 (their lambda is half of this
+        one); scikit-learn's ``Ridge(alpha)`` minimizes the sums
+        ||y - F w - b||^2 + alpha ||w||^2, the same problem with alpha = n lambda / 2.
+
     Example:
         >>> x_train, y_train, _, _ = polynomial_data()
         >>> W, b = fit_ridge(legendre_features(x_train, 3), y_train, np.array([0.0, 1.0]))
         >>> W.round(3), b.round(3)                       # lambda = 1 shrinks every weight
-        (array([[ 0.839,  0.223],
-               [ 0.076, -0.05 ],
-               [-0.275,  0.038]]), array([0.258, 0.415]))
+        (array([[ 0.839,  0.336],
+               [ 0.076, -0.058],
+               [-0.275,  0.041]]), array([0.258, 0.411]))
     """
     fc, yc, mean_f, mean_y = _centered(features, y)
     strengths = np.atleast_1d(as_float_array(strengths, "strengths"))
@@ -96,7 +103,7 @@ def fit_ridge(features: np.ndarray, y: np.ndarray, strengths: np.ndarray) -> tup
     eigenvalues, vectors = np.linalg.eigh(fc.T @ fc / n)
     eigenvalues = np.clip(eigenvalues, 0, None)
     projected = vectors.T @ (fc.T @ yc / n)
-    denominator = eigenvalues[:, None] + strengths[None, :]
+    denominator = eigenvalues[:, None] + strengths[None, :] / 2
     # lambda = 0 on a singular direction: leave it at 0 (the minimum-norm solution)
     scale = np.divide(1.0, denominator, out=np.zeros_like(denominator), where=denominator > 1e-12 * eigenvalues.max())
     W = vectors @ (scale * projected[:, None])

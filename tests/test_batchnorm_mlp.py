@@ -73,6 +73,55 @@ def test_training_run_matches_torch_step_by_step(batchnorm, batch_size):
         assert np.isnan(run.running_mean).all() and np.isnan(run.val_accuracy_batch_stats).all()
 
 
+class _Noise(torch.nn.Module):
+    """scale * a + shift per unit, with the scale and shift set from outside before each step."""
+
+    def forward(self, a):
+        return self.scale * a + self.shift
+
+
+def test_noise_after_batchnorm_matches_torch_step_by_step():
+    depth, width, steps, lr, batch_size, noise, seed = 3, 7, 10, 0.3, 8, 0.8, 4
+    run = train_deep_mlp(lr, batch_size, True, steps=steps, record_every=5, depth=depth, width=width, seed=seed,
+                         noise=noise)
+    X_train, y_train = (torch.from_numpy(a.copy()) for a in batchnorm_digits_split()[:2])
+    layers = list(torch_mlp(run.initial_params, depth, True))
+    noises = [_Noise() for _ in range(depth)]
+    for position, module in reversed(list(enumerate(layers))):
+        if isinstance(module, torch.nn.BatchNorm1d):
+            layers.insert(position + 1, noises.pop())
+    model = torch.nn.Sequential(*layers)
+    noises = [m for m in model if isinstance(m, _Noise)]
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    draws = np.random.default_rng([seed, 1])  # the documented stream: one draw before every update
+    losses = []
+    for batch in run.batch_indices:
+        for module in noises:
+            module.scale = torch.from_numpy(draws.uniform(1 - noise / 2, 1 + noise / 2, width))
+            module.shift = torch.from_numpy(draws.uniform(-noise, noise, width))
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(X_train[batch]), y_train[batch])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    np.testing.assert_allclose(run.loss, losses, rtol=RTOL, atol=ATOL)
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    for layer, linear in enumerate(linears, start=1):
+        np.testing.assert_allclose(run.final_params[f"W{layer}"], linear.weight.detach().numpy().T,
+                                   rtol=RTOL, atol=ATOL)
+    # the same weights and batches as without noise; evaluation ignores the noise
+    quiet = train_deep_mlp(lr, batch_size, True, steps=steps, record_every=5, depth=depth, width=width, seed=seed)
+    np.testing.assert_array_equal(quiet.batch_indices, run.batch_indices)
+    assert not np.allclose(quiet.loss, run.loss)
+
+
+def test_noise_needs_batchnorm_and_a_size_in_0_1():
+    with pytest.raises(ValueError, match="batchnorm=True"):
+        train_deep_mlp(0.1, 8, False, steps=2, noise=0.5)
+    with pytest.raises(ValueError, match="noise"):
+        train_deep_mlp(0.1, 8, True, steps=2, noise=1.5)
+
+
 def test_running_statistics_are_torch_ema_of_the_recorded_batch_statistics():
     batch_size = 8
     run = train_deep_mlp(0.3, batch_size, True, steps=20, record_every=5, depth=2, width=5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from sklearn.linear_model import Lasso
+from sklearn.linear_model import Lasso, Ridge
 
 from dlcourse.regression import fit_lasso, fit_ridge, legendre_features, polynomial_data
 
@@ -38,12 +38,22 @@ def test_ridge_matches_torch_least_squares_on_the_augmented_system(degree, n):
     W, b = fit_ridge(features, y, strengths)
     fc, yc = features - features.mean(0), y - y.mean()
     for j, lam in enumerate(strengths):
-        # 1/n ||yc - Fc w||^2 + lam ||w||^2 = 1/n ||[yc; 0] - [Fc; sqrt(n lam) I] w||^2
-        A = torch.from_numpy(np.vstack([fc, np.sqrt(n * lam) * np.eye(degree)]))
+        # 1/n ||yc - Fc w||^2 + lam / 2 ||w||^2 = 1/n ||[yc; 0] - [Fc; sqrt(n lam / 2) I] w||^2
+        A = torch.from_numpy(np.vstack([fc, np.sqrt(n * lam / 2) * np.eye(degree)]))
         rhs = torch.from_numpy(np.concatenate([yc, np.zeros(degree)]))[:, None]
         w = torch.linalg.lstsq(A, rhs, driver="gelsd").solution[:, 0].numpy()
         np.testing.assert_allclose(W[:, j], w, rtol=RIDGE_RTOL, atol=1e-12)
         assert b[j] == pytest.approx(y.mean() - features.mean(0) @ w, rel=1e-8)
+
+
+@pytest.mark.parametrize("lam", [1e-3, 0.1, 2.0])
+def test_ridge_is_scikit_learns_with_alpha_n_lambda_over_2(lam):
+    # the course's penalty lambda / 2 ||w||^2 on the MEAN squared error; scikit-learn: sums, alpha ||w||^2
+    features, y = problem(9)
+    W, b = fit_ridge(features, y, np.array([lam]))
+    model = Ridge(alpha=len(y) * lam / 2).fit(features, y)
+    np.testing.assert_allclose(W[:, 0], model.coef_, rtol=RIDGE_RTOL, atol=1e-12)
+    assert b[0] == pytest.approx(model.intercept_, rel=1e-8)
 
 
 def test_ridge_without_penalty_is_the_minimum_norm_least_squares_solution():

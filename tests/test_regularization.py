@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dlcourse.optim import adam_init, adam_step
-from dlcourse.regularization import decoupled_decay, l2_penalty
+from dlcourse.regularization import coupled_vs_decoupled, decoupled_decay, l2_penalty, sgdw_init, sgdw_step
 
 # float64; the references and torch do the same products up to reassociation
 # (theta - lr * (g + wd * theta) vs theta * (1 - lr * wd) - lr * g): rtol 1e-12,
@@ -125,3 +125,74 @@ def test_reference_input_errors_name_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
 
+
+
+# ---------------------------------------------------------------------------
+# SGD with momentum: L2 in the gradient (torch SGD) vs decoupled (SGDW)
+# ---------------------------------------------------------------------------
+
+
+def torch_sgdw(theta0, grad_fn, steps, lr, momentum, weight_decay):
+    """SGDW in torch: AdamW's first line (p *= 1 - lr * wd) then torch.optim.SGD(momentum) on the loss gradient."""
+    p = torch.nn.Parameter(torch.tensor(theta0, dtype=torch.float64))
+    optimizer = torch.optim.SGD([p], lr=lr, momentum=momentum)
+    for _ in range(steps):
+        p.grad = torch.tensor(grad_fn(p.detach().numpy().copy()), dtype=torch.float64)  # at the undecayed theta
+        with torch.no_grad():
+            p.mul_(1 - lr * weight_decay)
+        optimizer.step()
+    return p.detach().numpy()
+
+
+def quadratic_grad(theta):
+    return np.array([3.0, 0.5, -1.0]) * theta + np.array([1.0, -2.0, 0.5])
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5, 0.9])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+def test_sgdw_is_torch_sgd_with_adamws_decay_line(momentum, weight_decay):
+    theta0, lr, steps = np.array([1.0, -2.0, 0.5]), 0.05, 25
+    theta, state = theta0.copy(), sgdw_init(theta0)
+    for _ in range(steps):
+        theta, state = sgdw_step(theta, quadratic_grad(theta), state, lr=lr, momentum=momentum,
+                                 weight_decay=weight_decay)
+    expected = torch_sgdw(theta0, quadratic_grad, steps, lr, momentum, weight_decay)
+    np.testing.assert_allclose(theta, expected, rtol=TORCH_RTOL, atol=TORCH_RTOL * np.abs(expected).max())
+    assert state["step"] == steps
+
+
+def test_coupled_is_torch_sgd_weight_decay_and_both_reach_their_fixed_points():
+    rng = np.random.default_rng(0)
+    A, y = rng.normal(size=(30, 3)), rng.normal(size=30)
+    lr, weight_decay, steps = 0.05, 0.2, 3000
+    runs = coupled_vs_decoupled(A, y, lr=lr, weight_decay=weight_decay, steps=steps, momenta=(0.0, 0.9))
+    grad = lambda theta: 2 * A.T @ (A @ theta - y) / len(y)  # noqa: E731
+    for momentum, run in runs.items():
+        # coupled: torch.optim.SGD(momentum, weight_decay), step for step
+        p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+        optimizer = torch.optim.SGD([p], lr=lr, momentum=momentum, weight_decay=weight_decay)
+        for _ in range(steps):
+            p.grad = torch.tensor(grad(p.detach().numpy().copy()))
+            optimizer.step()
+        np.testing.assert_allclose(run["coupled"], p.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(run["decoupled"], torch_sgdw(np.zeros(3), grad, steps, lr, momentum, weight_decay),
+                                   rtol=1e-10)
+        # the fixed points: L + lambda/2 |theta|^2 (coupled), L + (1 - momentum) lambda/2 |theta|^2 (decoupled)
+        np.testing.assert_allclose(run["coupled"], run["minimizer, lambda"], rtol=1e-9)
+        np.testing.assert_allclose(run["decoupled"], run["minimizer, (1 - momentum) lambda"], rtol=1e-9)
+    np.testing.assert_allclose(runs[0.0]["coupled"], runs[0.0]["decoupled"], rtol=1e-12)  # no momentum: one step
+    assert np.abs(runs[0.9]["coupled"] - runs[0.9]["decoupled"]).max() > 0.01
+
+
+def test_sgdw_rejects_bad_input():
+    theta = np.zeros(2)
+    with pytest.raises(ValueError, match="momentum"):
+        sgdw_step(theta, theta, sgdw_init(theta), momentum=1.0)
+    with pytest.raises(ValueError, match="weight_decay"):
+        sgdw_step(theta, theta, sgdw_init(theta), weight_decay=-0.1)
+    with pytest.raises(ValueError, match="grad"):
+        sgdw_step(theta, np.zeros(3), sgdw_init(theta))
+    with pytest.raises(TypeError, match="sgdw_init"):
+        sgdw_step(theta, theta, {})
+    with pytest.raises(ValueError, match="A must be"):
+        coupled_vs_decoupled(np.zeros((3, 2)), np.zeros(2), lr=0.1, weight_decay=0.1, steps=1)

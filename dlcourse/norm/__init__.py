@@ -1,4 +1,4 @@
-"""Normalization layers: batch norm, layer norm, group norm, instance norm.
+"""Normalization layers: batch norm, layer norm, RMS norm, group norm, instance norm.
 
 Every layer standardizes activations over some set of axes and then applies a
 learned per-feature affine map:
@@ -15,13 +15,16 @@ They differ only in which values share a mean and a variance
     group norm     over a group of channels (and space) of one sample
     instance norm  over space, for each channel of one sample
 
+RMS norm (Zhang & Sennrich, 2019) is layer norm without the mean: over the
+same axes, ``xhat = x / sqrt(mean(x^2) + eps)`` and ``y = gamma * xhat`` (no beta).
+
 Layer, group and instance norm all standardize the rows of a 2-D view of x,
 so they share one forward and one backward helper
 (:func:`dlcourse.norm._common.standardize_rows`).  Batch norm standardizes
 columns, keeps running statistics for inference and has its own backward.
 One module per layer: :mod:`~dlcourse.norm.batchnorm`,
-:mod:`~dlcourse.norm.layernorm`, :mod:`~dlcourse.norm.groupnorm` (group and
-instance norm).
+:mod:`~dlcourse.norm.layernorm`, :mod:`~dlcourse.norm.rmsnorm`,
+:mod:`~dlcourse.norm.groupnorm` (group and instance norm).
 
 Each ``*_forward`` returns ``(out, cache)`` and is pure; ``*_backward(dout,
 cache)`` returns the gradients w.r.t. the inputs and parameters.
@@ -49,12 +52,14 @@ from dlcourse.norm.groupnorm import (
     instancenorm_forward,
 )
 from dlcourse.norm.layernorm import LayerNormCache, layernorm_backward, layernorm_forward
+from dlcourse.norm.rmsnorm import RMSNormCache, rmsnorm_backward, rmsnorm_forward
 
 __all__ = [
     "BatchNormCache",
     "GroupNormCache",
     "InstanceNormCache",
     "LayerNormCache",
+    "RMSNormCache",
     "batchnorm_backward",
     "batchnorm_forward",
     "groupnorm_backward",
@@ -63,4 +68,6 @@ __all__ = [
     "instancenorm_forward",
     "layernorm_backward",
     "layernorm_forward",
+    "rmsnorm_backward",
+    "rmsnorm_forward",
 ]
