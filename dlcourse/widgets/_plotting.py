@@ -1,6 +1,13 @@
-"""Small drawing and threading helpers shared by the widget modules.
+"""The widgets' colours, and small drawing helpers shared by the widget modules.
 
-Each exists to keep a widget update inside its 250 ms budget:
+Colours: ``PALETTE`` is Okabe & Ito's colour-blind-safe palette, the only
+colours the widgets draw with besides greys and a few colour maps
+(``COLORMAPS``).  ``SERIES`` is its order for several series of one plot, and
+``LINESTYLES`` / ``MARKERS`` tell series apart for whoever cannot tell the
+colours apart (or prints in grey).  ``use_palette()`` makes the palette
+matplotlib's default colour cycle, for a notebook's own figures.
+
+The other helpers each exist to keep a widget update inside its 200 ms budget:
 
 - ``fixed_margins``: with a layout engine (the Explorer's figure starts with
   constrained layout) ``savefig`` draws the figure twice, measuring every
@@ -18,6 +25,8 @@ it); it is imported here for the widget modules that import it from here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from matplotlib.axes import Axes
@@ -29,9 +38,71 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 from dlcourse.training import one_blas_thread
 
 __all__ = [
-    "fixed_grid", "fixed_margins", "log_axis", "one_blas_thread", "plain_log_ticks", "sparse_ticks",
-    "without_layout_engine",
+    "COLORMAPS", "LINESTYLES", "MARKERS", "PALETTE", "SERIES", "fixed_grid", "fixed_margins", "log_axis", "number",
+    "one_blas_thread", "plain_log_ticks", "series_style", "sparse_ticks", "use_palette", "without_layout_engine",
 ]
+
+#: Okabe & Ito's eight colours, by short name (their names: black, orange, sky blue, bluish green, yellow,
+#: blue, vermillion, reddish purple).  Distinguishable with every common form of colour blindness.
+#: Source: M. Okabe and K. Ito, "Color Universal Design (CUD): how to make figures and presentations that
+#: are friendly to colorblind people" (2002/2008), https://jfly.uni-koeln.de/color/
+PALETTE: Mapping[str, str] = MappingProxyType({
+    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+    "purple": "#CC79A7", "sky": "#56B4E9", "black": "#000000", "yellow": "#F0E442",
+})
+#: The order for several series of one plot (matplotlib's colour cycle after ``use_palette()``).  Yellow is
+#: left out: on white it is too light for a line; use it for a filled marker with a dark edge.
+SERIES: tuple[str, ...] = tuple(PALETTE[name] for name in ("blue", "orange", "green", "vermillion", "purple", "sky",
+                                                           "black"))
+#: Line styles and markers that go with ``SERIES`` (series i: colour i % 7, line style i % 4, marker i % 11).
+LINESTYLES: tuple[str, ...] = ("-", "--", "-.", ":")
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
+#: The colour maps the widgets use: perceptually ordered, readable with colour blindness.
+COLORMAPS: tuple[str, ...] = ("viridis", "cividis", "Greys", "Greys_r", "gray", "gray_r", "Blues", "Oranges",
+                              "Greens", "RdBu", "RdBu_r", "PuOr", "PuOr_r")
+
+
+def series_style(i: int) -> dict[str, str]:
+    """Colour, line style and marker of series ``i`` (>= 0): ``ax.plot(x, y, **series_style(i))``.
+
+    Consecutive series differ in colour AND line style AND marker, so a plot stays readable in grey.
+    """
+    return {"color": SERIES[i % len(SERIES)], "linestyle": LINESTYLES[i % len(LINESTYLES)],
+            "marker": MARKERS[i % len(MARKERS)]}
+
+
+def number(value: float, digits: int = 3) -> str:
+    """A number for a figure's text: ``digits`` significant digits, no "-0", "nan" for a missing value."""
+    value = float(value)
+    return "nan" if value != value else f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def use_palette(linestyles: bool = False) -> None:
+    """Make ``SERIES`` matplotlib's default colour cycle, for a notebook's own figures.
+
+    One line at the top of a notebook (after importing matplotlib)::
+
+        from dlcourse.widgets import use_palette; use_palette()
+
+    Every later ``plt.plot`` / ``ax.plot`` without an explicit colour then takes
+    the next Okabe-Ito colour (``"C0"``, ``"C1"``, ... too).  With
+    ``linestyles=True`` the cycle also steps through solid, dashed, dash-dot
+    and dotted lines, so that series differ by more than their colour.  It
+    changes ``matplotlib.rcParams["axes.prop_cycle"]`` (the whole kernel, from
+    the next axes created on); ``matplotlib.rcdefaults()`` undoes it.
+
+    Args:
+        linestyles: also cycle the line style (bool).
+    """
+    if not isinstance(linestyles, bool):
+        raise TypeError(f"linestyles must be a bool, got {type(linestyles).__name__}")
+    import matplotlib as mpl
+    from cycler import cycler
+
+    cycle = cycler(color=SERIES)
+    if linestyles:
+        cycle += cycler(linestyle=[LINESTYLES[i % len(LINESTYLES)] for i in range(len(SERIES))])
+    mpl.rcParams["axes.prop_cycle"] = cycle
 
 
 def without_layout_engine(figure: Figure) -> None:

@@ -27,7 +27,7 @@ from dlcourse._checks import check_choice, check_int, check_range
 from dlcourse.optim import OPTIMIZERS
 from dlcourse.surfaces import get_surface, run
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets._plotting import plain_log_ticks, sparse_ticks
+from dlcourse.widgets._plotting import number, plain_log_ticks, series_style, sparse_ticks
 from dlcourse.widgets.bias_correction import bias_correction_explorer
 from dlcourse.widgets.momentum import (
     draw_surface,
@@ -38,8 +38,8 @@ from dlcourse.widgets.momentum import (
 )
 
 __all__ = [
-    "RACE_OPTIMIZERS", "RACE_SURFACES", "START_POINTS", "TUNED_LR", "bias_correction_explorer", "draw_race",
-    "optimizer_race", "race",
+    "RACE_OPTIMIZERS", "RACE_SURFACES", "START_POINTS", "TUNED_LR", "bias_correction_explorer", "describe_race",
+    "draw_race", "optimizer_race", "race",
 ]
 
 RACE_SURFACES = ("rosenbrock", "beale", "himmelblau", "saddle", "ravine", "quadratic")
@@ -47,10 +47,11 @@ RACE_OPTIMIZERS = (
     "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam", "lion",
 )
 _DEFAULT_RACERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lion")
-_COLORS = dict(zip(RACE_OPTIMIZERS, (
-    "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
-    "tab:pink", "navy", "tab:olive", "tab:cyan", "black",
-), strict=True))
+# Colour, line style and marker of each optimizer: no two share all three (eleven runs, seven colours);
+# the default racers come first, so that they also have seven different colours.
+_STYLES = {o: series_style(i) for i, o in enumerate(_DEFAULT_RACERS + tuple(o for o in RACE_OPTIMIZERS
+                                                                            if o not in _DEFAULT_RACERS))}
+_COLORS = {o: style["color"] for o, style in _STYLES.items()}
 
 #: Learning rate of each optimizer on each surface (all other hyperparameters at
 #: torch's defaults).  From a sweep over the grid 10^(k/4) from the default
@@ -195,13 +196,14 @@ def draw_race(figure: Figure, data: dict[str, Any], tune: str = "adam", **values
     draw_surface(ax_path, data["surface"])
     for o, path in data["trajectories"].items():
         width = 2.2 if o == tune else 1.0
-        ax_path.plot(path[:, 0], path[:, 1], ".-", color=_COLORS[o], markersize=2, linewidth=width, label=o)
+        ax_path.plot(path[:, 0], path[:, 1], **_STYLES[o], markersize=4, markevery=max(1, data["steps"] // 8),
+                     linewidth=width, label=o)
     ax_path.plot(*data["start"], "ko", markersize=5)
     ax_path.set_title(f"{data['surface']}, {data['steps']} steps", fontsize=10)
     if data["trajectories"]:
         ax_path.legend(fontsize=7.5, loc="best")
     saddle = data["score_label"].startswith("step")
-    plot_loss_curves(ax_loss, data["losses"], _COLORS, log=not saddle)
+    plot_loss_curves(ax_loss, data["losses"], _COLORS, log=not saddle, styles=_STYLES)
     ax_loss.set_ylabel("f" if saddle else "f - f*")
     if saddle:
         ax_loss.set_ylim(_ESCAPED - 0.5, 4.5)
@@ -239,6 +241,23 @@ def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> Non
     ax.set_ylim(-0.6, len(RACE_OPTIMIZERS) - 0.4)
     ax.set_title(data["score_label"], fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
+
+
+def describe_race(data: dict[str, Any], tune: str = "adam", **values: Any) -> str:
+    """The figure in words: the racers ranked by their score, and every optimizer's learning rate."""
+    saddle = data["score_label"].startswith("step")
+    scores = data["scores"]
+    ranked = sorted((o for o in scores if scores[o] is not None), key=scores.get)
+    failed = [o for o in scores if scores[o] is None]
+    x, y = data["start"]
+    words = (f"Left: contours of the {data['surface']} surface with the paths of {len(scores)} optimizers, "
+             f"{data['steps']} steps from ({number(x)}, {number(y)}), {tune}'s path bold. Middle: the loss against "
+             "the step. Right: " + ("the step at which f < −4 (escaped): " if saddle
+                                    else f"f − f* after {data['steps']} steps, best first: ")
+             + (", ".join(f"{o} {number(scores[o], 2)}" for o in ranked) or "none"))
+    if failed:
+        words += ("; not escaped: " if saddle else "; diverged: ") + ", ".join(failed)
+    return words + ". Learning rates: " + ", ".join(f"{o} {number(data['lrs'][o], 2)}" for o in RACE_OPTIMIZERS) + "."
 
 
 def _race_from_controls(surface: str, optimizers: Sequence[str], tune: str, steps: int, start: str,
@@ -281,7 +300,7 @@ def optimizer_race(**initial: Any) -> Explorer:
     def show_tuned_slider(_: Any = None) -> None:
         for o in RACE_OPTIMIZERS:
             slider = controls[f"lr_{o}"]
-            slider.description = f"lr {TUNED_LR[controls['surface'].value][o]:.2g} x"
+            slider.description = f"lr {TUNED_LR[controls['surface'].value][o]:.2g} ×"
             slider.layout.display = None if o == controls["tune"].value else "none"
 
     show_tuned_slider()
@@ -289,4 +308,4 @@ def optimizer_race(**initial: Any) -> Explorer:
     controls["surface"].observe(show_tuned_slider, names="value")
     return Explorer(controls, _race_from_controls, draw_race, figsize=(13.0, 4.6),
                     description="Optimizer race: each optimizer at a learning rate tuned for the surface, "
-                                "times the factor of its slider")
+                                "times the factor of its slider", describe=describe_race)

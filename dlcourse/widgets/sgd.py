@@ -28,13 +28,14 @@ from dlcourse._checks import as_float_array, check_choice, check_int, check_rang
 from dlcourse.surfaces import SURFACES, Surface, get_surface
 from dlcourse.widgets import Explorer, register
 from dlcourse.widgets._descent import contour_grid, descend
-from dlcourse.widgets._plotting import fixed_grid, log_axis
+from dlcourse.widgets._plotting import PALETTE, SERIES, fixed_grid, log_axis, number
 from dlcourse.widgets.clipping import clipping_cliff_explorer
 from dlcourse.widgets.schedules import schedule_explorer
 
 __all__ = [
-    "GD_SURFACES", "QUADRATICS", "QuadraticRun", "SurfaceRuns", "clipping_cliff_explorer", "learning_rate_explorer",
-    "noisy_descent", "quadratic_descent", "schedule_explorer", "surface_gd_explorer",
+    "GD_SURFACES", "QUADRATICS", "QuadraticRun", "SurfaceRuns", "clipping_cliff_explorer", "describe_quadratic",
+    "describe_surface_runs", "learning_rate_explorer", "noisy_descent", "quadratic_descent", "schedule_explorer",
+    "surface_gd_explorer",
 ]
 
 
@@ -102,7 +103,7 @@ def _draw_quadratic(figure: Figure, run: QuadraticRun, lr: float, curvature: flo
         x = np.linspace(-3, 3, 200)
         ax_path.plot(x, 0.5 * curvature * x**2, color="0.6")
         shown = np.clip(path[:, 0], -3, 3)
-        ax_path.plot(shown, 0.5 * curvature * shown**2, "-", color="C0", alpha=0.4)
+        ax_path.plot(shown, 0.5 * curvature * shown**2, "-", color=PALETTE["blue"], alpha=0.4)
         ax_path.scatter(shown, 0.5 * curvature * shown**2, c=np.arange(len(shown)), cmap="viridis", s=18, zorder=3)
         ax_path.set(xlim=(-3.1, 3.1), ylim=(-0.05 * 4.5 * curvature, 4.6 * curvature), xlabel="x",
                     title=f"f(x) = {curvature:g} x² / 2")
@@ -110,35 +111,57 @@ def _draw_quadratic(figure: Figure, run: QuadraticRun, lr: float, curvature: flo
         x, y = np.meshgrid(np.linspace(-4, 4, 120), np.linspace(-2, 2, 80))
         ax_path.contour(x, y, 0.5 * (x**2 + curvature * y**2), levels=12, colors="0.7", linewidths=0.8)
         shown = np.clip(path, (-4, -2), (4, 2))
-        ax_path.plot(shown[:, 0], shown[:, 1], "-", color="C0", alpha=0.5)
+        ax_path.plot(shown[:, 0], shown[:, 1], "-", color=PALETTE["blue"], alpha=0.5)
         ax_path.scatter(shown[:, 0], shown[:, 1], c=np.arange(len(shown)), cmap="viridis", s=14, zorder=3)
         ax_path.set(xlim=(-4, 4), ylim=(-2, 2), xlabel="x", ylabel="y", title=f"f = (x² + {curvature:g} y²) / 2")
     ax_path.plot(0, 0, "*", color="k", markersize=10)
 
     losses = run.losses[np.isfinite(run.losses)]
-    color = "firebrick" if run.diverged_at is not None or losses[-1] > losses[0] else "C0"
+    color = PALETTE["vermillion"] if run.diverged_at is not None or losses[-1] > losses[0] else PALETTE["blue"]
     ax_loss.plot(np.arange(len(losses)), np.maximum(losses, 1e-300), "o-", markersize=3, color=color)
     log_axis(ax_loss)
     ax_loss.set(xlabel="step", title="loss f(θ_t)", xlim=(-0.5, steps + 0.5))
     ax_loss.grid(True, alpha=0.3)
     if run.diverged_at is not None:
-        ax_loss.set_title(f"loss: diverged (|θ| > 1e6 at step {run.diverged_at})", color="firebrick")
+        ax_loss.set_title(f"loss: diverged (|θ| > 1e6 at step {run.diverged_at})", color=PALETTE["vermillion"])
 
     rates = np.logspace(-3, 0, 300)
     for i, h in enumerate(run.curvatures):
-        ax_factor.plot(rates, np.abs(1 - rates * h), color=f"C{i + 1}", label=f"curvature {h:g}")
+        ax_factor.plot(rates, np.abs(1 - rates * h), color=SERIES[i + 1], linestyle=("-", "-.")[i],
+                       label=f"curvature {h:g}")
     log_axis(ax_factor, "x")
     log_axis(ax_factor, "y")
     ax_factor.axhline(1, color="0.4", linewidth=0.8)
-    ax_factor.axvline(run.stable_limit, color="firebrick", linestyle="--", label=f"2/L = {run.stable_limit:.3g}")
+    ax_factor.axvline(run.stable_limit, color=PALETTE["vermillion"], linestyle="--",
+                      label=f"2/L = {run.stable_limit:.3g}")
     ax_factor.axvline(run.stable_limit / 2, color="0.5", linestyle=":", label=f"1/L = {run.stable_limit / 2:.3g}")
-    ax_factor.axvspan(run.stable_limit, 1.0, color="firebrick", alpha=0.08)
+    ax_factor.axvspan(run.stable_limit, 1.0, color=PALETTE["vermillion"], alpha=0.1)
     ax_factor.axvline(lr, color="k", linewidth=2, label=f"lr = {lr:.3g}")
     ax_factor.set(xlabel="learning rate", ylim=(1e-3, 1e1), title="factor |1 - lr·h| per step")
     ax_factor.legend(fontsize=8, loc="lower left")
-    verdict = ("diverges" if lr > run.stable_limit else "oscillates" if lr > run.stable_limit / 2
-               else "converges slowly" if run.contraction.max() > 0.9 else "converges")
-    figure.suptitle(f"{problem}, lr = {lr:.3g}: {verdict} (slowest factor {run.contraction.max():.3g})", fontsize=11)
+    figure.suptitle(f"{problem}, lr = {lr:.3g}: {_verdict(run, lr)} (slowest factor {run.contraction.max():.3g})",
+                    fontsize=11)
+
+
+def _verdict(run: QuadraticRun, lr: float) -> str:
+    return ("diverges" if lr > run.stable_limit else "oscillates" if lr > run.stable_limit / 2
+            else "converges slowly" if run.contraction.max() > 0.9 else "converges")
+
+
+def describe_quadratic(run: QuadraticRun, lr: float, curvature: float, problem: str, steps: int) -> str:
+    """The figure in words: the verdict, the loss at the start and the end, the factors per step, 2/L."""
+    function = (f"f(x) = {number(curvature)} x² / 2" if len(run.curvatures) == 1
+                else f"f = (x² + {number(curvature)} y²) / 2")
+    losses = run.losses[np.isfinite(run.losses)]
+    end = (f"diverged: |θ| passed 1e6 at step {run.diverged_at}" if run.diverged_at is not None
+           else f"{number(losses[-1])} after {steps} steps")
+    factors = ", ".join(f"{number(c)} along curvature {number(h)}" for h, c in zip(run.curvatures, run.contraction,
+                                                                                     strict=True))
+    return (f"Gradient descent on {function} with lr = {number(lr)}: it {_verdict(run, lr)}. Left: the path of "
+            f"the iterates from the start to the minimum at 0. Middle, log scale: the loss, {number(losses[0])} at "
+            f"the start, {end}. Right: the factor |1 − lr·h| by which each step multiplies the distance to the "
+            f"minimum, against the learning rate: here {factors}; below 1 means shrinking. Limit 2/L = "
+            f"{number(run.stable_limit)}, 1/L = {number(run.stable_limit / 2)}.")
 
 
 @register
@@ -161,10 +184,14 @@ def learning_rate_explorer(lr: float = 0.02, curvature: float = 10.0, problem: s
         "steps": widgets.IntSlider(value=steps, min=5, max=100, description="steps"),
     }
     return Explorer(controls, quadratic_descent, _draw_quadratic, figsize=(12.0, 3.8),
-                    description="Learning rates that are too small, just right, and too large")
+                    description="Learning rates that are too small, just right, and too large",
+                    describe=describe_quadratic)
 
 
 # ---------------------------------------------------------------- hard surfaces, exact and noisy gradients
+
+# The noisy runs' colours: every series colour but the exact run's vermillion (and yellow, too light).
+_NOISY_COLORS = tuple(c for c in SERIES if c not in (PALETTE["vermillion"], PALETTE["yellow"]))
 
 #: The surfaces of the descent widget (the cliff has a widget of its own, ``dlcourse.widgets.clipping``).
 GD_SURFACES = ("quadratic", "ravine", "saddle", "monkey_saddle", "rosenbrock", "beale", "himmelblau")
@@ -254,7 +281,7 @@ def _draw_surface_runs(figure: Figure, data: SurfaceRuns, surface: str, lr: floa
         gap = z - lowest + 1e-3
         ax_path.contourf(x, y, gap, levels=np.logspace(-3, np.log10(np.nanmax(gap)), 20), norm=LogNorm(),
                          cmap="Greys_r", alpha=0.6)
-        ax_path.plot(*np.array(surf.minima).T, "*", color="gold", markeredgecolor="k", markersize=12)
+        ax_path.plot(*np.array(surf.minima).T, "*", color=PALETTE["yellow"], markeredgecolor="k", markersize=12)
         log_axis(ax_loss)
         ax_loss.set(ylabel="loss - minimum")
     else:  # unbounded below: show the loss only over the values the window holds
@@ -262,7 +289,8 @@ def _draw_surface_runs(figure: Figure, data: SurfaceRuns, surface: str, lr: floa
         ax_loss.set(ylabel="loss", ylim=(np.nanmin(z), np.nanmax(z)))
     for r, (path, loss, norm) in enumerate(zip(data.trajectories, data.losses, data.grad_norms, strict=True)):
         exact = r == 0
-        style = {"color": "C3" if exact else f"C{r - 1}", "linewidth": 2.0 if exact else 0.9,
+        style = {"color": PALETTE["vermillion"] if exact else _NOISY_COLORS[(r - 1) % len(_NOISY_COLORS)],
+                 "linewidth": 2.0 if exact else 0.9,
                  "alpha": 1.0 if exact else 0.7, "zorder": 3 if exact else 2}
         if exact or noise > 0:
             ax_path.plot(path[:, 0], path[:, 1], ".-" if exact else "-", markersize=3, **style)
@@ -276,12 +304,39 @@ def _draw_surface_runs(figure: Figure, data: SurfaceRuns, surface: str, lr: floa
     ax_loss.tick_params(labelbottom=False)
     for ax in (ax_loss, ax_grad):
         ax.grid(True, alpha=0.3)
-    what = "gradient descent (red)" + (f" and 5 runs with gradient noise {noise:g} (thin)" if noise > 0 else "")
+    what = "gradient descent (thick)" + (f" and 5 runs with gradient noise {noise:g} (thin)" if noise > 0 else "")
     if data.diverged_at[0] is not None:
         what += (f"; ran off to -infinity at step {data.diverged_at[0]} (unbounded below)" if not surf.minima
                  else f"; DIVERGED at step {data.diverged_at[0]}: lower the learning rate")
     figure.suptitle(f"{surface}, lr = {lr:.3g}: {what}", fontsize=10,
-                    color="firebrick" if data.diverged_at[0] is not None else "k")
+                    color=PALETTE["vermillion"] if data.diverged_at[0] is not None else "k")
+
+
+def describe_surface_runs(data: SurfaceRuns, surface: str, lr: float, noise: float, steps: int, start_x: float,
+                          start_y: float) -> str:
+    """The figure in words: where gradient descent (and the noisy runs) end, their loss and gradient there."""
+    surf = get_surface(surface)
+    lowest = _lowest_value(surf)
+    gap = "loss − minimum" if lowest is not None else "loss"
+    words = [f"Contours of the {surf.description} (left), with gradient descent at lr = {number(lr)} for "
+             f"{steps} steps from ({number(start_x)}, {number(start_y)})."]
+    finite = np.isfinite(data.trajectories[0, :, 0])
+    last = int(np.flatnonzero(finite)[-1])
+    x, y = data.trajectories[0, last]
+    loss = data.losses[0, last] - (lowest or 0.0)
+    if data.diverged_at[0] is not None:
+        words.append(f"It diverged at step {data.diverged_at[0]}; its last point is ({number(x)}, {number(y)}).")
+    else:
+        words.append(f"It ends at ({number(x)}, {number(y)}) with {gap} {number(loss)} and |gradient| "
+                     f"{number(data.grad_norms[0, -1])} (right, against the step).")
+    if noise > 0:
+        ends = data.losses[1:, -1] - (lowest or 0.0)
+        diverged = sum(d is not None for d in data.diverged_at[1:])
+        words.append(f"{len(ends)} runs with gradient noise of std {number(noise)} end with {gap} from "
+                     f"{number(np.nanmin(ends)) if np.isfinite(ends).any() else 'nan'} to "
+                     f"{number(np.nanmax(ends)) if np.isfinite(ends).any() else 'nan'}"
+                     + (f"; {diverged} diverged." if diverged else "."))
+    return " ".join(words)
 
 
 @register
@@ -322,4 +377,5 @@ def surface_gd_explorer(surface: str = "saddle", lr: float = 0.05, noise: float 
         return noisy_descent(surface, lr, noise, steps, (start_x, start_y))
 
     return Explorer(controls, compute, _draw_surface_runs, figsize=(11.0, 4.6),
-                    description="Saddles, plateaus, ill-conditioning and local minima, with exact and noisy gradients")
+                    description="Saddles, plateaus, ill-conditioning and local minima, with exact and noisy gradients",
+                    describe=describe_surface_runs)

@@ -140,7 +140,7 @@ def test_race_widget_shows_only_the_tuned_slider():
     explorer.controls["tune"].value = "sgd"
     assert [n for n in RACE_OPTIMIZERS if explorer.controls[f"lr_{n}"].layout.display != "none"] == ["sgd"]
     explorer.controls["surface"].value = "ravine"
-    assert explorer.controls["lr_sgd"].description == f"lr {TUNED_LR['ravine']['sgd']:.2g} x"
+    assert explorer.controls["lr_sgd"].description == f"lr {TUNED_LR['ravine']['sgd']:.2g} ×"
 
 
 def test_module_does_not_import_torch():
