@@ -59,6 +59,9 @@ def other_values(control) -> list:
         return values[:4]
     if isinstance(control.value, bool):
         return [not control.value, control.value]
+    if hasattr(control, "base"):  # a log slider: min and max are exponents
+        low, high = control.min, control.max
+        return [control.base ** (low + (high - low) * f) for f in (0.2, 0.6, 1.0)]
     if hasattr(control, "min") and not isinstance(control.value, tuple):
         low, high = control.min, control.max
         return [low + (high - low) * f for f in (0.2, 0.6, 1.0)]

@@ -178,6 +178,9 @@ def test_every_control_of_every_widget_redraws_and_rewrites_its_text(name):
         assert bytes(explorer.image.value) != before, f"{name}: moving {control_name} did not change the figure"
         assert explorer.caption.value != words, f"{name}: moving {control_name} did not change the figure's text"
         check_readable(name, explorer, f"after moving {control_name}")
+    if explorer.keep_axes:  # its axes, emptied and drawn again, show what a new figure shows
+        fresh = Explorer(explorer.controls, explorer.compute, explorer.draw, explorer.figsize)
+        assert bytes(fresh.image.value) == bytes(explorer.image.value), f"{name}: the kept axes draw differently"
 
 
 def test_the_lectures_widgets_are_registered():

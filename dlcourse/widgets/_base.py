@@ -16,7 +16,8 @@ the Agg canvas, not pyplot, so nothing is drawn twice in a notebook and no
 global state is touched; it has no layout engine (each draw function places
 its axes with fixed margins, ``_plotting.fixed_margins``), because a layout
 engine makes every ``savefig`` lay the figure out in a second pass; and an
-axis left with matplotlib's default tick locator gets at most 6 ticks.
+axis left with matplotlib's default tick locator gets at most 6 ticks, every
+axis ticks only inside its view (``_plotting.ticks_in_view``).
 
 Readable for everyone:
 
@@ -47,10 +48,9 @@ import ipywidgets as widgets
 import matplotlib as mpl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import AutoLocator
 from traitlets import Unicode
 
-from dlcourse.widgets._plotting import sparse_ticks, without_layout_engine
+from dlcourse.widgets._plotting import ticks_in_view, without_layout_engine
 
 __all__ = ["CONTROL_STYLE", "UPDATE_BUDGET_SECONDS", "Explorer", "fit_label", "setting_text"]
 
@@ -110,14 +110,6 @@ def setting_text(name: str, control: widgets.ValueWidget) -> str:
     return f"{label} {text}" if label[-1:] in "<>=±×" else f"{label} = {text}"
 
 
-def _fewer_ticks(figure: Figure) -> None:
-    """At most 6 ticks on every axis left with matplotlib's default locator (up to 10; each costs ~1 ms)."""
-    for ax in figure.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            if type(axis.get_major_locator()) is AutoLocator:
-                sparse_ticks(axis)
-
-
 def _new_figure(figsize: tuple[float, float]) -> Figure:
     figure = Figure(figsize=figsize, dpi=_DPI)
     without_layout_engine(figure)
@@ -152,6 +144,9 @@ class Explorer(widgets.VBox):
         describe: ``describe(data, **values) -> str``, pure: the figure in
             words, what it shows and the key numbers it conveys (every
             registered widget has one; without it the text is ``description``).
+        keep_axes: give ``draw`` the previous update's figure, whose axes
+            ``draw`` gets with ``_plotting.grid_axes`` (emptied, not built
+            again with their ticks: faster for a figure of many axes).
     """
 
     def __init__(
@@ -162,6 +157,7 @@ class Explorer(widgets.VBox):
         figsize: tuple[float, float] = (9.0, 4.0),
         description: str = "",
         describe: Callable[..., str] | None = None,
+        keep_axes: bool = False,
     ) -> None:
         self.controls = {name: fit_label(control) for name, control in controls.items()}
         self.compute = compute
@@ -169,6 +165,7 @@ class Explorer(widgets.VBox):
         self.describe = describe
         self.description = description
         self.figsize = figsize
+        self.keep_axes = keep_axes
         self.figure = _new_figure(figsize)
         self.image = _FigureImage(format="png")
         self.caption = widgets.HTML(layout=widgets.Layout(max_width=f"{round(figsize[0] * _DPI)}px"))
@@ -207,11 +204,12 @@ class Explorer(widgets.VBox):
         try:
             values = self.values()
             self.data = self.compute(**values)
-            figure = _new_figure(self.figsize)  # 0.1 ms; Figure.clear() clears every axes first (~3 ms each)
+            # a new figure takes 0.1 ms; Figure.clear() clears every axes first (~3 ms each)
+            figure = self.figure if self.keep_axes else _new_figure(self.figsize)
             buffer = io.BytesIO()
             with mpl.rc_context(_RC):
                 self.draw(figure, self.data, **values)
-                _fewer_ticks(figure)
+                ticks_in_view(figure)
                 figure.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # 6, the default: +25%
             self.figure = figure
             words = self.describe(self.data, **values) if self.describe is not None else self.description

@@ -120,6 +120,7 @@ def regularization_explorer(degree: int = 12, penalty: str = "L2", strength: flo
     median 120 ms, max 320 ms (the max is a
     first L1 fit of a degree, about 60 ms of FISTA; later visits are cached).
     """
+    regularization_path(degree, "L1")  # the first view's lasso path (~60 ms of FISTA), so that the penalty toggles
     controls = {
         "degree": widgets.IntSlider(value=degree, min=1, max=15, description="degree"),
         "penalty": widgets.Dropdown(options=["L2", "L1"], value=penalty, description="penalty"),
