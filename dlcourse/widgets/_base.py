@@ -6,7 +6,7 @@ control calls
 
 1. ``compute(**values)``: a pure function of the control values returning the
    data to draw (tested headless, no widgets involved), then
-2. ``draw(figure, data, **values)``: draws that data on a cleared figure,
+2. ``draw(figure, data, **values)``: draws that data on an empty figure,
 3. ``describe(data, **values)``: the same data in words, the figure's text
    alternative (what it shows and the numbers it conveys),
 
@@ -24,7 +24,11 @@ Readable for everyone:
 - the text alternative is the image's accessible name (the ``<img>``'s
   ``title``, which a screen reader reads) and, without the settings, the
   line under the figure (``role="status"``, ``aria-live="polite"``: a screen
-  reader announces the new numbers after a control moves);
+  reader announces the new numbers after a control moves).  ipywidgets'
+  ``HTML`` replaces its content at each update, so that live region is a new
+  element each time; screen readers that only announce changes inside a
+  region that was already there still find the text in the image's name and
+  in the line itself;
 - every control's description is shown whole (``CONTROL_STYLE``: the label
   is as wide as its text, and the control wide enough for label and slider);
 - colours come from ``_plotting.PALETTE`` (colour-blind safe).

@@ -183,9 +183,9 @@ def activation_explorer(activation: str = "sigmoid", negative_slope: float = 0.0
     PReLU's a, alpha for ELU, beta for softplus, approximate for GELU), the
     x range and the threshold below which |f'| counts as saturated.
 
-    Update time: median 105 ms, max 185 ms (process CPU time) over 70 updates
-    (10 per control), on a 2-core machine shared with other jobs (load ~4),
-    where ``Explorer.update_times`` (wall clock) gave median 105 ms, max 220 ms.
+    Update time: median 63 ms, max 70 ms over the 26 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     _import_erf_now()
     style = {"continuous_update": False, "style": {"description_width": "initial"}}
@@ -382,10 +382,11 @@ def gradient_depth_explorer(activation: str = "sigmoid", depth: int = 20, gain: 
     activation, the depth (1-50), the weight gain, and whether to draw the
     curves of sigmoid, tanh, relu, leaky_relu, elu, gelu and selu in grey.
 
-    Update time: median 125 ms, max 190 ms (process CPU time) over 40 updates
-    (10 per control), on a 2-core machine shared with other jobs (load ~4),
-    where ``Explorer.update_times`` (wall clock) gave median 125 ms, max 235 ms.
-    The compute is cached per (activation, depth, gain) and runs BLAS on one thread.
+    Update time: median 95 ms, max 119 ms over the 14 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
+    The compute is cached per (activation, depth, gain) and runs BLAS on one thread; all seven
+    activations compared at a new depth 50 take about 170 ms.
     """
     _import_erf_now()
     style = {"continuous_update": False, "style": {"description_width": "initial"}}

@@ -204,9 +204,9 @@ def computation_graph_explorer(x1: float = 2.0, x2: float = 1.0, show: str = "bo
     backward adjoints, or both).  The right panel shows that df/dx2 is the sum
     of the slopes along the two paths.
 
-    Update time: median 130 ms, max 200 ms (process CPU time) over 30 updates
-    (10 per control), on a 2-core machine shared with other jobs (load ~4),
-    where ``Explorer.update_times`` (wall clock) gave median 145 ms, max 340 ms.
+    Update time: median 87 ms, max 95 ms over the 11 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     slider = {"continuous_update": False, "readout_format": ".2f", "style": {"description_width": "initial"}}
     controls = {

@@ -170,9 +170,9 @@ def bias_correction_explorer(**initial: Any) -> Explorer:
     of ``GRADIENTS``), ``beta1`` (0..0.99), ``beta2`` (0.9, 0.99, 0.999,
     0.9999), ``steps`` (10..5000, log axis).
 
-    Speed: median 100 ms, max 115 ms per update over 30 updates (every control
-    moved to several values, twice) on an otherwise idle 2-core machine,
-    measured via ``Explorer.update_times`` (the same with torch imported).
+    Update time: median 90 ms, max 97 ms over the 15 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "gradient": widgets.Dropdown(options=tuple(GRADIENTS), value="constant g = 1", description="gradient"),

@@ -180,9 +180,9 @@ def describe_broadcast(data: dict[str, Any], shape_a: str, shape_b: str, operati
 def broadcasting_explorer(shape_a: str = "(N,1)", shape_b: str = "(N,)", operation: str = "a - b") -> Explorer:
     """Broadcasting two shapes (N = 4, D = 3): the result shape step by step, and the values.
 
-    Update time, measured via ``Explorer.update_times`` over 15 updates (every
-    control, 5 rounds) on a 2-core machine shared with other jobs (load 3-5):
-    median 80 ms, max 220 ms wall clock; median 78 ms, max 216 ms of CPU time.
+    Update time: median 54 ms, max 66 ms over the 13 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     options = list(SHAPES)
     controls = {

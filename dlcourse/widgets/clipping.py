@@ -148,8 +148,9 @@ def clipping_cliff_explorer(clipping: str = "by norm", threshold: float = 1.0) -
 
     Args (initial control values): clipping in ``CLIPPING``; threshold in [0.1, 100].
 
-    Timing: median 90 ms, max 150 ms over 11 updates (every control moved 5 times) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``.
+    Update time: median 92 ms, max 94 ms over the 7 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "clipping": widgets.ToggleButtons(options=CLIPPING, value=clipping, description="clipping"),

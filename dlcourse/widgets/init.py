@@ -263,9 +263,9 @@ def init_depth_explorer(initializer: str = "normal", activation: str = "tanh", d
         activation: "tanh", "relu" or "linear".
         depth: number of layers, 2..30.
 
-    Timing: median 85 ms, max 160 ms over 16 updates (every control moved 5 times, cold cache) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``;
-    a gen-2 garbage collection during an update adds about 130 ms (max 253 ms seen).
+    Update time: median 95 ms, max 123 ms over the 12 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "initializer": widgets.Dropdown(

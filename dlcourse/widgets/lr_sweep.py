@@ -217,9 +217,9 @@ def lr_sweep_explorer(
 
     The sweeps (21 rates x 3 optimizers x 10 epochs) are computed once, on the
     first call (about 1 s), and cached; moving a control only reads them.
-    Update time, measured via ``Explorer.update_times`` over 16 updates (every
-    control, 4 rounds) on a 2-core machine shared with other jobs (load 3-5):
-    median 105 ms, max 320 ms wall clock; median 100 ms, max 195 ms of CPU time.
+    Update time: median 66 ms, max 77 ms over the 12 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     for name in SWEEP_OPTIMIZERS:
         lr_sweep(name)

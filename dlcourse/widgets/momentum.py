@@ -331,9 +331,9 @@ def momentum_explorer(**initial: Any) -> Explorer:
     (0..0.99), ``steps`` (10..300), ``show_forms`` (overlay the moving-average
     form at lr/(1-mu), Sutskever's form and Nesterov's look-ahead points).
 
-    Speed: median 80 ms, max 110 ms per update over 30 updates (every control
-    moved to several values, twice) on an otherwise idle 2-core machine,
-    measured via ``Explorer.update_times`` (the same with torch imported).
+    Update time: median 86 ms, max 105 ms over the 16 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "surface": widgets.Dropdown(options=MOMENTUM_SURFACES, value="ravine", description="surface"),

@@ -284,10 +284,12 @@ def optimizer_race(**initial: Any) -> Explorer:
     (log slider 0.01..100; the slider's label shows the tuned rate, the
     scoreboard the rate in use).
 
-    Speed: median 115 ms, max 170 ms per update over 130 updates (every control
-    moved to several values, twice) on an otherwise idle 2-core machine,
-    measured via ``Explorer.update_times`` (the same with torch imported).
-    Runs are cached, so moving one learning rate reruns one optimizer.
+    Update time: median 121 ms, max 143 ms over the 65 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
+    Runs are cached (the first view's at 500 steps), so moving one learning rate reruns one
+    optimizer; the slowest case, all eleven optimizers on a new surface at 500 steps, computes
+    5500 optimizer steps and takes about 300 ms.
     """
     controls: dict[str, widgets.ValueWidget] = {
         "surface": widgets.Dropdown(options=RACE_SURFACES, value="rosenbrock", description="surface"),

@@ -115,10 +115,11 @@ def regularization_explorer(degree: int = 12, penalty: str = "L2", strength: flo
     Panels: the fit; training and validation error over the strength; the
     weights (an L1 penalty sets some exactly to 0).
 
-    Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 120 ms, max 320 ms (the max is a
-    first L1 fit of a degree, about 60 ms of FISTA; later visits are cached).
+    Update time: median 90 ms, max 98 ms over the 10 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
+    The first view's lasso path is fitted when the widget is built; a new degree's takes
+    about 60 ms of FISTA once (150 ms for that update), later visits are cached.
     """
     regularization_path(degree, "L1")  # the first view's lasso path (~60 ms of FISTA), so that the penalty toggles
     controls = {
@@ -200,9 +201,9 @@ def describe_dropout(data: dict[str, np.ndarray], p: float, seed: int, n_masks: 
 def dropout_explorer(p: float = 0.5, seed: int = 0, n_masks: int = 100) -> Explorer:
     """Inverted dropout on an 8x8 digit: the mask, one output, and the mean over many masks.
 
-    Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 150 ms, max 265 ms.
+    Update time: median 80 ms, max 84 ms over the 13 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "p": widgets.FloatSlider(value=p, min=0.0, max=0.9, step=0.05, description="p (drop)"),
@@ -334,9 +335,9 @@ def describe_double_descent(data: dict[str, Any], noise: float, ridge: float, n_
 def double_descent_explorer(noise: float = 0.2, ridge: float = 0.0, n_train: int = 40) -> Explorer:
     """Double descent in random-features regression: label noise, a ridge penalty and the training-set size.
 
-    Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 85 ms, max 210 ms.
+    Update time: median 60 ms, max 64 ms over the 13 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     for size in _TRAINING_SET_SIZES:  # the SVDs, once per training-set size
         double_descent_curve(n_train=size)

@@ -137,9 +137,9 @@ def schedule_explorer(schedule: str = "cosine", lr: float = 0.1, warmup_steps: i
     warmup_steps in [0, 200] (0 = no warm-up); decay_steps in [30, 1000];
     final_fraction in [1e-3, 1].
 
-    Timing: median 80 ms, max 140 ms over 18 updates (every control moved 3-4 times) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``;
-    a gen-2 garbage collection during an update adds about 130 ms (max 227 ms seen).
+    Update time: median 71 ms, max 104 ms over the 20 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "schedule": widgets.Dropdown(options=SCHEDULES, value=schedule, description="schedule"),

@@ -172,9 +172,9 @@ def learning_rate_explorer(lr: float = 0.02, curvature: float = 10.0, problem: s
     Args (initial control values): lr in [1e-3, 1], curvature L in [1, 20],
     problem a key of ``QUADRATICS``, steps in [5, 100].
 
-    Timing: median 110 ms, max 170 ms over 17 updates (every control moved 4 times) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``;
-    a gen-2 garbage collection during an update adds about 130 ms (max 230 ms seen).
+    Update time: median 78 ms, max 83 ms over the 14 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.05, description="lr",
@@ -351,9 +351,9 @@ def surface_gd_explorer(surface: str = "saddle", lr: float = 0.05, noise: float 
     lr in [1e-4, 1]; noise (gradient noise std) in [0, 20]; steps in [10, 500];
     start (x, y) in [-5, 5]^2, default the surface's instructive start.
 
-    Timing: median 85 ms, max 180 ms over 27 updates (every control moved 5 times) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``;
-    a gen-2 garbage collection during an update adds about 130 ms (max 245 ms seen).
+    Update time: median 82 ms, max 94 ms over the 25 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     start = _STARTS[check_choice(surface, "surface", GD_SURFACES)] if start is None else start
 

@@ -149,10 +149,9 @@ def describe_newton(data: dict[str, Any], surface: str, steps: int, lr: float, d
 def newton_explorer(surface: str = "quadratic", steps: int = 20, lr: float = 0.05, damping: float = 0.0) -> Explorer:
     """Newton's method vs gradient descent on 2-D surfaces: one step on a quadratic, drawn into saddles.
 
-    Update time, measured via ``Explorer.update_times`` over 16 updates (every
-    control, 4 rounds) on a 2-core machine shared with other jobs (load 3-5):
-    median 190 ms, max 310 ms wall clock; median 115 ms, max 170 ms of CPU time.
-    About two thirds of it is matplotlib creating the two axes and the PNG.
+    Update time: median 77 ms, max 92 ms over the 16 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "surface": widgets.Dropdown(options=list(NEWTON_SURFACES), value=surface, description="surface"),
