@@ -104,9 +104,12 @@ def broadcast_demo(shape_a: str, shape_b: str, operation: str) -> dict[str, Any]
 def _heat_map(ax: Any, values: np.ndarray, title: str, cmap: str, boxed_diagonal: bool = False) -> None:
     # a 1-D array is drawn as a row: it broadcasts as (1, k)
     grid = values.reshape(1, -1) if values.ndim < 2 else values
-    ax.imshow(grid, cmap=cmap, vmin=grid.min() - 0.3 * np.ptp(grid) - 1e-9, vmax=grid.max() + 1e-9)
+    image = ax.imshow(grid, cmap=cmap, vmin=grid.min() - 0.3 * np.ptp(grid) - 1e-9, vmax=grid.max() + 1e-9)
+    # white numbers on the dark cells, black on the light ones
+    luminance = image.to_rgba(grid)[..., :3] @ np.array([0.299, 0.587, 0.114])
     for (i, j), v in np.ndenumerate(grid):
-        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=9)
+        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=9,
+                color="white" if luminance[i, j] < 0.5 else "black")
     if boxed_diagonal:
         for k in range(min(grid.shape)):
             ax.add_patch(Rectangle((k - 0.5, k - 0.5), 1, 1, fill=False, ec=PALETTE["black"], lw=2))
