@@ -21,6 +21,7 @@ from dlcourse.widgets.optimizers import (
     START_POINTS,
     TUNED_LR,
     bias_correction_explorer,
+    describe_race,
     optimizer_race,
     race,
 )
@@ -160,3 +161,13 @@ def test_the_lectures_builders_are_importable_from_here():
     from dlcourse.widgets import bias_correction
 
     assert bias_correction_explorer is bias_correction.bias_correction_explorer
+
+
+def test_the_text_ranks_the_racers():
+    data = race("beale", ("sgd", "adam"), 100)
+    text = describe_race(data, tune="adam")
+    ranked = sorted(data["scores"], key=data["scores"].get)
+    assert text.index(f"{ranked[0]} {data['scores'][ranked[0]]:.2g}") < text.index(f"{ranked[1]} ")
+    assert f"adam {data['lrs']['adam']:.2g}" in text and "lion" in text  # every optimizer's learning rate
+    saddle = describe_race(race("saddle", ("sgd",), 50), tune="sgd")
+    assert "f < −4 (escaped)" in saddle

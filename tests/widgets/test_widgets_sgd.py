@@ -17,7 +17,15 @@ from torch_paths import torch_sgd
 
 from dlcourse.optim import sgd_init, sgd_step
 from dlcourse.surfaces import get_surface, ill_conditioned_quadratic, run
-from dlcourse.widgets.sgd import GD_SURFACES, QUADRATICS, noisy_descent, quadratic_descent, surface_gd_explorer
+from dlcourse.widgets.sgd import (
+    GD_SURFACES,
+    QUADRATICS,
+    describe_quadratic,
+    describe_surface_runs,
+    noisy_descent,
+    quadratic_descent,
+    surface_gd_explorer,
+)
 
 RTOL = 1e-12
 TRAJECTORY_RTOL, TRAJECTORY_ATOL = 1e-9, 1e-12
@@ -112,3 +120,11 @@ def test_surface_explorer_starts_at_the_surface_start():
     explorer = surface_gd_explorer(surface="himmelblau", lr=0.01)
     assert (explorer.values()["start_x"], explorer.values()["start_y"]) == (0.0, 0.0)
     assert explorer.controls["surface"].options == GD_SURFACES  # the cliff has its own widget
+
+
+def test_the_texts_state_the_verdict_and_the_ends():
+    assert "it diverges" in describe_quadratic(quadratic_descent(0.3, 10.0), 0.3, 10.0, "1-D quadratic", 30)
+    assert "it oscillates" in describe_quadratic(quadratic_descent(0.15, 10.0), 0.15, 10.0, "1-D quadratic", 30)
+    runs = noisy_descent("quadratic", 0.1, 1.0, 50, (-3.5, 1.5))
+    text = describe_surface_runs(runs, "quadratic", 0.1, 1.0, 50, -3.5, 1.5)
+    assert f"|gradient| {runs.grad_norms[0, -1]:.3g}" in text and "5 runs with gradient noise of std 1" in text
