@@ -124,8 +124,9 @@ def describe_batchnorm_training(data: dict[str, Any], lr: float, batch_size: int
     recorded = int(bn.checkpoints[k])
 
     def loss(run: Any) -> str:  # the 10-update mean drawn in the loss panel, up to the chosen update
-        window = run.loss[max(0, step - 10): max(step, 1)]
-        return number(np.mean(window)) if np.isfinite(window).all() else "nan (diverged)"
+        window = run.loss[max(0, step - 10): step]
+        return "no update yet" if step == 0 else number(np.mean(window)) if np.isfinite(window).all() \
+            else "nan (diverged)"
 
     def spread(run: Any, stat: str) -> str:
         values = getattr(run, stat)[k, layer - 1]
