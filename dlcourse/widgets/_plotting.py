@@ -9,10 +9,10 @@ matplotlib's default colour cycle, for a notebook's own figures.
 
 The other helpers each exist to keep a widget update inside its 200 ms budget:
 
-- ``fixed_margins``: with a layout engine (the Explorer's figure starts with
-  constrained layout) ``savefig`` draws the figure twice, measuring every
-  label; the widgets' figures never change size, so fixed margins do the
-  same job in one draw.
+- ``fixed_margins``: with a layout engine (constrained or tight layout, even
+  the placeholder ``"none"``) ``savefig`` draws the figure twice, measuring
+  every label; the widgets' figures never change size, so fixed margins do
+  the same job in one draw (the Explorer's figures have no layout engine).
 - ``fixed_grid``: a gridspec with fixed margins, for the same reason.
 - ``plain_log_ticks`` / ``sparse_ticks`` / ``log_axis``: every tick is a group
   of artists measured at each render, and mathtext labels ($10^{-4}$) cost
