@@ -2,8 +2,13 @@
 
 1. Opens a copy of one lecture (so autosave cannot touch the repository), runs
    all cells, waits for the first widget's figure, moves its first slider and
-   checks that the figure was redrawn.
-2. Opens an exercise-style notebook with one right and one wrong answer, runs
+   checks that the figure was redrawn, and that its text alternative (the
+   image's title, the accessible name a screen reader reads, and the live
+   caption under it) is in the page and changed with it.
+2. Builds every registered widget in one notebook and checks, in the page,
+   that each figure has its text alternative and that no control's label is
+   cut off (the label's text fits the label's box).
+3. Opens an exercise-style notebook with one right and one wrong answer, runs
    all cells and checks that the failing test cell shows the feedback itself
    (the likely cause, no traceback through dlcourse's files) followed by the
    check's figure (an image in the same cell's output area), and the passing
@@ -128,6 +133,21 @@ def run_all_cells(page) -> None:
     pytest.fail("Run All Cells never started the notebook")
 
 
+# The figure's accessible name as Chromium computes it (title, for an <img> without alt), its caption,
+# and the caption's live-region attributes.
+READ_FIGURE = """widget => {
+    const image = widget.querySelector('.widget-image');
+    const caption = widget.querySelector('.dlcourse-figure-text');
+    return {title: image.getAttribute('title') || '', caption: caption ? caption.textContent : null,
+            live: caption ? caption.getAttribute('aria-live') : null,
+            role: caption ? caption.getAttribute('role') : null};
+}"""
+# Every description label whose text does not fit its box (ipywidgets cuts it with an ellipsis).
+CUT_LABELS = """root => [...root.querySelectorAll('.widget-label, .widget-label-basic')]
+    .filter(label => label.offsetParent !== null && label.scrollWidth > label.clientWidth + 1)
+    .map(label => label.textContent)"""
+
+
 def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -148,6 +168,8 @@ def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
             )
             before_src = image.get_attribute("src")
             widget.screenshot(path=str(shots / "before.png"))
+            before = widget.evaluate(READ_FIGURE)
+            cut = widget.evaluate(CUT_LABELS)
 
             readout = widget.locator(".widget-readout").first
             readout.click()
@@ -160,14 +182,81 @@ def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
                 arg=[image.element_handle(), before_src],
                 timeout=30_000,
             )
+            page.wait_for_function(
+                "([el, text]) => el.querySelector('.dlcourse-figure-text').textContent !== text",
+                arg=[widget.element_handle(), before["caption"]], timeout=30_000,
+            )
+            after = widget.evaluate(READ_FIGURE)
+            name = page.get_by_role("img", name=after["title"]).count()
             widget.screenshot(path=str(shots / "after.png"))
         except Exception:
             page.screenshot(path=str(shots / "failure.png"), full_page=True)
             raise
         finally:
             browser.close()
-    before, after = (shots / "before.png").read_bytes(), (shots / "after.png").read_bytes()
-    assert before != after, f"the widget's figure did not change; screenshots in {shots}"
+    assert (shots / "before.png").read_bytes() != (shots / "after.png").read_bytes(), \
+        f"the widget's figure did not change; screenshots in {shots}"
+    assert before["title"].startswith("Figure: sigmoid") and "Settings: activation = sigmoid" in before["title"]
+    assert before["caption"] and before["caption"] in before["title"], before
+    assert (before["live"], before["role"]) == ("polite", "status")
+    assert after["title"] != before["title"] and after["caption"] != before["caption"], (before, after)
+    assert name == 1, "the figure's title is not its accessible name"
+    assert not cut, f"labels cut off: {cut}"
+    print(f"screenshots: {shots}")
+
+
+WIDGETS_NOTEBOOK = "every_widget.ipynb"
+
+
+def widgets_notebook() -> nbformat.NotebookNode:
+    """One cell per registered widget, in the order of the lectures."""
+    from dlcourse.widgets import widget_builders
+
+    cells = ["from dlcourse.widgets import widget_builders\nbuilders = widget_builders()"]
+    cells += [f"builders[{name!r}]()" for name in sorted(widget_builders())]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook
+
+
+def test_every_widget_reads_in_chromium(jupyterlab, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from dlcourse.widgets import widget_builders
+
+    count = len(widget_builders())
+    nbformat.write(widgets_notebook(), tmp_path / "lab" / WIDGETS_NOTEBOOK)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            open_and_run_all(page, jupyterlab(WIDGETS_NOTEBOOK))
+            figures = ".jp-OutputArea-output .widget-vbox:has(> .widget-image)"
+            page.wait_for_function(
+                f"n => [...document.querySelectorAll('{figures} .widget-image')]"
+                ".filter(img => img.getAttribute('title')).length >= n", arg=count, timeout=300_000)
+            widgets = page.locator(figures)
+            read, cut = [], {}
+            for i in range(widgets.count()):
+                widget = widgets.nth(i)
+                widget.scroll_into_view_if_needed()
+                read.append(widget.evaluate(READ_FIGURE))
+                widget.screenshot(path=str(shots / f"widget_{i:02d}.png"))
+                if labels := widget.evaluate(CUT_LABELS):
+                    cut[i] = labels
+        except Exception:
+            page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert len(read) == count, (len(read), count)
+    for figure in read:
+        assert figure["title"].startswith("Figure: ") and "Settings: " in figure["title"], figure
+        assert figure["caption"] and figure["caption"] in figure["title"], figure
+        assert (figure["live"], figure["role"]) == ("polite", "status"), figure
+    assert not cut, f"labels cut off (screenshots in {shots}): {cut}"
     print(f"screenshots: {shots}")
 
 

@@ -7,7 +7,14 @@ any widget.  A builder is marked with ``@register`` where it is defined;
 ``widget_builders()`` imports the listed modules and returns ``WIDGETS``, the
 map from each widget's name to its builder (``tests/test_widgets_base.py``
 moves every control of every one; ``benchmarks/bench_lectures.py`` times every
-update against the 250 ms budget).
+update against the 200 ms budget).
+
+Every figure reads in words too (its text alternative: the image's name for a
+screen reader and the line under it), shows its controls' labels whole, and
+draws with ``PALETTE``, Okabe & Ito's colour-blind-safe colours.  A lecture's
+own matplotlib figures use the same colours after one line::
+
+    from dlcourse.widgets import use_palette; use_palette()
 """
 
 from __future__ import annotations
@@ -16,8 +23,12 @@ import importlib
 from collections.abc import Callable
 
 from dlcourse.widgets._base import UPDATE_BUDGET_SECONDS, Explorer
+from dlcourse.widgets._plotting import PALETTE, use_palette
 
-__all__ = ["UPDATE_BUDGET_SECONDS", "WIDGETS", "WIDGET_MODULES", "Explorer", "register", "widget_builders"]
+__all__ = [
+    "PALETTE", "UPDATE_BUDGET_SECONDS", "WIDGETS", "WIDGET_MODULES", "Explorer", "register", "use_palette",
+    "widget_builders",
+]
 
 # Every module that defines widgets, in the order of the lectures.  A new widget module is added here.
 WIDGET_MODULES = (

@@ -29,12 +29,14 @@ from dlcourse.activations import ACTIVATIONS, gelu, prelu, prelu_grad
 from dlcourse.layers import linear_backward, linear_forward
 from dlcourse.widgets import register
 from dlcourse.widgets._base import Explorer
-from dlcourse.widgets._plotting import one_blas_thread
+from dlcourse.widgets._plotting import PALETTE, fixed_margins, number, one_blas_thread
 
 __all__ = [
     "ACTIVATION_NAMES",
     "activation_curves",
     "activation_explorer",
+    "describe_activation_curves",
+    "describe_gradient_depth",
     "draw_activation_curves",
     "draw_gradient_depth",
     "gradient_depth",
@@ -116,18 +118,19 @@ def _shade(ax: Any, x: np.ndarray, mask: np.ndarray) -> None:
     """Shade the x-intervals where mask is True."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
     for start, stop in zip(edges[::2], edges[1::2], strict=True):
-        ax.axvspan(x[start], x[stop - 1], color="tab:red", alpha=0.12, lw=0)
+        ax.axvspan(x[start], x[stop - 1], color=PALETTE["vermillion"], alpha=0.15, lw=0)
 
 
 def draw_activation_curves(figure: Figure, data: dict[str, Any], activation: str, saturation: float,
                            **values: Any) -> None:
     """Left: f(x); right: f'(x); saturated regions shaded on both; a footer lists the parameters."""
+    fixed_margins(figure, left=0.05, right=0.99, bottom=0.2, top=0.92, wspace=0.15)
     value_ax, grad_ax = figure.subplots(1, 2, sharex=True)
     x, saturated = data["x"], data["saturated"]
     call = ", ".join(["x", _format_kwargs(data["kwargs"])]) if data["kwargs"] else "x"
-    value_ax.plot(x, data["y"], color="tab:blue", lw=2)
+    value_ax.plot(x, data["y"], color=PALETTE["blue"], lw=2)
     value_ax.set_title(f"{activation}({call})", fontsize=11)
-    grad_ax.plot(x, data["dy"], color="tab:red", lw=2)
+    grad_ax.plot(x, data["dy"], color=PALETTE["vermillion"], lw=2)
     grad_ax.set_title(f"derivative f′(x): largest |f′| = {np.abs(data['dy']).max():.3g} on this window", fontsize=11)
     for level, style in ((1.0, "--"), (0.25, ":")):
         grad_ax.axhline(level, color="0.5", lw=0.8, ls=style)
@@ -138,10 +141,36 @@ def draw_activation_curves(figure: Figure, data: dict[str, Any], activation: str
         ax.axvline(0, color="0.3", lw=0.6)
         ax.grid(alpha=0.3)
     unused = _format_kwargs(data["unused"])
-    # supxlabel, unlike figure.text, gets room from the constrained layout.
     figure.supxlabel(f"x.   Shaded: |f′(x)| < {saturation:g}, saturated: (almost) no gradient passes; "
                      f"{100 * saturated.mean():.0f}% of the window.   Not used by {activation}: {unused}.",
                      fontsize=8.5, color="0.25")
+
+
+def _intervals(x: np.ndarray, mask: np.ndarray) -> str:
+    """The x-intervals where mask is True, in words: "x < -2.9 and x > 2.9", "-0.5 < x < 0.5", "nowhere"."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    parts = []
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        low, high = number(x[start], 2), number(x[stop - 1], 2)
+        parts.append("everywhere" if start == 0 and stop == len(x) else f"x < {high}" if start == 0
+                     else f"x > {low}" if stop == len(x) else f"{low} < x < {high}")
+    return " and ".join(parts) or "nowhere"
+
+
+def describe_activation_curves(data: dict[str, Any], activation: str, saturation: float, x_max: float,
+                               **values: Any) -> str:
+    """The figure in words: the range of f and f', where f' is largest, and where the unit saturates."""
+    x, y, dy, saturated = data["x"], data["y"], data["dy"], data["saturated"]
+    peak = int(np.argmax(np.abs(dy)))
+    unused = ", ".join(f"{name.replace('_', ' ')} {value if isinstance(value, str) else number(value)}"
+                       for name, value in data["unused"].items())
+    low, high = number(x[0]), number(x[-1])
+    return (f"{activation} (left) and its derivative f′ (right) for x from {low} to {high}: "
+            f"f({low}) = {number(y[0])}, f({high}) = {number(y[-1])}, f′({low}) = {number(dy[0])}, "
+            f"f′({high}) = {number(dy[-1])}; the largest |f′| is {number(abs(dy[peak]))}, at x = "
+            f"{number(x[peak], 2)}. Shaded, saturated (|f′| < {number(saturation)}, almost no gradient passes): "
+            f"{_intervals(x, saturated)}, {100 * saturated.mean():.0f}% of the window."
+            + (f" Not used by {activation}: {unused}." if unused else ""))
 
 
 @register
@@ -154,9 +183,9 @@ def activation_explorer(activation: str = "sigmoid", negative_slope: float = 0.0
     PReLU's a, alpha for ELU, beta for softplus, approximate for GELU), the
     x range and the threshold below which |f'| counts as saturated.
 
-    Update time: median 105 ms, max 185 ms (process CPU time) over 70 updates
-    (10 per control), on a 2-core machine shared with other jobs (load ~4),
-    where ``Explorer.update_times`` (wall clock) gave median 105 ms, max 220 ms.
+    Update time: median 63 ms, max 70 ms over the 26 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     _import_erf_now()
     style = {"continuous_update": False, "style": {"description_width": "initial"}}
@@ -173,7 +202,7 @@ def activation_explorer(activation: str = "sigmoid", negative_slope: float = 0.0
                                           description="saturated if |f'| <", **style),
     }
     return Explorer(controls, activation_curves, draw_activation_curves, figsize=(10.5, 4.0),
-                    description="Activation functions and their derivatives")
+                    description="Activation functions and their derivatives", describe=describe_activation_curves)
 
 
 # ------------------------------------------------------------------ depth
@@ -275,21 +304,22 @@ def _label_ends(ax: Any, x: float, ends: dict[str, float]) -> None:
     for i in range(1, len(logs)):
         logs[i] = max(logs[i], logs[i - 1] + gap)
     for name, log in zip(names, logs, strict=True):
-        ax.text(x, 10.0**log, name, fontsize=7, color="0.45", va="center")
+        ax.text(x, 10.0**log, name, fontsize=7, color="0.4", va="center")
 
 
 def draw_gradient_depth(figure: Figure, data: dict[str, Any], activation: str, depth: int, gain: float,
                         compare: bool) -> None:
     """Left: gradient norms per layer (log scale).  Right: the per-layer factor gain * rms f'(z_l)."""
+    fixed_margins(figure, left=0.07, right=0.99, bottom=0.12, top=0.88, wspace=0.2)
     grad_ax, factor_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
     main = data["main"]
     layers = np.arange(1, depth + 1)
     tiny = np.finfo(np.float64).tiny  # a norm of exactly 0 (all units dead) cannot go on a log axis
     for grad_W in data["others"].values():
         grad_ax.plot(layers, np.maximum(grad_W, tiny), color="0.7", lw=1)
-    grad_ax.plot(layers, np.maximum(main["grad_W"], tiny), color="tab:red", lw=2.2,
+    grad_ax.plot(layers, np.maximum(main["grad_W"], tiny), color=PALETTE["vermillion"], lw=2.2,
                  label="‖∂L/∂W_l‖ (what the optimizer sees)")
-    grad_ax.plot(layers, np.maximum(main["delta"], tiny), color="tab:blue", lw=1.2,
+    grad_ax.plot(layers, np.maximum(main["delta"], tiny), "-.", color=PALETTE["blue"], lw=1.2,
                  label="‖∂L/∂z_l‖ (backward signal)")
     grad_ax.plot(layers, np.maximum(main["predicted"], tiny), "--", color="k", lw=1,
                  label="top value × product of the factors on the right")
@@ -299,8 +329,8 @@ def draw_gradient_depth(figure: Figure, data: dict[str, Any], activation: str, d
     low, high = np.log10(grad_ax.get_ylim())
     narrow = high - low < 2
     grad_ax.yaxis.set_major_locator(LogLocator(numticks=7, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
-    if narrow:
-        grad_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
+    # plain-text labels (1e-08): matplotlib's default $10^{-8}$ is mathtext, ~5 ms a label
+    grad_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
     grad_ax.yaxis.set_minor_locator(NullLocator())
     if data["others"]:
         _label_ends(grad_ax, depth + 0.3, {name: max(g[-1], tiny) for name, g in data["others"].items()})
@@ -316,13 +346,30 @@ def draw_gradient_depth(figure: Figure, data: dict[str, Any], activation: str, d
     grad_ax.legend(fontsize=8, loc="lower right")
     factors = gain * main["dfactor"]
     # One LineCollection instead of a bar per layer: 50 Rectangle artists cost ~20 ms per update.
-    factor_ax.vlines(layers, 0, factors, colors=np.where(factors < 1, "tab:red", "tab:green"),
+    factor_ax.vlines(layers, 0, factors, colors=np.where(factors < 1, PALETTE["vermillion"], PALETTE["blue"]),
                      lw=max(1.5, 180 / depth))
     factor_ax.axhline(1.0, color="k", lw=1, ls="--")
-    factor_ax.set_title("per-layer factor gain · rms f′(z_l)\n(< 1 red: the gradient shrinks)", fontsize=10.5)
+    factor_ax.set_title("per-layer factor gain · rms f′(z_l)\n(< 1 vermillion: the gradient shrinks)",
+                        fontsize=10.5)
     factor_ax.set_xlabel("layer l")
     factor_ax.set_ylim(0, max(1.6, 1.1 * factors.max()))
     factor_ax.grid(alpha=0.3, axis="y")
+
+
+def describe_gradient_depth(data: dict[str, Any], activation: str, depth: int, gain: float, compare: bool) -> str:
+    """The figure in words: the gradient at the first and the last layer, and the per-layer factors."""
+    main = data["main"]
+    grad_W, factors = main["grad_W"], gain * main["dfactor"]
+    words = (f"Gradient norm per layer of a {depth}-layer {activation} network at initialization, weight gain "
+             f"{number(gain)} (left, log scale): ‖∂L/∂W‖ is {number(grad_W[0])} at layer 1 and "
+             f"{number(grad_W[-1])} at layer {depth}, a ratio first/last of "
+             f"{number(grad_W[0] / max(grad_W[-1], np.finfo(np.float64).tiny), 2)}. Right: the per-layer factor "
+             f"gain · rms f′(z), from {number(factors.min())} to {number(factors.max())}; below 1 (the gradient "
+             f"shrinks) at {int(np.sum(factors < 1))} of {depth} layers.")
+    if data["others"]:
+        words += " Grey, ‖∂L/∂W‖ at layer 1 of the other activations: " + ", ".join(
+            f"{name} {number(g[0], 2)}" for name, g in data["others"].items()) + "."
+    return words
 
 
 @register
@@ -335,10 +382,11 @@ def gradient_depth_explorer(activation: str = "sigmoid", depth: int = 20, gain: 
     activation, the depth (1-50), the weight gain, and whether to draw the
     curves of sigmoid, tanh, relu, leaky_relu, elu, gelu and selu in grey.
 
-    Update time: median 125 ms, max 190 ms (process CPU time) over 40 updates
-    (10 per control), on a 2-core machine shared with other jobs (load ~4),
-    where ``Explorer.update_times`` (wall clock) gave median 125 ms, max 235 ms.
-    The compute is cached per (activation, depth, gain) and runs BLAS on one thread.
+    Update time: median 95 ms, max 119 ms over the 14 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
+    The compute is cached per (activation, depth, gain) and runs BLAS on one thread; all seven
+    activations compared at a new depth 50 take about 170 ms.
     """
     _import_erf_now()
     style = {"continuous_update": False, "style": {"description_width": "initial"}}
@@ -350,4 +398,5 @@ def gradient_depth_explorer(activation: str = "sigmoid", depth: int = 20, gain: 
         "compare": widgets.Checkbox(value=compare, description="compare all activations"),
     }
     return Explorer(controls, _compute_depth, draw_gradient_depth, figsize=(10.5, 4.2),
-                    description="Vanishing gradients: every layer multiplies the gradient by its weights and f′(z)")
+                    description="Vanishing gradients: every layer multiplies the gradient by its weights and f′(z)",
+                    describe=describe_gradient_depth)

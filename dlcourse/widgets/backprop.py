@@ -23,8 +23,9 @@ from dlcourse._checks import check_choice, check_int, check_range
 from dlcourse.backprop import worked_example
 from dlcourse.widgets import register
 from dlcourse.widgets._base import Explorer
+from dlcourse.widgets._plotting import PALETTE, fixed_margins, number
 
-__all__ = ["computation_graph", "computation_graph_explorer", "draw_computation_graph"]
+__all__ = ["computation_graph", "computation_graph_explorer", "describe_computation_graph", "draw_computation_graph"]
 
 PASSES = ("forward", "backward", "both")
 _X2_RANGE = (-np.pi, np.pi)  # the x2 slider's range: the slope curves stay put while the point moves
@@ -45,9 +46,11 @@ _EDGES = (
     ("a2", "a3", "a2", "abar2", 0),
     ("a1", "a3", "a1", "abar1", 0),
 )
-# Adjoint colours: red, except the two paths into x2 (orange through sin, green through the product).
-_FORWARD_COLOR, _BACKWARD_COLOR = "tab:blue", "tab:red"
-_PATH_COLORS = {0: _BACKWARD_COLOR, 1: "tab:orange", 2: "tab:green"}
+# Adjoint colours: vermillion, except the two paths into x2 (orange through sin, green through the product);
+# in the slope panel the three curves also differ in line style.
+_FORWARD_COLOR, _BACKWARD_COLOR = PALETTE["blue"], PALETTE["vermillion"]
+_PATH_COLORS = {0: _BACKWARD_COLOR, 1: PALETTE["orange"], 2: PALETTE["green"]}
+_PATH_STYLES = {0: "-", 1: "--", 2: "-."}
 
 
 def computation_graph(x1: float, x2: float, n_points: int = 201) -> dict[str, Any]:
@@ -141,7 +144,7 @@ def _draw_graph(ax: Any, data: dict[str, Any], show: str) -> None:
     ax.axis("off")
     ax.set_title({"forward": "forward pass: values flow right",
                   "backward": "backward pass: adjoints flow left",
-                  "both": "forward values (blue), adjoints (red)"}[show], fontsize=11)
+                  "both": "forward values (blue, above), adjoints (vermillion, below)"}[show], fontsize=11)
 
 
 def _draw_slopes(ax: Any, data: dict[str, Any]) -> None:
@@ -149,15 +152,13 @@ def _draw_slopes(ax: Any, data: dict[str, Any]) -> None:
     x2 = float(example.x2)
     half = 0.5  # half-length of the tangent segments, in x2 units
     curves = (
-        (data["sin_curve"], float(example.a1), float(example.x2bar_path1), _PATH_COLORS[1],
-         "a₁ = sin x₂, slope cos x₂"),
-        (data["product_curve"], float(example.a2), float(example.x2bar_path2), _PATH_COLORS[2],
-         "a₂ = x₁·x₂, slope x₁"),
-        (data["f_curve"], float(example.a3), float(example.x2bar), _BACKWARD_COLOR,
-         "f = a₁ + a₂, slope = the sum"),
+        (data["sin_curve"], float(example.a1), float(example.x2bar_path1), 1, "a₁ = sin x₂, slope cos x₂"),
+        (data["product_curve"], float(example.a2), float(example.x2bar_path2), 2, "a₂ = x₁·x₂, slope x₁"),
+        (data["f_curve"], float(example.a3), float(example.x2bar), 0, "f = a₁ + a₂, slope = the sum"),
     )
-    for curve, value, slope, color, label in curves:
-        ax.plot(grid, curve, color=color, lw=1.5, label=label)
+    for curve, value, slope, path, label in curves:
+        color = _PATH_COLORS[path]
+        ax.plot(grid, curve, color=color, lw=1.5, ls=_PATH_STYLES[path], label=label)
         ax.plot([x2 - half, x2 + half], [value - half * slope, value + half * slope], color=color, lw=3.5, alpha=0.5)
         ax.plot([x2], [value], "o", color=color, ms=5)
     ax.axvline(x2, color="0.6", lw=0.8, ls=":")
@@ -171,9 +172,28 @@ def _draw_slopes(ax: Any, data: dict[str, Any]) -> None:
 def draw_computation_graph(figure: Figure, data: dict[str, Any], x1: float, x2: float, show: str) -> None:
     """Left: the graph with values/adjoints on every edge.  Right: f, sin x2 and x1 x2 along x2 with tangents."""
     check_choice(show, "show", PASSES)
+    fixed_margins(figure, left=0.01, right=0.985, bottom=0.11, top=0.92, wspace=0.1)
     graph_ax, slope_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
     _draw_graph(graph_ax, data, show)
     _draw_slopes(slope_ax, data)
+
+
+def describe_computation_graph(data: dict[str, Any], x1: float, x2: float, show: str) -> str:
+    """The figure in words: the values and adjoints shown on the graph, and the slopes that add up at x2."""
+    example = data["example"]
+    path1, path2, total = (number(getattr(example, name)) for name in ("x2bar_path1", "x2bar_path2", "x2bar"))
+    words = ["Left: the computation graph of f = x1·x2 + sin(x2) at x1 = "
+             f"{number(example.x1)}, x2 = {number(example.x2)}."]
+    if show in ("forward", "both"):
+        words.append(f"Forward values: a1 = sin(x2) = {number(example.a1)}, a2 = x1·x2 = {number(example.a2)}, "
+                     f"f = a1 + a2 = {number(example.f)}.")
+    if show in ("backward", "both"):
+        words.append(f"Adjoints flowing back: df/da1 = df/da2 = 1, df/dx1 = x2 = {number(example.x1bar)}, and "
+                     f"df/dx2 = {total}, the sum of the path through sin, cos(x2) = {path1}, and the path "
+                     f"through the product, x1 = {path2}.")
+    words.append(f"Right: sin(x2), x1·x2 and f against x2, with tangents of slopes {path1}, {path2} and their "
+                 f"sum {total}.")
+    return " ".join(words)
 
 
 @register
@@ -184,9 +204,9 @@ def computation_graph_explorer(x1: float = 2.0, x2: float = 1.0, show: str = "bo
     backward adjoints, or both).  The right panel shows that df/dx2 is the sum
     of the slopes along the two paths.
 
-    Update time: median 130 ms, max 200 ms (process CPU time) over 30 updates
-    (10 per control), on a 2-core machine shared with other jobs (load ~4),
-    where ``Explorer.update_times`` (wall clock) gave median 145 ms, max 340 ms.
+    Update time: median 87 ms, max 95 ms over the 11 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     slider = {"continuous_update": False, "readout_format": ".2f", "style": {"description_width": "initial"}}
     controls = {
@@ -199,5 +219,6 @@ def computation_graph_explorer(x1: float = 2.0, x2: float = 1.0, show: str = "bo
         lambda x1, x2, show: computation_graph(x1, x2),
         draw_computation_graph,
         figsize=(11.0, 4.6),
+        describe=describe_computation_graph,
         description="f(x1, x2) = x1·x2 + sin(x2): values flow forward, adjoints flow back and add up at x2",
     )

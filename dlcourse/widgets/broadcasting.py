@@ -19,9 +19,9 @@ from matplotlib.patches import Rectangle
 
 from dlcourse._checks import check_choice
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets._plotting import fixed_margins
+from dlcourse.widgets._plotting import PALETTE, fixed_margins
 
-__all__ = ["OPERATIONS", "SHAPES", "broadcast_demo", "broadcasting_explorer", "draw_broadcast"]
+__all__ = ["OPERATIONS", "SHAPES", "broadcast_demo", "broadcasting_explorer", "describe_broadcast", "draw_broadcast"]
 
 
 _N, _D = 4, 3  # distinct sizes, so a mix-up of N and D raises instead of passing silently
@@ -104,12 +104,15 @@ def broadcast_demo(shape_a: str, shape_b: str, operation: str) -> dict[str, Any]
 def _heat_map(ax: Any, values: np.ndarray, title: str, cmap: str, boxed_diagonal: bool = False) -> None:
     # a 1-D array is drawn as a row: it broadcasts as (1, k)
     grid = values.reshape(1, -1) if values.ndim < 2 else values
-    ax.imshow(grid, cmap=cmap, vmin=grid.min() - 0.3 * np.ptp(grid) - 1e-9, vmax=grid.max() + 1e-9)
+    image = ax.imshow(grid, cmap=cmap, vmin=grid.min() - 0.3 * np.ptp(grid) - 1e-9, vmax=grid.max() + 1e-9)
+    # white numbers on the dark cells, black on the light ones
+    luminance = image.to_rgba(grid)[..., :3] @ np.array([0.299, 0.587, 0.114])
     for (i, j), v in np.ndenumerate(grid):
-        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=9)
+        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=9,
+                color="white" if luminance[i, j] < 0.5 else "black")
     if boxed_diagonal:
         for k in range(min(grid.shape)):
-            ax.add_patch(Rectangle((k - 0.5, k - 0.5), 1, 1, fill=False, ec="black", lw=2))
+            ax.add_patch(Rectangle((k - 0.5, k - 0.5), 1, 1, fill=False, ec=PALETTE["black"], lw=2))
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -127,21 +130,14 @@ def draw_broadcast(figure: Any, data: dict[str, Any], shape_a: str, shape_b: str
     text_ax.axis("off")
     if data["error"] is not None:
         r_ax.axis("off")
-        r_ax.text(0.5, 0.5, "ValueError", color="red", ha="center", va="center", fontsize=18, transform=r_ax.transAxes)
-        verdict, color = data["error"] + ". numpy stops you: the lucky case.", "red"
+        r_ax.text(0.5, 0.5, "ValueError", color=PALETTE["vermillion"], ha="center", va="center", fontsize=18,
+                  transform=r_ax.transAxes)
+        verdict, color = _verdict(data), PALETTE["vermillion"]
     else:
         result = data["result"]
         diagonal = data["outer"] and result.ndim == 2 and result.shape[0] == result.shape[1]
         _heat_map(r_ax, result, f"{operation}\nshape {_symbolic(data['result_shape'])}", "Greens", diagonal)
-        if data["outer"]:
-            verdict = (f"SILENT BUG? {result.size} entries from operands of {data['a'].size} and {data['b'].size}: "
-                       "an outer operation, and no error. "
-                       + ("The boxed diagonal is the elementwise result you probably meant. " if diagonal else "")
-                       + "Give both operands the same shape (squeeze, reshape, keepdims) and assert it.")
-            color = "red"
-        else:
-            verdict = f"Elementwise: each entry of the result {_symbolic(data['result_shape'])} pairs one a with one b."
-            color = "green"
+        verdict, color = _verdict(data), PALETTE["vermillion"] if data["outer"] else PALETTE["green"]
     width = len(data["steps"]["align right"][0])
     lines = [f"{'':<15}{'a':>{4 * width}}    {'b':>{4 * width}}"] + [
         f"{label:<15}" + "".join(f"{d:>4}" for d in dims_a) + "    " + "".join(f"{d:>4}" for d in dims_b)
@@ -153,13 +149,43 @@ def draw_broadcast(figure: Any, data: dict[str, Any], shape_a: str, shape_b: str
     text_ax.text(0.5, 1.0, textwrap.fill(verdict, 62), color=color, va="top", fontsize=10, transform=text_ax.transAxes)
 
 
+def _verdict(data: dict[str, Any]) -> str:
+    """What the broadcast means: an error, a silent outer operation, or an elementwise one."""
+    if data["error"] is not None:
+        return data["error"] + ". numpy stops you: the lucky case."
+    result = data["result"]
+    if data["outer"]:
+        diagonal = result.ndim == 2 and result.shape[0] == result.shape[1]
+        return (f"SILENT BUG? {result.size} entries from operands of {data['a'].size} and {data['b'].size}: "
+                "an outer operation, and no error. "
+                + ("The boxed diagonal is the elementwise result you probably meant. " if diagonal else "")
+                + "Give both operands the same shape (squeeze, reshape, keepdims) and assert it.")
+    return f"Elementwise: each entry of the result {_symbolic(data['result_shape'])} pairs one a with one b."
+
+
+def describe_broadcast(data: dict[str, Any], shape_a: str, shape_b: str, operation: str) -> str:
+    """The figure in words: the operands, the broadcasting steps, the result's shape and values, the verdict."""
+    operand = "b" if operation in ("a - b", "a * b") else operation.split(" - ", 1)[1]
+
+    def values(array: np.ndarray) -> str:
+        return np.array2string(array, separator=", ", formatter={"float_kind": lambda v: f"{v:g}"}).replace("\n", "")
+
+    steps = "; ".join(f"{label}: a ({', '.join(d or '-' for d in dims_a)}), b ({', '.join(d or '-' for d in dims_b)})"
+                      for label, (dims_a, dims_b) in data["steps"].items())
+    result = ("no result" if data["result"] is None else
+              f"{operation} has shape {_symbolic(data['result_shape'])}, values {values(data['result'])}")
+    return (f"a of shape {shape_a} with N = 4, D = 3, values {values(data['a'])}; {operand} of shape "
+            f"{_symbolic(data['b'].shape)}, values {values(data['b'])}. Broadcasting, axes aligned on the right "
+            f"(- where an axis does not exist yet): {steps}. {result}. {_verdict(data)}")
+
+
 @register
 def broadcasting_explorer(shape_a: str = "(N,1)", shape_b: str = "(N,)", operation: str = "a - b") -> Explorer:
     """Broadcasting two shapes (N = 4, D = 3): the result shape step by step, and the values.
 
-    Update time, measured via ``Explorer.update_times`` over 15 updates (every
-    control, 5 rounds) on a 2-core machine shared with other jobs (load 3-5):
-    median 80 ms, max 220 ms wall clock; median 78 ms, max 216 ms of CPU time.
+    Update time: median 54 ms, max 66 ms over the 13 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     options = list(SHAPES)
     controls = {
@@ -169,4 +195,5 @@ def broadcasting_explorer(shape_a: str = "(N,1)", shape_b: str = "(N,)", operati
                                       layout=widgets.Layout(width="380px")),
     }
     return Explorer(controls, broadcast_demo, draw_broadcast, figsize=(9.0, 4.6),
-                    description="Broadcasting: align right, pad with 1s, stretch the 1s (N = 4, D = 3)")
+                    description="Broadcasting: align right, pad with 1s, stretch the 1s (N = 4, D = 3)",
+                    describe=describe_broadcast)

@@ -23,9 +23,9 @@ from dlcourse._checks import as_float_array, check_choice, check_int, check_rang
 from dlcourse.surfaces import CLIFF
 from dlcourse.widgets import Explorer, register
 from dlcourse.widgets._descent import contour_grid, descend
-from dlcourse.widgets._plotting import fixed_grid, log_axis
+from dlcourse.widgets._plotting import PALETTE, fixed_grid, log_axis, number
 
-__all__ = ["CLIPPING", "ClippedRun", "clipped_descent", "clipping_cliff_explorer"]
+__all__ = ["CLIPPING", "ClippedRun", "clipped_descent", "clipping_cliff_explorer", "describe_cliff"]
 
 CLIPPING = ("off", "by value", "by norm")
 
@@ -94,17 +94,17 @@ def _draw_cliff(figure: Figure, run: ClippedRun, clipping: str, threshold: float
     levels = np.linspace(0, 45, 19)
     ax_path.contourf(x, y, z, levels=levels, cmap="Greys", alpha=0.6)
     ax_path.contour(x, y, z, levels=levels, colors="0.4", linewidths=0.4)
-    runs = [(run.unclipped, "firebrick", "no clipping")]
+    runs = [(run.unclipped, PALETTE["vermillion"], "-", "no clipping")]
     if clipping != "off":
-        runs.append((run.trajectory, "C0", f"clipping {clipping} at {threshold:.3g}"))
+        runs.append((run.trajectory, PALETTE["blue"], "--", f"clipping {clipping} at {threshold:.3g}"))
     unclipped_steps = np.linalg.norm(np.diff(run.unclipped, axis=0), axis=1)
     # one run when clipping is off: zip stops after it
-    for (path, color, label), lengths in zip(runs, (unclipped_steps, run.step_lengths), strict=False):
-        ax_path.plot(path[:, 0], path[:, 1], "-", marker=".", markersize=4, color=color, label=label,
+    for (path, color, style, label), lengths in zip(runs, (unclipped_steps, run.step_lengths), strict=False):
+        ax_path.plot(path[:, 0], path[:, 1], style, marker=".", markersize=4, color=color, label=label,
                      linewidth=1.2, alpha=0.8)
         k = int(np.argmax(lengths))  # the longest step, drawn as an arrow
         ax_path.annotate("", path[k + 1], path[k], arrowprops={"arrowstyle": "->", "color": color, "lw": 1.5})
-        ax_steps.plot(lengths, color=color, label=f"step length, {label} (longest {lengths[k]:.3g})")
+        ax_steps.plot(lengths, style, color=color, label=f"step length, {label} (longest {lengths[k]:.3g})")
     ax_path.plot(*CLIFF.default_start, "o", color="k")
     ax_path.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y",
                 title="plateau (dark, right), cliff, valley (left); lr = 0.1")
@@ -112,11 +112,31 @@ def _draw_cliff(figure: Figure, run: ClippedRun, clipping: str, threshold: float
     log_axis(ax_steps)
     ax_steps.plot(run.grad_norms, color="0.4", linestyle=":", label="|gradient| before clipping")
     active = clipping != "off"
-    ax_steps.axhline(threshold, color="C1", linestyle="--" if active else ":", linewidth=1,
+    ax_steps.axhline(threshold, color=PALETTE["orange"], linestyle="-.", linewidth=1.5 if active else 1,
                      label=f"threshold {threshold:.3g}" + ("" if active else " (clipping off)"))
     ax_steps.set(xlabel="step", ylim=(1e-3, 1e3))
     ax_steps.grid(True, alpha=0.3)
     ax_steps.legend(fontsize=7.5, loc="upper right")
+
+
+def describe_cliff(run: ClippedRun, clipping: str, threshold: float) -> str:
+    """The figure in words: the longest step with and without clipping, and where each run ends."""
+    unclipped_steps = np.linalg.norm(np.diff(run.unclipped, axis=0), axis=1)
+    k = int(np.argmax(unclipped_steps))
+
+    def end(path: np.ndarray) -> str:
+        return f"({number(path[-1, 0])}, {number(path[-1, 1])}), loss {number(CLIFF.f(path[-1]))}"
+
+    words = (f"Left: contours of a plateau that ends in a cliff, and gradient descent with lr 0.1 from (4, 2). "
+             f"Without clipping the longest step, {number(unclipped_steps[k])}, is step {k}, and the run ends "
+             f"at {end(run.unclipped)}.")
+    if clipping != "off":
+        j = int(np.argmax(run.step_lengths))
+        words += (f" Clipping {clipping} at {number(threshold)}: the longest step is {number(run.step_lengths[j])} "
+                  f"(step {j}), and the run ends at {end(run.trajectory)}.")
+    return words + (f" Right, log scale: the step lengths and the gradient norm before clipping, largest "
+                    f"{number(np.nanmax(run.grad_norms))}, against the threshold {number(threshold)}"
+                    + (" (clipping off)." if clipping == "off" else "."))
 
 
 @register
@@ -128,8 +148,9 @@ def clipping_cliff_explorer(clipping: str = "by norm", threshold: float = 1.0) -
 
     Args (initial control values): clipping in ``CLIPPING``; threshold in [0.1, 100].
 
-    Timing: median 90 ms, max 150 ms over 11 updates (every control moved 5 times) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``.
+    Update time: median 92 ms, max 94 ms over the 7 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "clipping": widgets.ToggleButtons(options=CLIPPING, value=clipping, description="clipping"),
@@ -137,4 +158,5 @@ def clipping_cliff_explorer(clipping: str = "by norm", threshold: float = 1.0) -
                                             description="threshold", readout_format=".3g"),
     }
     return Explorer(controls, clipped_descent, _draw_cliff, figsize=(11.0, 4.0),
-                    description="A cliff throws an unclipped step far away; a clipped step stays")
+                    description="A cliff throws an unclipped step far away; a clipped step stays",
+                    describe=describe_cliff)

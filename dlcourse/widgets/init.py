@@ -29,9 +29,12 @@ from dlcourse import init
 from dlcourse._checks import check_choice, check_int
 from dlcourse.activations import relu, relu_grad, tanh, tanh_grad
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets.sgd import fixed_grid, log_axis
+from dlcourse.widgets._plotting import PALETTE, SERIES, fixed_grid, log_axis, number
 
-__all__ = ["DEPTH_ACTIVATIONS", "INITIALIZERS", "DepthStatistics", "init_depth_explorer", "layer_statistics"]
+__all__ = [
+    "DEPTH_ACTIVATIONS", "INITIALIZERS", "DepthStatistics", "describe_layer_statistics", "init_depth_explorer",
+    "layer_statistics",
+]
 
 CONSTANT_VALUE = 0.1
 SMALL_STD = 0.01
@@ -194,7 +197,7 @@ def draw_layer_statistics(
     """Histograms of the activations at a few layers (left) and the std per layer (right)."""
     n = len(stats.histogram_layers)
     grid = fixed_grid(figure, 1, 2, width_ratios=(1.0, 1.25), top=0.87, left=0.03, wspace=0.12)
-    colors = [f"C{i}" for i in range(n)]
+    colors = [SERIES[i] for i in range(n)]
     ax = figure.add_subplot(grid[0, 0])  # one axes, histograms stacked as ridges: cheaper than n axes
     zero_bin = int(np.searchsorted(stats.bin_edges, 0.0, side="right")) - 1
     for row, (layer, fractions) in enumerate(zip(stats.histogram_layers, stats.histograms, strict=True)):
@@ -210,12 +213,12 @@ def draw_layer_statistics(
 
     ax = figure.add_subplot(grid[0, 1])
     layers = np.arange(1, depth + 1)
-    for values, label, style in (
-        (stats.activation_std, "std of activations $h^l$", "o-"),
-        (stats.gradient_std, r"std of gradients $\partial L/\partial z^l$", "s--"),
+    for values, label, style, color in (
+        (stats.activation_std, "std of the activations h", "o-", PALETTE["black"]),
+        (stats.gradient_std, "std of the gradients ∂L/∂z", "s--", PALETTE["vermillion"]),
     ):
         positive = values > 0
-        ax.plot(layers[positive], values[positive], style, markersize=4, label=label)
+        ax.plot(layers[positive], values[positive], style, color=color, markersize=4, label=label)
     log_axis(ax)
     for row, layer in enumerate(stats.histogram_layers):
         ax.axvline(layer, color=colors[row], alpha=0.3, linewidth=3)
@@ -229,7 +232,21 @@ def draw_layer_statistics(
     if high / low < 1e3:  # a few equal values: keep a readable decade range around them
         ax.set_ylim(low / 30, high * 30)
     if note := _notes(stats):
-        figure.suptitle(note, color="firebrick", fontsize=9)
+        figure.suptitle(note, color=PALETTE["vermillion"], fontsize=9)
+
+
+def describe_layer_statistics(stats: DepthStatistics, initializer: str, activation: str, depth: int) -> str:
+    """The figure in words: the spread of the activations and gradients at the first and the last layer."""
+    histograms = ", ".join(f"{layer} (std {number(stats.activation_std[layer - 1], 2)})"
+                           for layer in stats.histogram_layers)
+    activations, gradients = stats.activation_std, stats.gradient_std
+    words = (f"{INITIALIZERS[initializer][0]} init, {activation}, {depth} layers. Left: histograms of the "
+             f"activations at layers {histograms}. Right, log scale: the std of the activations goes from "
+             f"{number(activations[0])} at layer 1 to {number(activations[-1])} at layer {depth}, the std of "
+             f"the gradients ∂L/∂z from {number(gradients[0])} at layer 1 to {number(gradients[-1])} at layer "
+             f"{depth}.")
+    note = _notes(stats)
+    return f"{words} Note: {note}." if note else words
 
 
 @register
@@ -246,9 +263,9 @@ def init_depth_explorer(initializer: str = "normal", activation: str = "tanh", d
         activation: "tanh", "relu" or "linear".
         depth: number of layers, 2..30.
 
-    Timing: median 85 ms, max 160 ms over 16 updates (every control moved 5 times, cold cache) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``;
-    a gen-2 garbage collection during an update adds about 130 ms (max 253 ms seen).
+    Update time: median 95 ms, max 123 ms over the 12 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "initializer": widgets.Dropdown(
@@ -258,4 +275,5 @@ def init_depth_explorer(initializer: str = "normal", activation: str = "tanh", d
         "depth": widgets.IntSlider(value=depth, min=2, max=30, description="depth", continuous_update=False),
     }
     return Explorer(controls, layer_statistics, draw_layer_statistics, figsize=(10.0, 4.4),
-                    description="How the initial weights shape the signal through depth")
+                    description="How the initial weights shape the signal through depth",
+                    describe=describe_layer_statistics)

@@ -15,19 +15,19 @@ import functools
 from typing import Any, NamedTuple
 
 import ipywidgets as widgets
-import matplotlib as mpl
 import numpy as np
+from matplotlib.collections import LineCollection
 
 from dlcourse._checks import check_choice, check_int, check_range
 from dlcourse.layers import MLP
 from dlcourse.stacked import stack_params, train_stacked
 from dlcourse.training import standardized_digits_split
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets._plotting import fixed_margins, plain_log_ticks
+from dlcourse.widgets._plotting import PALETTE, fixed_margins, number, plain_log_ticks
 
 __all__ = [
-    "LR_GRID", "SWEEP_EPOCHS", "SWEEP_OPTIMIZERS", "LRSweep", "draw_lr_sweep", "lr_sweep", "lr_sweep_explorer",
-    "lr_sweep_view",
+    "LR_GRID", "SWEEP_EPOCHS", "SWEEP_OPTIMIZERS", "LRSweep", "describe_lr_sweep", "draw_lr_sweep", "lr_sweep",
+    "lr_sweep_explorer", "lr_sweep_view",
 ]
 
 #: 10^-4 ... 10^1 in quarter decades: 1e-4, 1.8e-4, 3.2e-4, 5.6e-4, 1e-3, ...
@@ -129,6 +129,9 @@ def lr_sweep_view(
 
 
 _LOSS_CAP = 10.0  # diverged runs are drawn at the top of the plot
+# each optimizer's colour, marker and line style, the same whether it is the one swept or a comparison
+_STYLES = {"sgd": (PALETTE["blue"], "o", "-"), "momentum": (PALETTE["orange"], "s", "--"),
+           "adam": (PALETTE["green"], "^", "-.")}
 
 
 def draw_lr_sweep(figure: Any, data: dict[str, Any], optimizer: str, epochs: int, **_: Any) -> None:
@@ -137,43 +140,73 @@ def draw_lr_sweep(figure: Any, data: dict[str, Any], optimizer: str, epochs: int
     sweep_ax, curve_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
     lrs, final = data["lrs"], data["final"]
     shown = np.where(np.isfinite(final), np.minimum(final, _LOSS_CAP), _LOSS_CAP)
-    sweep_ax.plot(lrs, shown, "o-", color="C0", label=f"{optimizer}, after {epochs} epoch{'s' * (epochs > 1)}")
+    color, marker, style = _STYLES[optimizer]
+    sweep_ax.plot(lrs, shown, marker=marker, linestyle=style, color=color,
+                  label=f"{optimizer}, after {epochs} epoch{'s' * (epochs > 1)}")
     for name, other in data["others"].items():
-        color = f"C{SWEEP_OPTIMIZERS.index(name)}"
-        sweep_ax.plot(lrs, np.where(np.isfinite(other), np.minimum(other, _LOSS_CAP), _LOSS_CAP), ".--",
-                      color=color, alpha=0.6, label=name)
+        color, marker, style = _STYLES[name]
+        sweep_ax.plot(lrs, np.where(np.isfinite(other), np.minimum(other, _LOSS_CAP), _LOSS_CAP), marker=marker,
+                      linestyle=style, color=color, ms=3, alpha=0.6, label=name)
     diverged = ~np.isfinite(final)
     if diverged.any():
-        sweep_ax.plot(lrs[diverged], shown[diverged], "x", color="red", ms=10, mew=2, label="diverged (nan)")
+        sweep_ax.plot(lrs[diverged], shown[diverged], "x", color=PALETTE["vermillion"], ms=10, mew=2,
+                      label="diverged (nan)")
     sweep_ax.axhline(data["initial_loss"], color="gray", ls=":", lw=1,
                      label=f"loss at the start ({data['initial_loss']:.2f})")
     if data["best_lr"] is not None:
-        sweep_ax.plot(data["best_lr"], data["best_loss"], "*", color="gold", mec="black", ms=16, zorder=5,
+        sweep_ax.plot(data["best_lr"], data["best_loss"], "*", color=PALETTE["yellow"], mec="black", ms=16, zorder=5,
                       label=f"best: lr = {data['best_lr']:.2g} (loss {data['best_loss']:.3f})")
     if data["edge_lr"] is not None and data["edge_lr"] <= lrs.max():
-        sweep_ax.axvspan(data["edge_lr"] / 10**0.125, lrs.max() * 10**0.125, color="red", alpha=0.08)
-        sweep_ax.axvline(data["edge_lr"], color="red", lw=1)
-        sweep_ax.text(data["edge_lr"], 0.5, f"unstable from {data['edge_lr']:.2g} ", color="red", rotation=90,
+        sweep_ax.axvspan(data["edge_lr"] / 10**0.125, lrs.max() * 10**0.125, color=PALETTE["vermillion"], alpha=0.1)
+        sweep_ax.axvline(data["edge_lr"], color=PALETTE["vermillion"], lw=1)
+        sweep_ax.text(data["edge_lr"], 0.5, f"unstable from {data['edge_lr']:.2g} ", color=PALETTE["vermillion"],
+                      rotation=90,
                       ha="right", va="center", transform=sweep_ax.get_xaxis_transform(), fontsize=9)
     sweep_ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="training loss (capped at 10)",
                  xlim=(lrs.min() / 10**0.125, lrs.max() * 10**0.125), title="Loss after training vs learning rate")
     plain_log_ticks(sweep_ax.xaxis)
     plain_log_ticks(sweep_ax.yaxis)
     sweep_ax.legend(fontsize=8, loc="lower left")
-    colors = mpl.colormaps["viridis"](np.linspace(0, 1, max(len(lrs), 2)))
     epochs_axis = np.arange(epochs + 1)
-    for lr, curve, color in zip(lrs, data["curves"], colors, strict=False):  # at least 2 colours, maybe 1 rate
-        best = data["best_lr"] is not None and lr == data["best_lr"]
-        curve_ax.plot(epochs_axis, np.minimum(curve, _LOSS_CAP), color="black" if best else color,
-                      lw=2.5 if best else 1, zorder=3 if best else 2)
+    # one LineCollection coloured by the rate's rank through viridis (cheaper than a line per rate)
+    capped = np.minimum(data["curves"], _LOSS_CAP)
+    curves = LineCollection([np.column_stack((epochs_axis, curve)) for curve in capped], cmap="viridis", lw=1,
+                            array=np.linspace(0, 1, len(lrs)) if len(lrs) > 1 else np.zeros(1))
+    curve_ax.add_collection(curves)
+    curve_ax.set_xlim(-0.25, epochs + 0.25)
+    if data["best_lr"] is not None:
+        best = int(np.flatnonzero(lrs == data["best_lr"])[0])
+        curve_ax.plot(epochs_axis, capped[best], color=PALETTE["black"], lw=2.5, zorder=3)
+    for curve in data["curves"]:
         last = np.flatnonzero(np.isfinite(curve))[-1]
         if last < epochs:
-            curve_ax.plot(last, min(curve[last], _LOSS_CAP), "x", color="red")
+            curve_ax.plot(last, min(curve[last], _LOSS_CAP), "x", color=PALETTE["vermillion"])
     # a colorbar would be a third axes (~30 ms per update): name the colours instead
     curve_ax.set(yscale="log", xlabel="epoch", ylabel="training loss",
                  title=f"Loss curves: dark lr {lrs.min():.2g} ... yellow {lrs.max():.2g}, black best")
     plain_log_ticks(curve_ax.yaxis)
     curve_ax.set_xticks(epochs_axis)
+
+
+def describe_lr_sweep(data: dict[str, Any], optimizer: str, epochs: int, **_: Any) -> str:
+    """The figure in words: the best rate and its loss, where training becomes unstable, the comparisons."""
+    lrs, final = data["lrs"], data["final"]
+    words = (f"Left, log-log: the training loss of a 64-32-10 MLP on the digits after {epochs} epoch"
+             f"{'s' * (epochs > 1)} of {optimizer}, against the learning rate from {number(lrs.min(), 2)} to "
+             f"{number(lrs.max(), 2)} ({len(lrs)} rates; the loss at the start is {number(data['initial_loss'])}).")
+    if data["best_lr"] is None:
+        words += " Every run diverged."
+    else:
+        words += f" Lowest loss {number(data['best_loss'])} at lr = {number(data['best_lr'], 2)}."
+    if data["edge_lr"] is not None:
+        words += f" Unstable (diverged, or above the loss at the start) from lr = {number(data['edge_lr'], 2)}."
+    if (~np.isfinite(final)).any():
+        words += f" Diverged (nan) at {int(np.sum(~np.isfinite(final)))} of the rates shown."
+    for name, other in data["others"].items():
+        finite = np.isfinite(other)
+        words += (f" {name}: lowest loss {number(np.nanmin(other))} at lr = {number(lrs[np.nanargmin(other)], 2)}."
+                  if finite.any() else f" {name}: diverged at every rate shown.")
+    return words + " Right: the loss curves over the epochs, one per rate, the best in black."
 
 
 @register
@@ -184,9 +217,9 @@ def lr_sweep_explorer(
 
     The sweeps (21 rates x 3 optimizers x 10 epochs) are computed once, on the
     first call (about 1 s), and cached; moving a control only reads them.
-    Update time, measured via ``Explorer.update_times`` over 16 updates (every
-    control, 4 rounds) on a 2-core machine shared with other jobs (load 3-5):
-    median 105 ms, max 320 ms wall clock; median 100 ms, max 195 ms of CPU time.
+    Update time: median 66 ms, max 77 ms over the 12 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     for name in SWEEP_OPTIMIZERS:
         lr_sweep(name)
@@ -201,4 +234,5 @@ def lr_sweep_explorer(
     return Explorer(
         controls, lr_sweep_view, draw_lr_sweep, figsize=(11.0, 4.2),
         description="Learning-rate sweep: a 64-32-10 MLP on the digits, the same init and batches for every rate",
+        describe=describe_lr_sweep,
     )

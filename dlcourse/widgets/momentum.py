@@ -46,10 +46,11 @@ from dlcourse.optim import (
 from dlcourse.optim._common import check_decay, check_lr
 from dlcourse.surfaces import Surface, get_surface, run
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets._plotting import fixed_margins, plain_log_ticks, sparse_ticks
+from dlcourse.widgets._plotting import PALETTE, fixed_margins, number, plain_log_ticks, sparse_ticks
 
 __all__ = [
     "MOMENTUM_SURFACES",
+    "describe_momentum_comparison",
     "draw_momentum_comparison",
     "draw_surface",
     "fixed_layout",
@@ -65,7 +66,8 @@ __all__ = [
 #: Surfaces of the momentum widget: the diagonal ravine and the axis-aligned quadratic.
 MOMENTUM_SURFACES = ("ravine", "quadratic")
 
-_METHOD_COLORS = {"SGD": "tab:blue", "heavy ball": "tab:orange", "Nesterov": "tab:green"}
+_METHOD_COLORS = {"SGD": PALETTE["blue"], "heavy ball": PALETTE["orange"], "Nesterov": PALETTE["green"]}
+_METHOD_STYLES = {"SGD": "-", "heavy ball": "--", "Nesterov": "-."}  # line styles
 _LOSS_FLOOR = 1e-16  # f - f* below this is drawn at the floor of the log axis
 _LOSS_CEILING = 1e8  # and above this at the ceiling
 
@@ -177,12 +179,18 @@ def loss_gap(surface: str | Surface, trajectory: np.ndarray) -> np.ndarray:
     return loss
 
 
-def plot_loss_curves(ax: Axes, losses: dict[str, np.ndarray], colors: dict[str, str], log: bool = True) -> None:
-    """Loss (gap) against step for each run; a diverged run ends with an x at its last finite step."""
+def plot_loss_curves(ax: Axes, losses: dict[str, np.ndarray], colors: dict[str, str], log: bool = True,
+                     styles: dict[str, dict[str, Any]] | None = None) -> None:
+    """Loss (gap) against step for each run; a diverged run ends with an x at its last finite step.
+
+    ``styles``: label -> more keyword arguments of ``ax.plot`` (``linestyle``, ``marker``: a marker is
+    drawn at 8 points of the curve), so that the runs differ by more than their colour.
+    """
     for label, loss in losses.items():
         # Clipped: a diverging run reaches 1e300, and the axis must stay readable.
         shown = np.clip(loss, _LOSS_FLOOR, _LOSS_CEILING) if log else np.clip(loss, -_LOSS_CEILING, _LOSS_CEILING)
-        ax.plot(shown, color=colors[label], linewidth=1.4, label=label)
+        ax.plot(shown, **{"color": colors[label], "linewidth": 1.4, "label": label, "markersize": 4,
+                          "markevery": max(1, len(loss) // 8), **(styles or {}).get(label, {})})
         finite = np.isfinite(loss)
         if not finite.all() and finite.any():
             last = np.flatnonzero(finite)[-1]
@@ -276,12 +284,13 @@ def draw_momentum_comparison(figure: Figure, data: dict[str, Any], **values: Any
     ax_path, ax_loss = fixed_layout(figure, 2, (1.15, 1))
     draw_surface(ax_path, data["surface"])
     for label, path in data["trajectories"].items():
-        ax_path.plot(path[:, 0], path[:, 1], ".-", color=_METHOD_COLORS[label], markersize=3, linewidth=1.1,
-                     label=label)
+        ax_path.plot(path[:, 0], path[:, 1], marker=".", linestyle=_METHOD_STYLES[label], color=_METHOD_COLORS[label],
+                     markersize=3, linewidth=1.1, label=label)
     start = data["trajectories"]["SGD"][0]
     ax_path.plot(*start, "ko", markersize=5)
     ax_path.set_title(f"{data['surface']}: lr = {values['lr']:.3g}, mu = {values['momentum']:.2f}", fontsize=10)
-    plot_loss_curves(ax_loss, data["losses"], _METHOD_COLORS)
+    plot_loss_curves(ax_loss, data["losses"], _METHOD_COLORS,
+                     styles={label: {"linestyle": style} for label, style in _METHOD_STYLES.items()})
     for (label, (path, difference)), style in zip(data.get("forms", {}).items(), ("s", "D", "x"), strict=False):
         target = "Nesterov" if label.startswith("look") else "heavy ball"
         ax_path.plot(path[:, 0], path[:, 1], style, markersize=6, markerfacecolor="none",
@@ -290,6 +299,27 @@ def draw_momentum_comparison(figure: Figure, data: dict[str, Any], **values: Any
     ax_loss.set(ylabel="f - f*", title=f"effective step on a constant slope: lr/(1-mu) = {data['effective_lr']:.3g}")
     ax_loss.title.set_fontsize(10)
     ax_loss.legend(fontsize=8)
+
+
+def _loss_words(loss: np.ndarray) -> str:
+    """The last loss of a run, or the step at which it diverged."""
+    finite = np.isfinite(loss)
+    return number(loss[-1]) if finite.all() else f"diverged at step {int(np.argmin(finite))}"
+
+
+def describe_momentum_comparison(data: dict[str, Any], lr: float, momentum: float, steps: int,
+                                 **values: Any) -> str:
+    """The figure in words: the three runs' final f - f*, and the other formulations' distance from torch's."""
+    start = data["trajectories"]["SGD"][0]
+    finals = ", ".join(f"{label} {_loss_words(loss)}" for label, loss in data["losses"].items())
+    words = (f"Left: contours of the {data['surface']} with the paths of SGD, heavy ball and Nesterov momentum, "
+             f"lr = {number(lr)}, mu = {number(momentum)}, {steps} steps from ({number(start[0])}, "
+             f"{number(start[1])}). Right, log scale: f − f* against the step; after {steps} steps: {finals}. "
+             f"Effective step on a constant slope lr/(1 − mu) = {number(data['effective_lr'])}.")
+    if "forms" in data:
+        words += " Other formulations, largest distance from torch's iterates: " + ", ".join(
+            f"{label} {number(difference, 2)}" for label, (_, difference) in data["forms"].items()) + "."
+    return words
 
 
 @register
@@ -301,9 +331,9 @@ def momentum_explorer(**initial: Any) -> Explorer:
     (0..0.99), ``steps`` (10..300), ``show_forms`` (overlay the moving-average
     form at lr/(1-mu), Sutskever's form and Nesterov's look-ahead points).
 
-    Speed: median 80 ms, max 110 ms per update over 30 updates (every control
-    moved to several values, twice) on an otherwise idle 2-core machine,
-    measured via ``Explorer.update_times`` (the same with torch imported).
+    Update time: median 86 ms, max 105 ms over the 16 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "surface": widgets.Dropdown(options=MOMENTUM_SURFACES, value="ravine", description="surface"),
@@ -316,4 +346,5 @@ def momentum_explorer(**initial: Any) -> Explorer:
     }
     set_initial_values(controls, initial, "momentum_explorer")
     return Explorer(controls, momentum_comparison, draw_momentum_comparison, figsize=(10.5, 4.4),
-                    description="Momentum: SGD vs heavy ball vs Nesterov at the same learning rate")
+                    description="Momentum: SGD vs heavy ball vs Nesterov at the same learning rate",
+                    describe=describe_momentum_comparison)

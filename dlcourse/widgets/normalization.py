@@ -22,10 +22,12 @@ from dlcourse._checks import check_choice, check_int
 from dlcourse.batchnorm_mlp import batchnorm_runs
 from dlcourse.norm import batchnorm_forward, groupnorm_forward, instancenorm_forward, layernorm_forward
 from dlcourse.widgets import Explorer, register
+from dlcourse.widgets._plotting import PALETTE, grid_axes, number
 
 __all__ = [
     "BATCH_SIZES", "LEARNING_RATES", "NORMS", "batchnorm_training_explorer", "batchnorm_training_view",
-    "normalization_axes_explorer", "normalization_sets",
+    "describe_batchnorm_training", "describe_normalization_sets", "normalization_axes_explorer",
+    "normalization_sets",
 ]
 
 LEARNING_RATES = (0.03, 0.3, 1.0)
@@ -53,10 +55,12 @@ def batchnorm_training_view(lr: float, batch_size: int, step: int, layer: int, u
             "layer": layer, "unit": unit}
 
 
-_COLORS = {"plain": "tab:red", "batch norm": "tab:blue"}
+_COLORS = {"plain": PALETTE["vermillion"], "batch norm": PALETTE["blue"]}
+_STYLES = {"plain": "--", "batch norm": "-"}
+_MARKERS = {"plain": "s", "batch norm": "o"}
 
 
-def _band(ax, values, color, label):
+def _band(ax, values, color, label, marker="o", linestyle="-"):
     """Median and 10-90 % range over the units of every layer."""
     layers = np.arange(1, values.shape[0] + 1)
     if np.isfinite(values).any():
@@ -64,35 +68,34 @@ def _band(ax, values, color, label):
     else:
         low = mid = high = values[:, 0]
     ax.fill_between(layers, low, high, color=color, alpha=0.25, lw=0)
-    ax.plot(layers, mid, "o-", color=color, label=label, ms=3)
+    ax.plot(layers, mid, marker=marker, linestyle=linestyle, color=color, label=label, ms=3)
 
 
 def _draw_batchnorm_training(figure, data, **values):
     runs, k, step, layer, unit = data["runs"], data["k"], data["step"], data["layer"], data["unit"]
     bn = runs["batch norm"]
-    figure.set_layout_engine("none")  # constrained layout would cost more than the whole drawing
-    axes = figure.subplots(2, 3, gridspec_kw={"left": 0.05, "right": 0.99, "bottom": 0.08, "top": 0.95, "wspace": 0.2,
-                                              "hspace": 0.35})
+    axes = grid_axes(figure, 2, 3, left=0.05, right=0.99, bottom=0.08, top=0.95, wspace=0.2, hspace=0.35)
     ax = axes[0, 0]
     for name, run in runs.items():
         smooth = np.convolve(np.nan_to_num(run.loss, nan=np.inf), np.ones(10) / 10, mode="valid")
-        ax.plot(np.arange(9, 9 + len(smooth)), smooth, color=_COLORS[name], label=name)
+        ax.plot(np.arange(9, 9 + len(smooth)), smooth, _STYLES[name], color=_COLORS[name], label=name)
     ax.axvline(step, color="k", lw=0.8)
     # linear axes throughout: log-scale ticks cost more to render than the whole figure's data
-    ax.set(title="training loss (minibatch; 10-step mean)", xlabel="update", ylim=(0, 3.5))
-    ax.legend(fontsize=8)
+    # no legend (each costs ~5 ms): the lines are those of the accuracy panel's legend
+    ax.set(title="training loss: plain (dashed), batch norm (solid)", xlabel="update (minibatch loss, 10-update mean)",
+           ylim=(0, 3.5))
     ax = axes[0, 1]
     checkpoints = bn.checkpoints
-    ax.plot(checkpoints, runs["plain"].val_accuracy, color=_COLORS["plain"], label="plain")
+    ax.plot(checkpoints, runs["plain"].val_accuracy, _STYLES["plain"], color=_COLORS["plain"], label="plain")
     ax.plot(checkpoints, bn.val_accuracy, color=_COLORS["batch norm"], label="batch norm, eval mode")
-    ax.plot(checkpoints, bn.val_accuracy_batch_stats, "--", color="tab:cyan",
+    ax.plot(checkpoints, bn.val_accuracy_batch_stats, "-.", color=PALETTE["sky"],
             label=f"batch norm, train mode\n(batches of {values['batch_size']})")
     ax.axvline(step, color="k", lw=0.8)
     ax.set(title="validation accuracy", xlabel="update", ylim=(0, 1))
     ax.legend(fontsize=7, loc="lower right")
     for ax, stat, title in [(axes[1, 0], "unit_mean", "mean"), (axes[1, 1], "unit_std", "std")]:
         for name, run in runs.items():
-            _band(ax, getattr(run, stat)[k], _COLORS[name], name)
+            _band(ax, getattr(run, stat)[k], _COLORS[name], name, _MARKERS[name], _STYLES[name])
         ax.axvline(layer, color="k", lw=0.5, ls=":")
         ax.set(title=f"per-unit {title} of ReLU outputs after {checkpoints[k]} updates", xlabel="hidden layer")
         top = max(np.nanpercentile(getattr(run, stat)[k], 90) if np.isfinite(getattr(run, stat)[k]).any() else 0
@@ -103,14 +106,47 @@ def _draw_batchnorm_training(figure, data, **values):
         (axes[1, 2], bn.batch_var, bn.running_var, bn.probe_var, "variance"),
     ]:
         ax.plot(np.arange(step), batch_stat[:step, layer - 1, unit], color="0.6", lw=0.7, label="this minibatch")
-        ax.plot(np.arange(step + 1), running_stat[: step + 1, layer - 1, unit], color="tab:blue", lw=1.8,
+        ax.plot(np.arange(step + 1), running_stat[: step + 1, layer - 1, unit], color=PALETTE["blue"], lw=1.8,
                 label="running (EMA)")
-        ax.plot(checkpoints[: k + 1], probe_stat[: k + 1, layer - 1, unit], "k.", ms=4, label="probe batch of 256")
+        ax.plot(checkpoints[: k + 1], probe_stat[: k + 1, layer - 1, unit], ".", color=PALETTE["black"], ms=4,
+                label="probe batch of 256")
         ax.set(title=f"batch norm net, layer {layer} unit {unit}: {title} of z", xlabel="update",
                xlim=(0, checkpoints[-1]))
     axes[0, 2].legend(fontsize=7)
     for ax in axes.flat:
-        ax.locator_params(nbins=5)
+        ax.locator_params(nbins=4)
+
+
+def describe_batchnorm_training(data: dict[str, Any], lr: float, batch_size: int, **values: Any) -> str:
+    """The figure in words: loss, accuracy and the layer's unit statistics at the chosen update, both nets."""
+    runs, k, step, layer, unit = data["runs"], data["k"], data["step"], data["layer"], data["unit"]
+    bn, plain = runs["batch norm"], runs["plain"]
+    recorded = int(bn.checkpoints[k])
+
+    def loss(run: Any) -> str:  # the 10-update mean drawn in the loss panel, up to the chosen update
+        window = run.loss[max(0, step - 10): step]
+        return "no update yet" if step == 0 else number(np.mean(window)) if np.isfinite(window).all() \
+            else "nan (diverged)"
+
+    def spread(run: Any, stat: str) -> str:
+        values = getattr(run, stat)[k, layer - 1]
+        return number(np.nanmedian(values), 2) if np.isfinite(values).any() else "nan"
+
+    if step == 0:
+        stats = "no update yet"
+    else:
+        stats = (f"mean {number(bn.batch_mean[step - 1, layer - 1, unit])} in the last minibatch, "
+                 f"{number(bn.running_mean[step, layer - 1, unit])} running; variance "
+                 f"{number(bn.batch_var[step - 1, layer - 1, unit])} in the last minibatch, "
+                 f"{number(bn.running_var[step, layer - 1, unit])} running")
+    return (f"A 6-layer ReLU MLP on the digits trained with plain SGD, lr {number(lr)}, batches of {batch_size}, "
+            f"without and with batch norm, at update {step}. Training loss (10-update mean): plain {loss(plain)}, "
+            f"batch norm {loss(bn)}. Validation accuracy after {recorded} updates: plain "
+            f"{plain.val_accuracy[k]:.0%}, batch norm {bn.val_accuracy[k]:.0%} in eval mode and "
+            f"{bn.val_accuracy_batch_stats[k]:.0%} in train mode. Layer {layer}, median over its units of the ReLU "
+            f"outputs' mean: plain {spread(plain, 'unit_mean')}, batch norm {spread(bn, 'unit_mean')}; of their "
+            f"std: plain {spread(plain, 'unit_std')}, batch norm {spread(bn, 'unit_std')}. Batch-norm net, layer "
+            f"{layer} unit {unit}, statistics of z: {stats}.")
 
 
 @register
@@ -124,9 +160,10 @@ def batchnorm_training_explorer(lr: float = 0.3, batch_size: int = 64, step: int
     the statistics of a large probe batch.  All 9 settings (learning rate x
     batch size) are trained once on the first call (2.5-4 s) and cached.
 
-    Update time (measured via ``Explorer.update_times``, 20 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 200 ms, max 330 ms.
+    Update time: median 104 ms, max 108 ms over the 14 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
+    The figure keeps its six axes from one update to the next (``keep_axes``): about 60 ms less.
     """
     for lr_option in LEARNING_RATES:
         for size in BATCH_SIZES:
@@ -140,7 +177,8 @@ def batchnorm_training_explorer(lr: float = 0.3, batch_size: int = 64, step: int
         "layer": widgets.IntSlider(value=layer, min=1, max=6, description="layer", continuous_update=False),
     }
     return Explorer(controls, batchnorm_training_view, _draw_batchnorm_training, figsize=(13.0, 7.0),
-                    description="A deep MLP on the digits, trained with plain SGD, with and without batch norm")
+                    description="A deep MLP on the digits, trained with plain SGD, with and without batch norm",
+                    describe=describe_batchnorm_training, keep_axes=True)
 
 
 # ------------------------------------------------------------ which axes
@@ -209,7 +247,6 @@ _AXES_TEXT = {"batch norm": "over N, L per channel", "layer norm": "over C, L pe
 
 
 def _draw_axes(figure, data, num_groups, sample, channel):
-    figure.set_layout_engine("none")  # constrained layout would cost more than the drawing itself
     axes = figure.subplots(2, 2, gridspec_kw={"left": 0.04, "right": 0.99, "bottom": 0.1, "top": 0.9, "wspace": 0.08,
                                               "hspace": 0.75})
     for ax, name in zip(axes.flat, NORMS, strict=True):
@@ -232,6 +269,16 @@ def _draw_axes(figure, data, num_groups, sample, channel):
                       f"mean {round(data[name]['mean'], 2) + 0.0:.2f}, std {data[name]['std']:.3f}", fontsize=8)
 
 
+def describe_normalization_sets(data: dict[str, dict[str, Any]], num_groups: int, sample: int, channel: int) -> str:
+    """The figure in words: per norm, how many entries share a mean and variance with the chosen one."""
+    shape = "x".join(map(str, next(iter(data.values()))["mask"].shape))
+    return (f"An (N, C, L) = ({shape.replace('x', ', ')}) tensor drawn four times, once per normalization; dark: "
+            f"the entries normalized together with entry (sample {sample}, channel {channel}). " + " ".join(
+                f"{name}{f' (G = {num_groups})' if name == 'group norm' else ''}, {_AXES_TEXT[name]}: "
+                f"{data[name]['count']} values; after normalizing, mean {round(data[name]['mean'], 2) + 0.0:.2f}, "
+                f"std {data[name]['std']:.3f}." for name in NORMS))
+
+
 @register
 def normalization_axes_explorer(num_groups: int = 2, sample: int = 0, channel: int = 1) -> Explorer:
     """Which entries of an (N, C, L) = (4, 6, 5) tensor share statistics under each normalization.
@@ -239,9 +286,9 @@ def normalization_axes_explorer(num_groups: int = 2, sample: int = 0, channel: i
     Each panel shows the N samples side by side as C x L grids; the dark
     cells are normalized together with entry (sample, channel).
 
-    Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 105 ms, max 330 ms.
+    Update time: median 84 ms, max 91 ms over the 11 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "num_groups": widgets.SelectionSlider(options=[1, 2, 3, 6], value=num_groups, description="groups G"),
@@ -250,4 +297,5 @@ def normalization_axes_explorer(num_groups: int = 2, sample: int = 0, channel: i
     }
     compute = lambda num_groups, sample, channel: normalization_sets((4, 6, 5), num_groups, sample, channel)  # noqa: E731
     return Explorer(controls, compute, _draw_axes, figsize=(10.0, 4.2),
-                    description="Batch, layer, instance and group norm on an (N, C, L) tensor")
+                    description="Batch, layer, instance and group norm on an (N, C, L) tensor",
+                    describe=describe_normalization_sets)

@@ -27,7 +27,7 @@ from dlcourse._checks import check_choice, check_int, check_range
 from dlcourse.optim import OPTIMIZERS
 from dlcourse.surfaces import get_surface, run
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets._plotting import plain_log_ticks, sparse_ticks
+from dlcourse.widgets._plotting import number, plain_log_ticks, series_style, sparse_ticks
 from dlcourse.widgets.bias_correction import bias_correction_explorer
 from dlcourse.widgets.momentum import (
     draw_surface,
@@ -39,6 +39,7 @@ from dlcourse.widgets.momentum import (
 
 __all__ = [
     "RACE_HYPERPARAMETERS", "RACE_OPTIMIZERS", "RACE_SURFACES", "START_POINTS", "TUNED_LR", "bias_correction_explorer",
+    "describe_race",
     "draw_race", "optimizer_race", "race",
 ]
 
@@ -47,10 +48,11 @@ RACE_OPTIMIZERS = (
     "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam", "lion",
 )
 _DEFAULT_RACERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "lion")
-_COLORS = dict(zip(RACE_OPTIMIZERS, (
-    "tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
-    "tab:pink", "navy", "tab:olive", "tab:cyan", "black",
-), strict=True))
+# Colour, line style and marker of each optimizer: no two share all three (eleven runs, seven colours);
+# the default racers come first, so that they also have seven different colours.
+_STYLES = {o: series_style(i) for i, o in enumerate(_DEFAULT_RACERS + tuple(o for o in RACE_OPTIMIZERS
+                                                                            if o not in _DEFAULT_RACERS))}
+_COLORS = {o: style["color"] for o, style in _STYLES.items()}
 
 #: Learning rate of each optimizer on each surface (all other hyperparameters at
 #: torch's defaults).  From a sweep over the grid 10^(k/4) from the default
@@ -103,8 +105,11 @@ START_POINTS: dict[str, tuple[float, float] | None] = {
 _STEPS_MAX = 500
 # Runs are cached at the first of these lengths that covers the requested steps,
 # so the steps slider usually only slices a cached run, and a new surface or
-# start at the default 200 steps costs 200 steps per optimizer, not 500.
+# start at the default 200 steps costs 200 steps per optimizer, not 500.  A longer
+# run already computed is sliced instead (``_LONGEST``: (surface, optimizer, lr,
+# start) -> the longest length computed).
 _RUN_LENGTHS = (100, 200, _STEPS_MAX)
+_LONGEST: dict[tuple, int] = {}
 _ESCAPED = -4.0  # the lowest value of the saddle x^2 - y^2 inside its window [-2, 2]^2
 
 
@@ -124,6 +129,8 @@ def _race_run(surface: str, optimizer: str, lr: float, start: tuple[float, float
     init_fn, step_fn = OPTIMIZERS[optimizer]
     path = run(step_fn, init_fn, surface, np.array(start), length, lr=lr, **RACE_HYPERPARAMETERS.get(optimizer, {}))
     path.setflags(write=False)
+    key = (surface, optimizer, lr, start)
+    _LONGEST[key] = max(_LONGEST.get(key, 0), length)
     return path
 
 
@@ -180,8 +187,9 @@ def race(
         check_range(factor, f"lr_factors[{optimizer!r}]", 0.0, low_inclusive=False)
     point = _start_point(name, start)
     lrs = {o: TUNED_LR[name][o] * factors.get(o, 1.0) for o in RACE_OPTIMIZERS}
-    length = next(n for n in _RUN_LENGTHS if steps <= n)
-    trajectories = {o: _race_run(name, o, lrs[o], point, length)[: steps + 1] for o in optimizers}
+    needed = next(n for n in _RUN_LENGTHS if steps <= n)
+    trajectories = {o: _race_run(name, o, lrs[o], point, max(needed, _LONGEST.get((name, o, lrs[o], point), 0)))
+                    [: steps + 1] for o in optimizers}
     losses = {o: loss_gap(name, path) for o, path in trajectories.items()}
     saddle = not get_surface(name).minima
     scores = {o: (_escape_step(loss) if saddle else _final(loss)) for o, loss in losses.items()}
@@ -205,17 +213,18 @@ def _escape_step(loss: np.ndarray) -> float | None:
 
 def draw_race(figure: Figure, data: dict[str, Any], tune: str = "adam", **values: Any) -> None:
     """Trajectories (left), loss curves (middle) and a scoreboard of all eleven learning rates (right)."""
-    ax_path, ax_loss, ax_score = fixed_layout(figure, 3, (1.1, 1.0, 0.7), left=0.05, right=0.885, wspace=0.25)
+    ax_path, ax_loss, ax_score = fixed_layout(figure, 3, (1.1, 1.0, 0.7), left=0.05, right=0.885, wspace=0.32)
     draw_surface(ax_path, data["surface"])
     for o, path in data["trajectories"].items():
         width = 2.2 if o == tune else 1.0
-        ax_path.plot(path[:, 0], path[:, 1], ".-", color=_COLORS[o], markersize=2, linewidth=width, label=o)
+        ax_path.plot(path[:, 0], path[:, 1], **_STYLES[o], markersize=4, markevery=max(1, data["steps"] // 8),
+                     linewidth=width, label=o)
     ax_path.plot(*data["start"], "ko", markersize=5)
     ax_path.set_title(f"{data['surface']}, {data['steps']} steps", fontsize=10)
     if data["trajectories"]:
         ax_path.legend(fontsize=7.5, loc="best")
     saddle = data["score_label"].startswith("step")
-    plot_loss_curves(ax_loss, data["losses"], _COLORS, log=not saddle)
+    plot_loss_curves(ax_loss, data["losses"], _COLORS, log=not saddle, styles=_STYLES)
     ax_loss.set_ylabel("f" if saddle else "f - f*")
     if saddle:
         ax_loss.set_ylim(_ESCAPED - 0.5, 4.5)
@@ -256,6 +265,23 @@ def _draw_scoreboard(ax: Any, data: dict[str, Any], tune: str, log: bool) -> Non
     ax.grid(True, axis="x", alpha=0.3)
 
 
+def describe_race(data: dict[str, Any], tune: str = "adam", **values: Any) -> str:
+    """The figure in words: the racers ranked by their score, and every optimizer's learning rate."""
+    saddle = data["score_label"].startswith("step")
+    scores = data["scores"]
+    ranked = sorted((o for o in scores if scores[o] is not None), key=scores.get)
+    failed = [o for o in scores if scores[o] is None]
+    x, y = data["start"]
+    words = (f"Left: contours of the {data['surface']} surface with the paths of {len(scores)} optimizers, "
+             f"{data['steps']} steps from ({number(x)}, {number(y)}), {tune}'s path bold. Middle: the loss against "
+             "the step. Right: " + ("the step at which f < −4 (escaped): " if saddle
+                                    else f"f − f* after {data['steps']} steps, best first: ")
+             + (", ".join(f"{o} {number(scores[o], 2)}" for o in ranked) or "none"))
+    if failed:
+        words += ("; not escaped: " if saddle else "; diverged: ") + ", ".join(failed)
+    return words + ". Learning rates: " + ", ".join(f"{o} {number(data['lrs'][o], 2)}" for o in RACE_OPTIMIZERS) + "."
+
+
 def _race_from_controls(surface: str, optimizers: Sequence[str], tune: str, steps: int, start: str,
                         **lr_controls: float) -> dict[str, Any]:
     # ``tune`` only changes the drawing (which path is bold, which slider is shown)
@@ -275,10 +301,12 @@ def optimizer_race(**initial: Any) -> Explorer:
     scoreboard the rate in use and the ``RACE_HYPERPARAMETERS``: momentum mu,
     AdamW's weight decay lambda).
 
-    Speed: median 115 ms, max 170 ms per update over 130 updates (every control
-    moved to several values, twice) on an otherwise idle 2-core machine,
-    measured via ``Explorer.update_times`` (the same with torch imported).
-    Runs are cached, so moving one learning rate reruns one optimizer.
+    Update time: median 121 ms, max 143 ms over the 65 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
+    Runs are cached (the first view's at 500 steps), so moving one learning rate reruns one
+    optimizer; the slowest case, all eleven optimizers on a new surface at 500 steps, computes
+    5500 optimizer steps and takes about 300 ms.
     """
     controls: dict[str, widgets.ValueWidget] = {
         "surface": widgets.Dropdown(options=RACE_SURFACES, value="rosenbrock", description="surface"),
@@ -293,11 +321,14 @@ def optimizer_race(**initial: Any) -> Explorer:
         controls[f"lr_{o}"] = widgets.FloatLogSlider(value=1.0, base=10, min=-2, max=2, step=0.125,
                                                      readout_format=".3g", continuous_update=False)
     set_initial_values(controls, initial, "optimizer_race")
+    # the longest runs of the first view, so that the steps slider only slices them (~70 ms, once)
+    race(controls["surface"].value, controls["optimizers"].value, _STEPS_MAX, controls["start"].value,
+         {o: controls[f"lr_{o}"].value for o in RACE_OPTIMIZERS})
 
     def show_tuned_slider(_: Any = None) -> None:
         for o in RACE_OPTIMIZERS:
             slider = controls[f"lr_{o}"]
-            slider.description = f"lr {TUNED_LR[controls['surface'].value][o]:.2g} x"
+            slider.description = f"lr {TUNED_LR[controls['surface'].value][o]:.2g} ×"
             slider.layout.display = None if o == controls["tune"].value else "none"
 
     show_tuned_slider()
@@ -305,4 +336,4 @@ def optimizer_race(**initial: Any) -> Explorer:
     controls["surface"].observe(show_tuned_slider, names="value")
     return Explorer(controls, _race_from_controls, draw_race, figsize=(13.0, 4.6),
                     description="Optimizer race: each optimizer at a learning rate tuned for the surface, "
-                                "times the factor of its slider")
+                                "times the factor of its slider", describe=describe_race)

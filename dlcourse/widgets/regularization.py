@@ -28,15 +28,13 @@ from dlcourse.layers import dropout_forward
 from dlcourse.regression import fit_lasso, fit_ridge, legendre_features, polynomial_data
 from dlcourse.training import one_blas_thread
 from dlcourse.widgets import Explorer, register
+from dlcourse.widgets._plotting import PALETTE, number
 
 __all__ = [
-    "FEATURE_COUNTS", "STRENGTHS", "double_descent_curve", "double_descent_explorer", "dropout_explorer",
-    "dropout_masks", "regularization_explorer", "regularization_path",
+    "FEATURE_COUNTS", "STRENGTHS", "describe_double_descent", "describe_dropout", "describe_regularization",
+    "double_descent_curve", "double_descent_explorer", "dropout_explorer", "dropout_masks", "regularization_explorer",
+    "regularization_path",
 ]
-
-
-def _no_layout(figure) -> None:
-    figure.set_layout_engine("none")  # constrained layout would cost more than the drawing itself
 
 
 # ------------------------------------------------------- penalties vs fit
@@ -69,7 +67,6 @@ def _regularization_view(degree: int, penalty: str, strength: float) -> dict[str
 
 
 def _draw_regularization(figure, data, degree, penalty, strength):
-    _no_layout(figure)
     axes = figure.subplots(1, 3, gridspec_kw={"left": 0.05, "right": 0.99, "bottom": 0.15, "top": 0.88,
                                                  "wspace": 0.25})
     x_train, y_train, x_val, y_val = polynomial_data()
@@ -77,24 +74,38 @@ def _draw_regularization(figure, data, degree, penalty, strength):
     ax = axes[0]
     ax.plot(x_val, y_val, ".", color="0.75", ms=3, label="validation")
     ax.plot(x_train, y_train, "o", color="k", ms=4, label="training")
-    ax.plot(data["grid"], np.sin(np.pi * data["grid"]), ":", color="tab:green", label="sin(pi x)")
-    ax.plot(data["grid"], data["curve"], color="tab:blue", lw=2, label="fit")
+    ax.plot(data["grid"], np.sin(np.pi * data["grid"]), ":", color=PALETTE["green"], label="sin(pi x)")
+    ax.plot(data["grid"], data["curve"], color=PALETTE["blue"], lw=2, label="fit")
     ax.set(ylim=(-2, 2), xlabel="x", title=f"degree {degree}, {penalty}, lambda = {STRENGTHS[index]:.0e}")
     ax.legend(fontsize=7, loc="lower right")
     ax = axes[1]
     log_strength = np.log10(STRENGTHS)
     ax.plot(log_strength, data["train_mse"], color="k", label="training")
-    ax.plot(log_strength, data["val_mse"], color="tab:orange", label="validation")
-    ax.axvline(log_strength[index], color="tab:blue")
+    ax.plot(log_strength, data["val_mse"], "--", color=PALETTE["orange"], label="validation")
+    ax.axvline(log_strength[index], color=PALETTE["blue"])
     ax.set(ylim=(0, 1.0), xlabel="log10 lambda", title="mean squared error")
     ax.legend(fontsize=8)
     ax = axes[2]
     w = data["W"][:, index]
     nonzero = np.abs(w) > 1e-10
-    ax.bar(np.arange(1, degree + 1), w, color=np.where(nonzero, "tab:blue", "0.7"))
+    ax.bar(np.arange(1, degree + 1), w, color=np.where(nonzero, PALETTE["blue"], "0.7"))
     ax.axhline(0, color="k", lw=0.5)
     ax.set(xlabel="Legendre coefficient k", xlim=(0.3, 15.7),
            title=f"weights: {nonzero.sum()} of {degree} nonzero, |w|_1 = {np.abs(w).sum():.2f}")
+
+
+def describe_regularization(data: dict[str, Any], degree: int, penalty: str, strength: float) -> str:
+    """The figure in words: the errors at the chosen strength and at the best one, and the weights."""
+    index = data["index"]
+    best = int(np.argmin(data["val_mse"]))
+    w = data["W"][:, index]
+    return (f"A degree-{degree} polynomial fitted to 15 noisy points of sin(pi x) with an {penalty} penalty, "
+            f"lambda = {STRENGTHS[index]:.0e} (left: the fit, the data and sin(pi x)). Middle: mean squared error "
+            f"against log10 lambda; at this lambda training {number(data['train_mse'][index])}, validation "
+            f"{number(data['val_mse'][index])}; the lowest validation error, {number(data['val_mse'][best])}, is at "
+            f"lambda = {STRENGTHS[best]:.0e}. Right: the {degree} Legendre weights, "
+            f"{int(np.sum(np.abs(w) > 1e-10))} nonzero, |w|_1 = {np.abs(w).sum():.2f}, largest |w| "
+            f"{number(np.abs(w).max())}.")
 
 
 @register
@@ -104,11 +115,13 @@ def regularization_explorer(degree: int = 12, penalty: str = "L2", strength: flo
     Panels: the fit; training and validation error over the strength; the
     weights (an L1 penalty sets some exactly to 0).
 
-    Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 120 ms, max 320 ms (the max is a
-    first L1 fit of a degree, about 60 ms of FISTA; later visits are cached).
+    Update time: median 90 ms, max 98 ms over the 10 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
+    The first view's lasso path is fitted when the widget is built; a new degree's takes
+    about 60 ms of FISTA once (150 ms for that update), later visits are cached.
     """
+    regularization_path(degree, "L1")  # the first view's lasso path (~60 ms of FISTA), so that the penalty toggles
     controls = {
         "degree": widgets.IntSlider(value=degree, min=1, max=15, description="degree"),
         "penalty": widgets.Dropdown(options=["L2", "L1"], value=penalty, description="penalty"),
@@ -116,7 +129,7 @@ def regularization_explorer(degree: int = 12, penalty: str = "L2", strength: flo
                                            description="lambda", readout_format=".0e"),
     }
     return Explorer(controls, _regularization_view, _draw_regularization, figsize=(13.0, 3.8),
-                    description="Polynomial regression with an L2 or L1 penalty")
+                    description="Polynomial regression with an L2 or L1 penalty", describe=describe_regularization)
 
 
 # ------------------------------------------------------------------ dropout
@@ -147,7 +160,6 @@ def dropout_masks(p: float, seed: int, n_masks: int) -> dict[str, np.ndarray]:
 
 
 def _draw_dropout(figure, data, p, seed, n_masks):
-    _no_layout(figure)
     axes = figure.subplots(1, 5, gridspec_kw={"left": 0.02, "right": 0.99, "bottom": 0.15, "top": 0.85, "wspace": 0.25,
                                               "width_ratios": [1, 1, 1, 1, 1.8]})
     scale = 1 / (1 - p)
@@ -164,21 +176,34 @@ def _draw_dropout(figure, data, p, seed, n_masks):
     draws = np.arange(1, n_masks + 1)
     total = data["x"].sum()
     ax.plot(draws, data["totals"], color="0.75", lw=0.6, label="sum of one draw's output")
-    ax.plot(draws, data["running_total"], color="tab:blue", label="running mean (inverted dropout)")
-    ax.plot(draws, data["running_total"] * (1 - p), color="tab:red", label="running mean without 1/(1-p)")
+    ax.plot(draws, data["running_total"], color=PALETTE["blue"], label="running mean (inverted dropout)")
+    ax.plot(draws, data["running_total"] * (1 - p), "-.", color=PALETTE["vermillion"],
+            label="running mean without 1/(1-p)")
     ax.axhline(total, color="k", ls="--", lw=1, label="sum of x (eval mode)")
     ax.set(xscale="linear", xlabel="number of draws", ylim=(0, 2.2 * total),
            title="the expected activation is preserved")
     ax.legend(fontsize=7, loc="upper right")
 
 
+def describe_dropout(data: dict[str, np.ndarray], p: float, seed: int, n_masks: int) -> str:
+    """The figure in words: what one mask keeps, and how close the mean of the draws comes to the input."""
+    kept = (data["multipliers"][0] > 0).mean()
+    total, running = data["x"].sum(), data["running_total"][-1]
+    return (f"Inverted dropout with p = {number(p)} on an 8 by 8 digit: one mask (seed {seed}) keeps {kept:.0%} of "
+            f"the pixels (expected {1 - p:.0%}) and multiplies them by 1/(1 − p) = {number(1 / (1 - p))}; the mean "
+            f"of {n_masks} draws is off the input by {number(np.abs(data['average'] - data['x']).mean())} per pixel "
+            f"on average (pixels 0 to {number(data['x'].max())}). Right: the summed output, its running mean after "
+            f"{n_masks} draws {number(running)}, without the 1/(1 − p) {number(running * (1 - p))}, the input's sum "
+            f"(eval mode) {number(total)}.")
+
+
 @register
 def dropout_explorer(p: float = 0.5, seed: int = 0, n_masks: int = 100) -> Explorer:
     """Inverted dropout on an 8x8 digit: the mask, one output, and the mean over many masks.
 
-    Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 150 ms, max 265 ms.
+    Update time: median 80 ms, max 84 ms over the 13 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "p": widgets.FloatSlider(value=p, min=0.0, max=0.9, step=0.05, description="p (drop)"),
@@ -186,7 +211,7 @@ def dropout_explorer(p: float = 0.5, seed: int = 0, n_masks: int = 100) -> Explo
         "n_masks": widgets.SelectionSlider(options=[1, 10, 100, 1000], value=n_masks, description="draws"),
     }
     return Explorer(controls, dropout_masks, _draw_dropout, figsize=(13.0, 3.0),
-                    description="Inverted dropout: p is the probability of dropping (torch)")
+                    description="Inverted dropout: p is the probability of dropping (torch)", describe=describe_dropout)
 
 
 # ---------------------------------------------------------- double descent
@@ -279,29 +304,40 @@ def double_descent_curve(
 
 
 def _draw_double_descent(figure, data, noise, ridge, n_train):
-    _no_layout(figure)
     axes = figure.subplots(1, 2, gridspec_kw={"left": 0.07, "right": 0.99, "bottom": 0.15, "top": 0.88,
                                                  "wspace": 0.2})
     log_p = np.log10(data["feature_counts"])
     ax = axes[0]
     ax.plot(log_p, data["train_mse"], "k.-", ms=3, label="training")
-    ax.plot(log_p, data["test_mse"], ".-", color="tab:orange", ms=3, label="test")
-    ax.axvline(np.log10(n_train), color="tab:blue", ls="--", lw=1, label=f"p = n_train = {n_train}")
+    ax.plot(log_p, data["test_mse"], "s-.", color=PALETTE["orange"], ms=3, label="test")
+    ax.axvline(np.log10(n_train), color=PALETTE["blue"], ls="--", lw=1, label=f"p = n_train = {n_train}")
     ax.set(ylim=(0, 1.5), xlabel="log10 (number of features p)", title="mean squared error")
     ax.legend(fontsize=8)
     ax = axes[1]
-    ax.plot(log_p, np.log10(data["weight_norm"]), ".-", color="tab:purple", ms=3)
-    ax.axvline(np.log10(n_train), color="tab:blue", ls="--", lw=1)
+    ax.plot(log_p, np.log10(data["weight_norm"]), ".-", color=PALETTE["purple"], ms=3)
+    ax.axvline(np.log10(n_train), color=PALETTE["blue"], ls="--", lw=1)
     ax.set(xlabel="log10 (number of features p)", title="log10 ||w|| of the fitted weights")
+
+
+def describe_double_descent(data: dict[str, Any], noise: float, ridge: float, n_train: int) -> str:
+    """The figure in words: where the test error and the weights peak, and the errors at the ends."""
+    p, test, train, norm = data["feature_counts"], data["test_mse"], data["train_mse"], data["weight_norm"]
+    peak, low, threshold = int(np.argmax(test)), int(np.argmin(test)), int(np.searchsorted(p, n_train))
+    return (f"Random ReLU features regression on {n_train} training points, label noise {number(noise)}, ridge "
+            f"{number(ridge)}, for p = {p[0]} to {p[-1]} features (log scale). Left: test error {number(test[0])} "
+            f"at p = {p[0]}, highest {number(test[peak])} at p = {p[peak]}, {number(test[threshold])} at p = "
+            f"n_train = {n_train}, lowest {number(test[low])} at p = {p[low]}, {number(test[-1])} at p = {p[-1]}; "
+            f"training error {number(train[threshold])} at p = n_train and {number(train[-1])} at p = {p[-1]}. "
+            f"Right: the norm of the fitted weights, largest {number(norm.max())} at p = {p[int(np.argmax(norm))]}.")
 
 
 @register
 def double_descent_explorer(noise: float = 0.2, ridge: float = 0.0, n_train: int = 40) -> Explorer:
     """Double descent in random-features regression: label noise, a ridge penalty and the training-set size.
 
-    Update time (measured via ``Explorer.update_times``, 15 updates cycling
-    through every control, on a shared 2-core machine under a load average of about 3 from other jobs):
-    median 85 ms, max 210 ms.
+    Update time: median 60 ms, max 64 ms over the 13 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     for size in _TRAINING_SET_SIZES:  # the SVDs, once per training-set size
         double_descent_curve(n_train=size)
@@ -312,4 +348,5 @@ def double_descent_explorer(noise: float = 0.2, ridge: float = 0.0, n_train: int
     }
     return Explorer(controls, lambda noise, ridge, n_train: double_descent_curve(noise, ridge, n_train),
                     _draw_double_descent, figsize=(11.0, 3.6),
-                    description="Random ReLU features, least squares: test error against the number of features")
+                    description="Random ReLU features, least squares: test error against the number of features",
+                    describe=describe_double_descent)

@@ -20,9 +20,9 @@ from matplotlib.figure import Figure
 from dlcourse import schedules
 from dlcourse._checks import check_choice, check_int, check_range
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets._plotting import fixed_grid
+from dlcourse.widgets._plotting import PALETTE, fixed_grid, number
 
-__all__ = ["SCHEDULES", "ScheduleCurves", "make_schedule", "schedule_curves", "schedule_explorer"]
+__all__ = ["SCHEDULES", "ScheduleCurves", "describe_schedules", "make_schedule", "schedule_curves", "schedule_explorer"]
 
 
 SCHEDULES = ("constant", "step decay", "linear decay to tau", "cosine")
@@ -94,22 +94,38 @@ def _draw_schedules(figure: Figure, data: ScheduleCurves, schedule: str, lr: flo
     for name, curve in data.curves.items():
         if name != schedule:
             ax_lr.plot(data.steps, curve, color="0.75", linewidth=1)
-    ax_lr.plot(data.steps, data.curves[schedule], color="C0", linewidth=2.5, label=schedule)
+    ax_lr.plot(data.steps, data.curves[schedule], color=PALETTE["blue"], linewidth=2.5, label=schedule)
     if warmup_steps:
-        ax_lr.axvspan(0, warmup_steps, color="C1", alpha=0.12, label=f"warm-up ({warmup_steps} steps)")
+        ax_lr.axvspan(0, warmup_steps, color=PALETTE["orange"], alpha=0.15, label=f"warm-up ({warmup_steps} steps)")
     if schedule != "constant":
-        ax_lr.axvline(warmup_steps + decay_steps, color="C2", linestyle="--", label="end of the decay")
-    ax_lr.axhline(final_fraction * lr, color="C2", linestyle=":", linewidth=1, label=f"{final_fraction:.3g} × lr")
+        ax_lr.axvline(warmup_steps + decay_steps, color=PALETTE["green"], linestyle="--", label="end of the decay")
+    ax_lr.axhline(final_fraction * lr, color=PALETTE["green"], linestyle=":", linewidth=1,
+                  label=f"{final_fraction:.3g} × lr")
     ax_lr.set(xlabel="step k", ylabel="learning rate", ylim=(0, 1.08 * lr), xlim=(0, data.steps[-1]),
               title=f"{schedule} (gray: the other schedules with the same settings)")
     ax_lr.legend(fontsize=8, loc="upper right")
-    ax_sums.plot(data.steps, data.sum_lr / data.sum_lr[-1], label=r"$\sum_{j\leq k} \eta_j$ (distance budget)")
-    ax_sums.plot(data.steps, data.sum_lr_squared / data.sum_lr_squared[-1],
-                 label=r"$\sum_{j\leq k} \eta_j^2$ (noise budget)")
+    # plain-text labels: mathtext costs ~10 ms a label
+    ax_sums.plot(data.steps, data.sum_lr / data.sum_lr[-1], color=PALETTE["blue"],
+                 label="Σ η_j over j ≤ k (distance budget)")
+    ax_sums.plot(data.steps, data.sum_lr_squared / data.sum_lr_squared[-1], "--", color=PALETTE["orange"],
+                 label="Σ η_j² over j ≤ k (noise budget)")
     ax_sums.set(xlabel="step k", title="Robbins-Monro sums (scaled to end at 1)", ylim=(0, 1.05))
     ax_sums.text(0.97, 0.04, f"totals: {data.sum_lr[-1]:.3g} and {data.sum_lr_squared[-1]:.3g}",
                  transform=ax_sums.transAxes, ha="right", fontsize=8)
     ax_sums.legend(fontsize=8, loc="upper left")
+
+
+def describe_schedules(data: ScheduleCurves, schedule: str, lr: float, warmup_steps: int, decay_steps: int,
+                       final_fraction: float) -> str:
+    """The figure in words: the chosen schedule's learning rate at its turning points, and the two sums."""
+    curve, last = data.curves[schedule], int(data.steps[-1])
+    points = sorted({0, min(warmup_steps, last), min(warmup_steps + decay_steps, last), last})
+    values = ", ".join(f"{number(curve[k])} at step {k}" for k in points)
+    return (f"Left: the {schedule} schedule's learning rate against the step k (the other schedules in grey), "
+            f"peak {number(lr)}, warm-up {warmup_steps} steps, decay over {decay_steps} steps to "
+            f"{number(final_fraction * lr)}: lr = {values}. Right: the running sums of η_j and of η_j², each scaled "
+            f"to end at 1; after {last + 1} steps they are {number(data.sum_lr[-1])} and "
+            f"{number(data.sum_lr_squared[-1])}.")
 
 
 @register
@@ -121,9 +137,9 @@ def schedule_explorer(schedule: str = "cosine", lr: float = 0.1, warmup_steps: i
     warmup_steps in [0, 200] (0 = no warm-up); decay_steps in [30, 1000];
     final_fraction in [1e-3, 1].
 
-    Timing: median 80 ms, max 140 ms over 18 updates (every control moved 3-4 times) on a
-    2-core machine shared with other jobs, measured via ``Explorer.update_times``;
-    a gen-2 garbage collection during an update adds about 130 ms (max 227 ms seen).
+    Update time: median 71 ms, max 104 ms over the 20 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "schedule": widgets.Dropdown(options=SCHEDULES, value=schedule, description="schedule"),
@@ -135,4 +151,4 @@ def schedule_explorer(schedule: str = "cosine", lr: float = 0.1, warmup_steps: i
                                                  description="final / peak", readout_format=".3g"),
     }
     return Explorer(controls, schedule_curves, _draw_schedules, figsize=(12.0, 3.8),
-                    description="Learning-rate schedules: warm-up, decay, cooldown")
+                    description="Learning-rate schedules: warm-up, decay, cooldown", describe=describe_schedules)

@@ -27,9 +27,11 @@ from dlcourse.newton import hessian, newton_path
 from dlcourse.optim import sgd_init, sgd_step
 from dlcourse.surfaces import get_surface, run
 from dlcourse.widgets import Explorer, register
-from dlcourse.widgets._plotting import fixed_margins, plain_log_ticks
+from dlcourse.widgets._plotting import PALETTE, fixed_margins, number, plain_log_ticks
 
-__all__ = ["NEWTON_SURFACES", "draw_newton", "newton_explorer", "newton_view"]
+__all__ = ["NEWTON_SURFACES", "describe_newton", "draw_newton", "newton_explorer", "newton_view"]
+
+_GD, _NEWTON = PALETTE["blue"], PALETTE["vermillion"]
 
 NEWTON_SURFACES = ("quadratic", "ravine", "rosenbrock", "saddle")
 # Off the saddle's attracting axis, so gradient descent visibly escapes while Newton does not.
@@ -83,8 +85,8 @@ def draw_newton(figure: Any, data: dict[str, Any], surface: str, steps: int, lr:
     else:
         path_ax.contour(X, Y, Z, levels=np.geomspace(max(Z.min(), 1e-3), Z.max(), 18), cmap="viridis", linewidths=0.8)
         path_ax.plot(*np.array(data["minima"]).T, "k*", ms=12, label="minimum")
-    path_ax.plot(*data["gd"].T, ".-", color="C0", ms=4, lw=1.2, label=f"gradient descent, lr = {lr:.3g}")
-    path_ax.plot(*data["newton"].T, "o-", color="C3", ms=4, lw=1.5,
+    path_ax.plot(*data["gd"].T, ".-", color=_GD, ms=4, lw=1.2, label=f"gradient descent, lr = {lr:.3g}")
+    path_ax.plot(*data["newton"].T, "o--", color=_NEWTON, ms=4, lw=1.5,
                  label="Newton" + (f", damping {damping:.2g}" if damping else ""))
     path_ax.plot(*data["start"], "ks", ms=7, label="start")
     (x0, x1), (y0, y1) = data["bounds"]
@@ -94,10 +96,10 @@ def draw_newton(figure: Any, data: dict[str, Any], surface: str, steps: int, lr:
     # would squash everything else: values beyond +-limit are cut and the exit is marked with an x.
     floor = -np.inf if surface == "saddle" else 1e-16
     limit = 1e4 * max(abs(float(data["gd_loss"][0])), 1.0)
-    for name, color, label in (("gd_loss", "C0", "gradient descent"), ("newton_loss", "C3", "Newton")):
+    for name, color, label in (("gd_loss", _GD, "gradient descent"), ("newton_loss", _NEWTON, "Newton")):
         loss = np.maximum(data[name], floor)
         inside = np.isfinite(loss) & (np.abs(loss) <= limit)
-        loss_ax.plot(np.arange(steps + 1), np.where(inside, loss, np.nan), ".-" if name == "gd_loss" else "o-",
+        loss_ax.plot(np.arange(steps + 1), np.where(inside, loss, np.nan), ".-" if name == "gd_loss" else "o--",
                      color=color, ms=4, label=label)
         if not inside.all():
             exit_step = int(np.argmin(inside))
@@ -108,23 +110,48 @@ def draw_newton(figure: Any, data: dict[str, Any], surface: str, steps: int, lr:
     else:
         loss_ax.set_yscale("log")
     plain_log_ticks(loss_ax.yaxis)
-    if eig_end[0] < 0 < eig_end[1] and data["newton_end_grad_norm"] < 1e-8:  # stationary, and not a minimum
-        path_ax.annotate("Newton converged\nto a SADDLE point", data["newton_end"], (0.5, 0.15), color="C3",
-                         textcoords="axes fraction", fontsize=10, arrowprops={"arrowstyle": "->", "color": "C3"})
+    if _at_saddle(data):  # stationary, and not a minimum
+        path_ax.annotate("Newton converged\nto a SADDLE point", data["newton_end"], (0.5, 0.15), color=_NEWTON,
+                         textcoords="axes fraction", fontsize=10, arrowprops={"arrowstyle": "->", "color": _NEWTON})
     loss_ax.set(xlabel="step", ylabel="f(x, y)   (x: left the plot)",
                 title=f"Hessian eigenvalues: at the start {eig_start[0]:.3g}, {eig_start[1]:.3g};\n"
                       f"at Newton's last point {eig_end[0]:.3g}, {eig_end[1]:.3g}")
     loss_ax.title.set_fontsize(10)  # no second legend: the colours are those of the left panel
 
 
+def _at_saddle(data: dict[str, Any]) -> bool:
+    """Newton stopped at a stationary point that is not a minimum."""
+    eig_end = data["eig_end"]
+    return bool(eig_end[0] < 0 < eig_end[1] and data["newton_end_grad_norm"] < 1e-8)
+
+
+def describe_newton(data: dict[str, Any], surface: str, steps: int, lr: float, damping: float) -> str:
+    """The figure in words: where both methods end and their loss, and the Hessian's eigenvalues."""
+
+    def end(path: np.ndarray, loss: np.ndarray) -> str:
+        finite = np.flatnonzero(np.isfinite(path[:, 0]) & np.isfinite(loss))
+        last = int(finite[-1])
+        stopped = f" (its last finite point, step {last})" if last < steps else ""
+        return f"ends at ({number(path[last, 0])}, {number(path[last, 1])}){stopped} with f = {number(loss[last])}"
+
+    (a, b), (c, d) = data["eig_start"], data["eig_end"]
+    x, y = data["start"]
+    return (f"Left: contours of the {surface} surface and {steps} steps from ({number(x)}, {number(y)}) of "
+            f"gradient descent, lr = {number(lr)}, and of Newton's method, damping {number(damping)}. Gradient "
+            f"descent {end(data['gd'], data['gd_loss'])}; Newton {end(data['newton'], data['newton_loss'])}, "
+            f"gradient norm {number(data['newton_end_grad_norm'])} there"
+            + (": Newton converged to a saddle point." if _at_saddle(data) else ".")
+            + f" Right: f against the step for both. Hessian eigenvalues at the start {number(a)} and {number(b)}, "
+              f"at Newton's last point {number(c)} and {number(d)}.")
+
+
 @register
 def newton_explorer(surface: str = "quadratic", steps: int = 20, lr: float = 0.05, damping: float = 0.0) -> Explorer:
     """Newton's method vs gradient descent on 2-D surfaces: one step on a quadratic, drawn into saddles.
 
-    Update time, measured via ``Explorer.update_times`` over 16 updates (every
-    control, 4 rounds) on a 2-core machine shared with other jobs (load 3-5):
-    median 190 ms, max 310 ms wall clock; median 115 ms, max 170 ms of CPU time.
-    About two thirds of it is matplotlib creating the two axes and the PNG.
+    Update time: median 77 ms, max 92 ms over the 16 updates of
+    ``benchmarks/bench_lectures.py`` (every control moved to 3-4 values) on a 2-core machine
+    at load average 1 (wall clock, the same as CPU time there).
     """
     controls = {
         "surface": widgets.Dropdown(options=list(NEWTON_SURFACES), value=surface, description="surface"),
@@ -135,4 +162,4 @@ def newton_explorer(surface: str = "quadratic", steps: int = 20, lr: float = 0.0
     }
     return Explorer(controls, newton_view, draw_newton, figsize=(10.5, 4.4),
                     description="Newton's method x <- x - (H + damping I)^-1 grad f "
-                                "vs gradient descent x <- x - lr grad f")
+                                "vs gradient descent x <- x - lr grad f", describe=describe_newton)

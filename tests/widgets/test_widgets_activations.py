@@ -11,6 +11,8 @@ from dlcourse.widgets.activations import (
     _standard_draws,
     activation_curves,
     activation_explorer,
+    describe_activation_curves,
+    describe_gradient_depth,
     gradient_depth,
 )
 
@@ -158,3 +160,16 @@ def test_cached_results_are_read_only():
 def test_gradient_depth_rejects_bad_input_by_name(args, match):
     with pytest.raises(ValueError, match=match):
         gradient_depth(*args)
+
+
+def test_the_texts_state_the_figures_numbers():
+    from dlcourse.widgets.activations import _compute_depth
+
+    data = activation_curves("relu")
+    text = describe_activation_curves(data, "relu", 0.05, 5.0)
+    assert "relu" in text and "f′(5) = 1" in text and "x < 0" in text and "50% of the window" in text
+    depth = _compute_depth("sigmoid", 10, 1.0, True)
+    text = describe_gradient_depth(depth, "sigmoid", 10, 1.0, True)
+    grad_W = depth["main"]["grad_W"]
+    assert f"{grad_W[0]:.3g} at layer 1" in text and f"{grad_W[-1]:.3g} at layer 10" in text
+    assert "below 1 (the gradient shrinks) at 10 of 10 layers" in text and "tanh" in text  # the grey curves

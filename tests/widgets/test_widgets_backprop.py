@@ -5,7 +5,12 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from dlcourse.widgets.backprop import computation_graph, computation_graph_explorer, draw_computation_graph
+from dlcourse.widgets.backprop import (
+    computation_graph,
+    computation_graph_explorer,
+    describe_computation_graph,
+    draw_computation_graph,
+)
 
 # float64, the same elementary operations (sin, cos, *, +) as torch up to a few
 # ulps in sin/cos: rtol=1e-12, atol for values that are ~0.
@@ -81,3 +86,11 @@ def test_builder_keywords_set_the_initial_controls():
     explorer = computation_graph_explorer(x1=-1.5, x2=0.5, show="forward")
     assert explorer.values() == {"x1": -1.5, "x2": 0.5, "show": "forward"}
     assert explorer.data["values"]["a2"] == pytest.approx(-0.75, rel=RTOL)
+
+
+def test_the_text_states_the_values_and_the_summed_adjoint():
+    data = computation_graph(2.0, 1.0)
+    both = describe_computation_graph(data, 2.0, 1.0, "both")
+    assert "f = a1 + a2 = 2.84" in both and "df/dx2 = 2.54" in both and "cos(x2) = 0.54" in both
+    forward = describe_computation_graph(data, 2.0, 1.0, "forward")
+    assert "f = a1 + a2" in forward and "Adjoints" not in forward

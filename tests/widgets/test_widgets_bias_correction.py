@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.widgets.bias_correction import GRADIENTS, adam_moments, bias_correction_data, bias_correction_explorer
+from dlcourse.widgets.bias_correction import (
+    GRADIENTS,
+    adam_moments,
+    bias_correction_data,
+    bias_correction_explorer,
+    describe_bias_correction,
+)
 
 
 def torch_adam_states(gradients, beta1, beta2, lr=1.0):
@@ -66,3 +72,9 @@ def test_bias_correction_data_and_errors():
         adam_moments(np.ones((3, 2)))
     with pytest.raises(TypeError, match="beta3"):
         bias_correction_explorer(beta3=0.5)
+
+
+def test_the_text_states_the_moments_and_the_factor():
+    data = bias_correction_data("constant g = 1", 0.9, 0.999, 50)
+    text = describe_bias_correction(data, "constant g = 1", 0.9, 0.999, 50)
+    assert "at t = 1, 10, 50: m (biased) 0.1, 0.651," in text and "3.2 times" in text

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.widgets.broadcasting import OPERATIONS, SHAPES, broadcast_demo
+from dlcourse.widgets.broadcasting import OPERATIONS, SHAPES, broadcast_demo, describe_broadcast
 
 MEAN_RTOL = 1e-15
 
@@ -64,3 +64,10 @@ def test_broadcast_demo_names_a_bad_argument(argument):
     values[argument] = "(3,)"
     with pytest.raises(ValueError, match=argument):
         broadcast_demo(**values)
+
+
+def test_the_text_states_the_shapes_and_the_verdict():
+    outer = describe_broadcast(broadcast_demo("(N,1)", "(N,)", "a - b"), "(N,1)", "(N,)", "a - b")
+    assert "has shape (N,N)" in outer and "SILENT BUG? 16 entries" in outer and "[[-9, -19, -29, -39]," in outer
+    error = describe_broadcast(broadcast_demo("(N,D)", "(N,)", "a - b"), "(N,D)", "(N,)", "a - b")
+    assert "no result" in error and "cannot be broadcast" in error

@@ -16,7 +16,7 @@ import torch
 from torch_paths import torch_sgd
 
 from dlcourse.surfaces import CLIFF
-from dlcourse.widgets.clipping import CLIPPING, clipped_descent, clipping_cliff_explorer
+from dlcourse.widgets.clipping import CLIPPING, clipped_descent, clipping_cliff_explorer, describe_cliff
 
 TRAJECTORY_RTOL, TRAJECTORY_ATOL = 1e-9, 1e-12
 
@@ -58,3 +58,12 @@ def test_clipped_descent_names_bad_arguments(kwargs, match):
 def test_the_widget_offers_every_kind_of_clipping():
     assert CLIPPING == ("off", "by value", "by norm")
     assert clipping_cliff_explorer().controls["clipping"].options == CLIPPING
+
+
+def test_the_text_states_the_longest_steps():
+    run = clipped_descent("by norm", 1.0)
+    text = describe_cliff(run, "by norm", 1.0)
+    unclipped = np.linalg.norm(np.diff(run.unclipped, axis=0), axis=1)
+    assert f"longest step, {unclipped.max():.3g}, is step {unclipped.argmax()}" in text
+    assert f"Clipping by norm at 1: the longest step is {run.step_lengths.max():.3g}" in text
+    assert "Clipping" not in describe_cliff(clipped_descent("off", 1.0), "off", 1.0).split("Right")[0]

@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.widgets.init import DEPTH_ACTIVATIONS, INITIALIZERS, init_depth_explorer, layer_statistics
+from dlcourse.widgets.init import (
+    DEPTH_ACTIVATIONS,
+    INITIALIZERS,
+    describe_layer_statistics,
+    init_depth_explorer,
+    layer_statistics,
+)
 
 TORCH_RTOL, TORCH_ATOL = 1e-10, 1e-300
 VARIANCE_RTOL = 0.1
@@ -121,3 +127,9 @@ def test_builder_takes_initial_values():
     explorer = init_depth_explorer(initializer="he_normal", activation="relu", depth=4)
     assert explorer.values() == {"initializer": "he_normal", "activation": "relu", "depth": 4}
     assert explorer.data.histogram_layers == (1, 2, 3, 4)
+
+
+def test_the_text_states_the_spread_at_the_first_and_last_layer():
+    stats = layer_statistics("zeros", "tanh", 5)
+    text = describe_layer_statistics(stats, "zeros", "tanh", 5)
+    assert "goes from 0 at layer 1 to 0 at layer 5" in text and "training cannot start" in text

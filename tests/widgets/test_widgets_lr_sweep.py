@@ -13,7 +13,7 @@ import torch
 from dlcourse.data import minibatches
 from dlcourse.layers import MLP
 from dlcourse.training import standardized_digits_split
-from dlcourse.widgets.lr_sweep import LR_GRID, SWEEP_EPOCHS, lr_sweep, lr_sweep_view
+from dlcourse.widgets.lr_sweep import LR_GRID, SWEEP_EPOCHS, describe_lr_sweep, lr_sweep, lr_sweep_view
 
 TRAIN_RTOL = 1e-9
 
@@ -71,3 +71,10 @@ def test_lr_sweep_view_names_a_bad_argument(kwargs, name):
     values = {"optimizer": "sgd", "epochs": 2, "log10_lr_range": (-3.0, 0.0), **kwargs}
     with pytest.raises(ValueError, match=name):
         lr_sweep_view(**values)
+
+
+def test_the_text_states_the_best_rate_and_the_edge():
+    data = lr_sweep_view("sgd", 5, (-3.5, 1.0), compare=True)
+    text = describe_lr_sweep(data, "sgd", 5)
+    assert f"Lowest loss {data['best_loss']:.3g} at lr = {data['best_lr']:.2g}" in text
+    assert f"from lr = {data['edge_lr']:.2g}" in text and " momentum: lowest loss" in text and " adam:" in text

@@ -19,6 +19,7 @@ from dlcourse.optim import momentum_init, momentum_step
 from dlcourse.surfaces import get_surface
 from dlcourse.widgets.momentum import (
     MOMENTUM_SURFACES,
+    describe_momentum_comparison,
     lookahead_nesterov_run,
     loss_gap,
     momentum_comparison,
@@ -112,3 +113,13 @@ def test_explorer_initial_values_and_figure():
 def test_module_does_not_import_torch():
     code = "import sys, dlcourse.widgets.momentum; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_text_states_the_final_losses():
+    data = momentum_comparison("ravine", 0.1, 0.9, 100, show_forms=True)
+    text = describe_momentum_comparison(data, lr=0.1, momentum=0.9, steps=100)
+    for label, loss in data["losses"].items():
+        assert f"{label} {loss[-1]:.3g}" in text
+    assert "lr/(1 − mu) = 1" in text and "EMA form" in text
+    diverged = momentum_comparison("ravine", 3.0, 0.99, 300)
+    assert "SGD diverged at step" in describe_momentum_comparison(diverged, lr=3.0, momentum=0.99, steps=300)

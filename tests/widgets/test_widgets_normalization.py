@@ -12,6 +12,8 @@ from dlcourse.widgets.normalization import (
     LEARNING_RATES,
     NORMS,
     batchnorm_training_view,
+    describe_batchnorm_training,
+    describe_normalization_sets,
     normalization_sets,
 )
 
@@ -71,3 +73,17 @@ def test_set_sizes_and_normalized_statistics(num_groups):
 def test_normalization_sets_rejects_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         normalization_sets(*args)
+
+
+def test_the_texts_state_the_counts_and_the_statistics(monkeypatch):
+    sets = normalization_sets((4, 6, 5), 2, 1, 2)
+    text = describe_normalization_sets(sets, 2, 1, 2)
+    assert "batch norm, over N, L per channel: 20 values" in text and "group norm (G = 2)" in text
+    fake = train_deep_mlp(0.1, 8, True, steps=20, record_every=10, depth=2, width=3)
+    import dlcourse.widgets.normalization as module
+
+    monkeypatch.setattr(module, "batchnorm_runs", lambda lr, batch_size: {"plain": fake, "batch norm": fake})
+    view = batchnorm_training_view(LEARNING_RATES[0], BATCH_SIZES[0], 20, 2)
+    text = describe_batchnorm_training(view, LEARNING_RATES[0], BATCH_SIZES[0])
+    assert f"plain {fake.val_accuracy[2]:.0%}" in text and "at update 20" in text
+    assert f"{fake.running_mean[20, 1, 0]:.3g} running" in text

@@ -23,6 +23,7 @@ from dlcourse.widgets.optimizers import (
     START_POINTS,
     TUNED_LR,
     bias_correction_explorer,
+    describe_race,
     draw_race,
     optimizer_race,
     race,
@@ -159,7 +160,7 @@ def test_race_widget_shows_only_the_tuned_slider():
     explorer.controls["tune"].value = "sgd"
     assert [n for n in RACE_OPTIMIZERS if explorer.controls[f"lr_{n}"].layout.display != "none"] == ["sgd"]
     explorer.controls["surface"].value = "ravine"
-    assert explorer.controls["lr_sgd"].description == f"lr {TUNED_LR['ravine']['sgd']:.2g} x"
+    assert explorer.controls["lr_sgd"].description == f"lr {TUNED_LR['ravine']['sgd']:.2g} ×"
 
 
 def test_module_does_not_import_torch():
@@ -179,3 +180,13 @@ def test_the_lectures_builders_are_importable_from_here():
     from dlcourse.widgets import bias_correction
 
     assert bias_correction_explorer is bias_correction.bias_correction_explorer
+
+
+def test_the_text_ranks_the_racers():
+    data = race("beale", ("sgd", "adam"), 100)
+    text = describe_race(data, tune="adam")
+    ranked = sorted(data["scores"], key=data["scores"].get)
+    assert text.index(f"{ranked[0]} {data['scores'][ranked[0]]:.2g}") < text.index(f"{ranked[1]} ")
+    assert f"adam {data['lrs']['adam']:.2g}" in text and "lion" in text  # every optimizer's learning rate
+    saddle = describe_race(race("saddle", ("sgd",), 50), tune="sgd")
+    assert "f < −4 (escaped)" in saddle

@@ -24,7 +24,8 @@ def test_every_registered_builder_is_defined_in_a_listed_module():
 def test_no_widget_module_is_missing_from_the_list():
     modules = {f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
                if not info.name.startswith("_")}
-    assert set(WIDGET_MODULES) == modules - {"dlcourse.widgets.practice"}  # practice only re-exports
+    # practice only re-exports; surface_tour is lecture 04's table of settings for a widget, shown as text
+    assert set(WIDGET_MODULES) == modules - {"dlcourse.widgets.practice", "dlcourse.widgets.surface_tour"}
     for module_name, names in REEXPORTING.items():
         module = importlib.import_module(module_name)
         for name in names:

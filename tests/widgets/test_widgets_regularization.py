@@ -9,6 +9,10 @@ import pytest
 from dlcourse.widgets.regularization import (
     FEATURE_COUNTS,
     STRENGTHS,
+    _regularization_view,
+    describe_double_descent,
+    describe_dropout,
+    describe_regularization,
     double_descent_curve,
     dropout_masks,
     regularization_path,
@@ -80,3 +84,15 @@ def test_without_noise_and_penalty_the_curve_is_deterministic_and_finite():
 def test_double_descent_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         double_descent_curve(**kwargs)
+
+
+def test_the_texts_state_the_errors_and_the_draws():
+    view = _regularization_view(12, "L1", 1e-2)
+    text = describe_regularization(view, 12, "L1", 1e-2)
+    index = view["index"]
+    assert f"validation {view['val_mse'][index]:.3g}" in text and "L1 penalty, lambda = 1e-02" in text
+    masks = dropout_masks(0.5, 0, 10)
+    assert f"running mean after 10 draws {masks['running_total'][-1]:.3g}" in describe_dropout(masks, 0.5, 0, 10)
+    curve = double_descent_curve(0.2, 0.0, 40)
+    text = describe_double_descent(curve, 0.2, 0.0, 40)
+    assert f"highest {curve['test_mse'].max():.3g} at p = 40" in text

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as tsched
 
-from dlcourse.widgets.schedules import SCHEDULES, make_schedule, schedule_curves
+from dlcourse.widgets.schedules import SCHEDULES, describe_schedules, make_schedule, schedule_curves
 
 RTOL = 1e-12
 
@@ -69,3 +69,10 @@ def test_make_schedule_names_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_schedule(**({"name": "cosine", "lr": 0.1, "warmup_steps": 10, "decay_steps": 100,
                           "final_fraction": 0.01} | kwargs))
+
+
+def test_the_text_states_the_rates_at_the_turning_points():
+    data = schedule_curves("cosine", 0.1, 100, 900, 0.01)
+    text = describe_schedules(data, "cosine", 0.1, 100, 900, 0.01)
+    assert "lr = 0 at step 0, 0.1 at step 100, 0.001 at step 1000" in text
+    assert f"{data.sum_lr[-1]:.3g} and {data.sum_lr_squared[-1]:.3g}" in text

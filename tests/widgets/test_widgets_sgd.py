@@ -25,14 +25,13 @@ from dlcourse.widgets.sgd import (
     _STARTS,
     GD_SURFACES,
     QUADRATICS,
-    SURFACE_TOUR,
-    lr_on_grid,
+    describe_quadratic,
+    describe_surface_runs,
     noisy_descent,
     quadratic_descent,
     surface_gd_explorer,
-    surface_tour,
-    tour_facts,
 )
+from dlcourse.widgets.surface_tour import SURFACE_TOUR, lr_on_grid, surface_tour, tour_facts
 
 RTOL = 1e-12
 TRAJECTORY_RTOL, TRAJECTORY_ATOL = 1e-9, 1e-12
@@ -181,3 +180,11 @@ def test_the_ravine_stops_bracket_its_stability_limit():
     run_at_limit = noisy_descent("ravine", 1.0, 0.0, 150, (-3.5, -2.0), runs=0).trajectories[0]
     across = (run_at_limit[:, 1] - run_at_limit[:, 0]) / np.sqrt(2)       # w = (y - x) / sqrt(2)
     np.testing.assert_allclose(np.abs(across), abs(across[0]), rtol=1e-9)
+
+
+def test_the_texts_state_the_verdict_and_the_ends():
+    assert "it diverges" in describe_quadratic(quadratic_descent(0.3, 10.0), 0.3, 10.0, "1-D quadratic", 30)
+    assert "it oscillates" in describe_quadratic(quadratic_descent(0.15, 10.0), 0.15, 10.0, "1-D quadratic", 30)
+    runs = noisy_descent("quadratic", 0.1, 1.0, 50, (-3.5, 1.5))
+    text = describe_surface_runs(runs, "quadratic", 0.1, 1.0, 50, -3.5, 1.5)
+    assert f"|gradient| {runs.grad_norms[0, -1]:.3g}" in text and "5 runs with gradient noise of std 1" in text

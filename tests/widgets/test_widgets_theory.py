@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from dlcourse.surfaces import get_surface
-from dlcourse.widgets.theory import NEWTON_SURFACES, newton_view
+from dlcourse.widgets.theory import NEWTON_SURFACES, describe_newton, newton_view
 
 SGD_RTOL = 1e-12
 HESSIAN_RTOL, HESSIAN_ATOL = 1e-6, 1e-5  # central differences against autograd (see tests/test_newton.py)
@@ -45,3 +45,10 @@ def test_newton_view_finds_the_saddle():
     assert np.abs(data["gd"][-1, 1]) > 1.0  # gradient descent left along the y axis
     with pytest.raises(ValueError, match="surface"):
         newton_view("beale", 10, 0.05, 0.0)
+
+
+def test_the_text_names_the_saddle():
+    data = newton_view("saddle", 20, 0.05, 0.0)
+    assert "Newton converged to a saddle point" in describe_newton(data, "saddle", 20, 0.05, 0.0)
+    data = newton_view("quadratic", 5, 0.05, 0.0)
+    assert "Newton ends at (0, 0)" in describe_newton(data, "quadratic", 5, 0.05, 0.0)
