@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("notebook", type=Path, help="your notebook, e.g. ps1_backprop.ipynb")
     check.add_argument("--timeout", type=float, default=300.0, help="wall-clock seconds in all (default: %(default)s)")
+
+    report = commands.add_parser("report", help="the class report of graded assignments, as HTML (instructors)",
+                                 description="Write dlcourse_grades/ASSIGNMENT/report.html from the stored results "
+                                             "of `dlcourse grade`: scores, parts, named mistakes ranked, unnamed "
+                                             "failures grouped, statuses, flags, grading time.")
+    report.add_argument("assignment", nargs="?", help="assignment name, e.g. ps3_optimizers")
+    report.add_argument("--all", action="store_true", help="every assignment with stored results")
+    report.add_argument("--course", type=Path, default=Path("."), help="course directory (default: the current one)")
+    report.add_argument("--results", type=Path, help="results directory (default: COURSE/dlcourse_grades)")
     return parser
 
 
@@ -159,9 +168,29 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _report(args: argparse.Namespace) -> int:
+    from dlcourse.class_grading.report import write_report
+
+    root = args.results or args.course / "dlcourse_grades"
+    if args.all == bool(args.assignment):
+        print("usage: dlcourse report ASSIGNMENT | dlcourse report --all", file=sys.stderr)
+        return 2
+    assignments = sorted(p.parent.name for p in root.glob("*/results")) if args.all else [args.assignment]
+    try:
+        for assignment in assignments:
+            print(f"wrote {write_report(root, assignment)}")
+    except ValueError as error:
+        print(f"dlcourse report: {error}", file=sys.stderr)
+        return 2
+    return 0 if assignments else 1
+
+
+COMMANDS = {"grade": _grade, "check": _check, "report": _report}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return _grade(args) if args.command == "grade" else _check(args)
+    return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":
