@@ -97,7 +97,7 @@ def summarize(stored: list[dict[str, Any]]) -> Summary:
                 row["graded"] += 1
                 row["passed"] += bool(part["passed"])
                 row["points"] += float(part["score"])
-                if part["passed"] or notebook["status"] in ("missing", "unreadable"):
+                if part["passed"] or notebook["status"] != "graded":  # not graded: listed under its status
                     continue
                 mistake = part.get("mistake")
                 if mistake:
@@ -145,13 +145,14 @@ def _figures(summary: Summary) -> list[tuple[str, str]]:
     histogram_text = (f"Histogram of {len(scores)} scores out of {summary.max_score:g}: median {quartiles[1]:.3g}, "
                       f"quartiles {quartiles[0]:.3g} and {quartiles[2]:.3g}, lowest {min(scores):g}, "
                       f"highest {max(scores):g}.")
-    rates = Figure(figsize=(6, 0.6 + 0.3 * len(summary.parts)), dpi=90)
+    height = 1.3 + 0.3 * len(summary.parts)  # inches: title and axis label have fixed room, bars grow
+    rates = Figure(figsize=(6, height), dpi=90)
     axes = rates.add_subplot()
     names = [row["grade_id"] for row in summary.parts]
     shares = [row["passed"] / row["graded"] if row["graded"] else 0.0 for row in summary.parts]
     axes.barh(names[::-1], shares[::-1], color=_GREEN)
     axes.set(xlim=(0, 1), xlabel="share of students who passed", title="Pass rate per part")
-    rates.subplots_adjust(left=0.3, right=0.97, bottom=0.25 if len(names) < 4 else 0.12, top=0.85)
+    rates.subplots_adjust(left=0.3, right=0.97, bottom=0.6 / height, top=1 - 0.35 / height)
     rates_text = "Pass rate per part: " + "; ".join(f"{name} {share:.0%}" for name, share in zip(names, shares,
                                                                                                  strict=True)) + "."
     return [(_png(histogram), histogram_text), (_png(rates), rates_text)]
