@@ -1,4 +1,4 @@
-"""The ``dlcourse`` command: ``dlcourse grade`` for instructors, ``dlcourse check`` for students."""
+"""The ``dlcourse`` command: ``grade`` and ``export`` for instructors, ``check`` for students."""
 
 from __future__ import annotations
 
