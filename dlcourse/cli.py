@@ -163,7 +163,7 @@ def _export(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if report.unmatched_rows or report.left_out:
         count = len(report.unmatched_rows) + len(report.left_out)
-        names = ", ".join((report.unmatched_rows + report.left_out)[:20])
+        names = "; ".join(report.unmatched_rows + report.left_out)
         print(f"dlcourse export: {count} student(s) not exported: {names}", file=sys.stderr)
         return 1
     return 0

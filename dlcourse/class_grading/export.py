@@ -62,6 +62,7 @@ class Scores:
     assignments: list[str]
     students: dict[str, StudentInfo]
     final: dict[str, dict[str, float | None]]
+    max_scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,12 +73,14 @@ class ExportReport:
     missing_from_template: list[str] = field(default_factory=list)
     no_submission: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
+    points_differ: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         parts = [("not matched to any nbgrader student (left unchanged)", self.unmatched_rows),
                  ("nbgrader students with no row in the template", self.missing_from_template),
                  ("no submission in the gradebook (cell left unchanged)", self.no_submission),
-                 ("left out (no identifier)", self.left_out)]
+                 ("left out (no identifier)", self.left_out),
+                 ("Points Possible differs from nbgrader's max score", self.points_differ)]
         return [f"{title}: {', '.join(names)}" for title, names in parts if names]
 
 
@@ -106,7 +109,8 @@ def read_scores(gradebook, assignments: list[str] | None = None, students: list[
                 continue
             penalty = submission.late_submission_penalty or 0.0
             final[name][student_id] = max(0.0, submission.score - penalty)
-    return Scores(known, infos, final)
+    max_scores = {name: float(gradebook.find_assignment(name).max_score or 0.0) for name in known}
+    return Scores(known, infos, final, max_scores)
 
 
 def format_score(score: float) -> str:
@@ -135,6 +139,21 @@ def _cells(record: str, delimiter: str) -> list[str]:
 def _ending(record: str) -> str:
     stripped = record.rstrip("\r\n")
     return record[len(stripped):]
+
+
+def _raw_fields(record: str, delimiter: str) -> list[str]:
+    """The record's fields as written (quotes included), without the line ending: joined, they give it back."""
+    fields, current, quoted = [], "", False
+    for char in record[:len(record) - len(_ending(record))]:
+        if char == '"':
+            quoted = not quoted
+        if char == delimiter and not quoted:
+            fields.append(current)
+            current = ""
+        else:
+            current += char
+    fields.append(current)
+    return fields
 
 
 def _find(header: list[str], name: str) -> int | None:
@@ -190,6 +209,16 @@ def fill_canvas(template: bytes, scores: Scores, match_column: str | None = None
     for record in records[1:]:
         cells = _cells(record, delimiter)
         first = cells[0].strip() if cells else ""
+        if "Points Possible" in first:
+            for index, assignment in columns.items():
+                expected = scores.max_scores.get(assignment)
+                points = cells[index].strip().replace(",", ".") if index < len(cells) else ""
+                try:
+                    differs = expected is not None and abs(float(points) - expected) > 0.005
+                except ValueError:
+                    differs = False
+                if differs:
+                    report.points_differ.append(f"{assignment} (Canvas {points}, nbgrader {format_score(expected)})")
         if (not cells or "Points Possible" in first or first == _TEST_STUDENT
                 or all(cell.strip() in ("", "Muted") or cell.strip().startswith("Manual Posting") for cell in cells)):
             out.append(record)
@@ -204,19 +233,14 @@ def fill_canvas(template: bytes, scores: Scores, match_column: str | None = None
             out.append(record)
             continue
         seen.add(student)
-        changed = list(cells)
+        fields = _raw_fields(record, delimiter)
         for index, assignment in columns.items():
             score = scores.final[assignment].get(student)
             if score is None:
                 report.no_submission.append(f"{student} ({assignment})")
-            elif index < len(changed):
-                changed[index] = format_score(score)
-        if changed == cells:
-            out.append(record)
-            continue
-        buffer = io.StringIO()
-        csv.writer(buffer, delimiter=delimiter, lineterminator=_ending(record)).writerow(changed)
-        out.append(buffer.getvalue())
+            elif index < len(fields):
+                fields[index] = format_score(score)
+        out.append(delimiter.join(fields) + _ending(record))
     report.missing_from_template = sorted(set(scores.students) - seen)
     return ("\ufeff" if bom else "").encode() + "".join(out).encode("utf-8"), report
 

@@ -114,6 +114,10 @@ def test_canvas_fills_matched_cells_and_leaves_every_other_byte(course):
     for key in ("dave", "test"):
         assert ROWS[key] in lines
     assert lines[:2] == [HEADER, POINTS]
+    # a filled row is the template's row with only its score cells changed (quoting of the other cells kept)
+    assert '"Liddell, Alice",11,A1,alice,Section 1,alice@uni.edu,7.5,3,2.00,50.00,40.00\n' in lines
+    assert '"Hannabery, Erin",15,E5,erin,"Section 1 and Section 2",erin@uni.edu,6,EX,3.00,80.00,70.00\n' in lines
+    assert report.points_differ == []
     assert report.unmatched_rows == ["Jones, Dave"]
     assert report.no_submission == ["erin (ps2_optim)"]  # erin's EX stays
     assert after[-2][columns["ps2_optim"]] == "EX"
@@ -138,6 +142,15 @@ def test_canvas_keeps_semicolons_crlf_and_no_bom(course):
     filled, report = fill_canvas(text.encode(), scores)
     assert filled.decode() == text.replace("Liddell, Alice;11;alice;S1;;50,00", "Liddell, Alice;11;alice;S1;7.5;50,00")
     assert report.unmatched_rows == ["Jones, Dave"]
+
+
+def test_canvas_reports_points_possible_that_differ_from_nbgrader(course):
+    with open_gradebook(course) as gradebook:
+        scores = read_scores(gradebook)
+    points = POINTS.replace("10.00,5.00", "12.00,5.00")
+    filled, report = fill_canvas(template_bytes().replace(POINTS.encode(), points.encode()), scores)
+    assert report.points_differ == ["ps1_backprop (Canvas 12.00, nbgrader 10)"]
+    assert points in filled.decode("utf-8-sig")
 
 
 @pytest.mark.parametrize("template, problem", [
