@@ -165,7 +165,11 @@ def fill_canvas(template: bytes, scores: Scores, match_column: str | None = None
     """The Canvas gradebook CSV ``template`` with the scores of ``scores`` filled in, and what was not filled."""
     if not isinstance(template, bytes):
         raise TypeError(f"template: expected the CSV file's bytes, got {type(template).__name__}")
-    text = template.decode("utf-8")
+    try:
+        text = template.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"template: not UTF-8 ({error}); export the gradebook from Canvas again "
+                         f"(Canvas writes UTF-8)") from None
     bom = text.startswith("\ufeff")
     text = text[1:] if bom else text
     records = _records(text)

@@ -163,6 +163,8 @@ def test_canvas_refuses_templates_it_cannot_fill(course, template, problem):
         scores = read_scores(gradebook, ["ps1_backprop"])
     with pytest.raises(ValueError, match=problem):
         fill_canvas(template.encode(), scores)
+    with pytest.raises(ValueError, match="not UTF-8"):
+        fill_canvas("Student,ID\nJos\u00e9,1\n".encode("latin-1"), scores)
     with pytest.raises(ValueError, match="match_column"):
         fill_canvas(template_bytes(), scores, match_column="E-mail")
 
@@ -219,3 +221,9 @@ def test_nbgrader_export_with_the_canvas_plugin_agrees_with_nbgraders_csv(course
                 assert float(cell) == theirs[student, assignment]
                 checked += 1
     assert checked == len(EXPECTED)
+    run_nbgrader(["export", "--exporter=dlcourse.class_grading.export.MoodleExportPlugin", "--to", "moodle.csv",
+                  "--MoodleExportPlugin.id_field=username", "--assignment=ps2_optim"], course)
+    moodle = rows_of((course / "moodle.csv").read_bytes())
+    assert moodle[0] == ["Username", "First name", "Last name", "ps2_optim"]
+    assert {row[0]: float(row[3]) for row in moodle[1:] if row[3]} == {
+        student: score for (student, assignment), score in theirs.items() if assignment == "ps2_optim" and score}
