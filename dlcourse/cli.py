@@ -1,4 +1,4 @@
-"""The ``dlcourse`` command: ``dlcourse grade`` for instructors, ``dlcourse check`` for students."""
+"""The ``dlcourse`` command: ``grade`` and ``export`` for instructors, ``check`` for students."""
 
 from __future__ import annotations
 
@@ -53,6 +53,22 @@ Check your notebook before you submit it: your answer cells run the way the
 grader runs them (sandboxed, only the answer cells, nothing you added in
 other cells), then the notebook's visible test cells run and a table shows
 each part.  Hidden tests are not run (only the instructor has them).
+"""
+
+
+EXPORT_HELP = """\
+Grades out to the LMS, read from the course's nbgrader gradebook: the final
+score per student and assignment, as `nbgrader export` computes it (manual
+grades count, the late penalty is subtracted, never below 0).
+
+  dlcourse export canvas --template CANVAS_EXPORT.csv --out IMPORT.csv
+      fills the columns `<assignment> (<id>)` of a gradebook CSV downloaded
+      from Canvas; students are matched by SIS Login ID (= nbgrader student
+      id), then by --match-column; unmatched rows stay as they were.
+  dlcourse export moodle --out FILE.csv [--id-field email|username|idnumber]
+      Moodle's grade-import CSV; students without the identifier are left out.
+
+Students not exported are listed on stderr and the exit status is 1.
 """
 
 
@@ -112,7 +128,55 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--all", action="store_true", help="every assignment with stored results")
     report.add_argument("--course", type=Path, default=Path("."), help="course directory (default: the current one)")
     report.add_argument("--results", type=Path, help="results directory (default: COURSE/dlcourse_grades)")
+
+    export = commands.add_parser("export", help="grades out to the LMS: Canvas or Moodle CSV (instructors)",
+                                 description=EXPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lms = export.add_subparsers(dest="lms", required=True)
+    canvas = lms.add_parser("canvas", help="fill a gradebook CSV exported from Canvas")
+    canvas.add_argument("--template", type=Path, required=True, help="the gradebook CSV downloaded from Canvas")
+    canvas.add_argument("--match-column", help="template column to match students by after SIS Login ID "
+                                               "(compared with the student's id, email and lms_user_id)")
+    moodle = lms.add_parser("moodle", help="write Moodle's grade-import CSV")
+    moodle.add_argument("--id-field", choices=["email", "username", "idnumber"], default="email",
+                        help="Moodle user field identifying students (default: %(default)s)")
+    for command in (canvas, moodle):
+        command.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+        command.add_argument("--course", type=Path, default=Path("."),
+                             help="course directory (default: the current one)")
+        command.add_argument("--assignment", action="append", default=None,
+                             help="export only this assignment (repeatable; default: all in the gradebook)")
     return parser
+
+
+def _export(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("nbgrader") is None:
+        print("dlcourse export: nbgrader is not installed; install the instructor tools with "
+              "pip install \"dlcourse[instructor]\"", file=sys.stderr)
+        return 2
+    from dlcourse.class_grading.export import fill_canvas, moodle_csv, open_gradebook, read_scores
+
+    try:
+        with open_gradebook(args.course) as gradebook:
+            scores = read_scores(gradebook, args.assignment)
+        if args.lms == "canvas":
+            data, report = fill_canvas(args.template.read_bytes(), scores, args.match_column)
+        else:
+            data, report = moodle_csv(scores, args.id_field)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"dlcourse export: {error}", file=sys.stderr)
+        return 2
+    args.out.write_bytes(data)
+    print(f"wrote {args.out} ({', '.join(scores.assignments)})")
+    for line in report.lines():
+        print(line, file=sys.stderr)
+    if report.unmatched_rows or report.left_out:
+        count = len(report.unmatched_rows) + len(report.left_out)
+        names = "; ".join(report.unmatched_rows + report.left_out)
+        print(f"dlcourse export: {count} student(s) not exported: {names}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -185,7 +249,7 @@ def _report(args: argparse.Namespace) -> int:
     return 0 if assignments else 1
 
 
-COMMANDS = {"grade": _grade, "check": _check, "report": _report}
+COMMANDS = {"grade": _grade, "check": _check, "report": _report, "export": _export}
 
 
 def main(argv: list[str] | None = None) -> int:
