@@ -103,6 +103,34 @@ def test_regrade_lists_exactly_the_students_and_parts_that_changed(course, capsy
 
 
 @pytest.mark.slow
+def test_a_stricter_check_in_the_notebook_lists_everyone_it_fails(course, capsys):
+    assert grade(course) == 0
+    before = results(course)
+    source = course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    notebook = json.loads(source.read_text())
+    (cell,) = [cell for cell in notebook["cells"]
+               if cell["metadata"].get("nbgrader", {}).get("grade_id") == "gates_tests"]
+    cell["source"] = "".join(cell["source"]) + ("\nfrom dlcourse.grading import GradingError\n"
+                                                 "raise GradingError('stricter now', mistake='stricter_gates')\n")
+    source.write_text(json.dumps(notebook))  # a new grader version: every submission is graded again, no --force
+    capsys.readouterr()
+    assert grade(course) == 0
+    after = results(course)
+    earned = {student for student, result in before.items() if _parts(result)["gates_tests"]["score"] > 0}
+    assert earned and len(earned) < len(before)
+    changes = _changes(course)
+    assert [change["student"] for change in changes["changed"]] == sorted(earned)
+    assert changes["unchanged"] == len(before) - len(earned) and changes["first_time"] == 0
+    for change in changes["changed"]:
+        (part,) = change["parts"]
+        old, new = _parts(before[change["student"]])["gates_tests"], _parts(after[change["student"]])["gates_tests"]
+        assert (part["grade_id"], part["old_mistake"], part["new_mistake"]) == ("gates_tests", None, "stricter_gates")
+        assert (part["old_score"], part["new_score"]) == (old["score"], new["score"]) == (old["max_score"], 0.0)
+        assert change["new_score"] == change["old_score"] - old["max_score"]
+    assert f"{len(earned)} score(s) changed" in capsys.readouterr().out
+
+
+@pytest.mark.slow
 def test_dry_run_grades_and_reports_but_writes_nothing(course, capsys):
     assert grade(course) == 0
     outputs = ("dlcourse_grades", "autograded", "gradebook.db")
