@@ -27,12 +27,16 @@ Writes:
                    one row per student
   dlcourse_grades/<assignment>/integrity.txt
                    integrity flags to review (they never change a score)
+  dlcourse_grades/<assignment>/changes.json, changes.txt
+                   what this run changed: each student whose score moved,
+                   old -> new, per part with its mistake id
   gradebook.db     auto scores under nbgrader's grade ids (manual scores kept)
   autograded/<student>/<assignment>/*.ipynb
                    for the formgrader and `nbgrader generate_feedback`
 Nothing else in the course directory is touched.  Every submission ends
 graded or with an explicit status: missing, unreadable, timeout, crashed.
 A re-run grades only submissions whose files or grader changed.
+--dry-run grades and prints the change list, and writes nothing at all.
 
 The gradebook must know the assignment: run `nbgrader generate_assignment
 ASSIGNMENT` once before grading (you do it anyway to release it).
@@ -106,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--results", type=Path, help="results directory (default: COURSE/dlcourse_grades)")
     grade.add_argument("--db", dest="db_url", help="gradebook URL (default: from nbgrader_config.py)")
     grade.add_argument("--force", action="store_true", help="grade again even if nothing changed")
+    grade.add_argument("--dry-run", action="store_true",
+                       help="grade and print what would change, writing nothing (no results, CSV or gradebook)")
     grade.add_argument("--timeout", type=float, default=300.0,
                        help="wall-clock seconds per notebook (default: %(default)s)")
     grade.add_argument("--cell-timeout", type=float, default=60.0,
@@ -196,10 +202,14 @@ def _grade(args: argparse.Namespace) -> int:
     if not assignment or (args.merge_assignment and not merging):
         print("usage: dlcourse grade ASSIGNMENT | dlcourse grade merge ASSIGNMENT", file=sys.stderr)
         return 2
+    if merging and args.dry_run:
+        print("dlcourse grade merge: --dry-run is for grading (merge grades nothing)", file=sys.stderr)
+        return 2
     limits = Limits(cell_s=args.cell_timeout, notebook_s=args.timeout, memory_mb=args.memory)
     options = Options(args.course, assignment, results=args.results, workers=args.workers, shard=args.shard,
                       zip_path=args.zip_path, force=args.force, limits=limits,
-                      use_bwrap=False if args.no_bwrap else None, progress=not args.quiet, db_url=args.db_url)
+                      use_bwrap=False if args.no_bwrap else None, progress=not args.quiet, db_url=args.db_url,
+                      dry_run=args.dry_run)
     try:
         if merging:
             missing = finalize(options)
@@ -214,6 +224,10 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"dlcourse grade: {error}", file=sys.stderr)
         return 2
     print(summary.text())
+    if args.dry_run:
+        if summary.changes is not None and summary.changes.changed:
+            print(summary.changes.text(), end="")
+        return 0
     if summary.finalized:
         print(f"scores in the gradebook; table in {options.results / assignment / 'grades.csv'}; flags to review in "
               f"{options.results / assignment / 'integrity.txt'}")

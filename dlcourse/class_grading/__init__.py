@@ -11,6 +11,7 @@ neither of them imports it.
 * :mod:`~dlcourse.class_grading.batch`: a class: process pool, shards, merge into the gradebook.
 * :mod:`~dlcourse.class_grading.submissions`: ``submitted/`` folders and LMS zips.
 * :mod:`~dlcourse.class_grading.results`: per-student JSON results (atomic, re-used when unchanged) and the CSV.
+* :mod:`~dlcourse.class_grading.changes`: what a regrade changed (scores, parts, mistake ids): ``changes.json``.
 * :mod:`~dlcourse.class_grading.gradebook`: nbgrader's gradebook and ``autograded/`` notebooks.
 * :mod:`~dlcourse.class_grading.integrity`: red flags for review (never a score change).
 * :mod:`~dlcourse.class_grading.student`: the student's per-part table.

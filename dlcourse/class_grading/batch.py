@@ -41,6 +41,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from dlcourse.class_grading import gradebook, results, submissions
+from dlcourse.class_grading.changes import ChangeList
 from dlcourse.class_grading.environment import Limits
 from dlcourse.class_grading.notebooks import SourceNotebook, source_notebooks
 from dlcourse.class_grading.session import NotebookResult, grade_notebook
@@ -65,6 +66,8 @@ class Options:
     use_bwrap: bool | None = None
     progress: bool = True
     db_url: str | None = None
+    dry_run: bool = False
+    """grade and compute the change list, but write no result, figure, CSV, autograded notebook or gradebook"""
 
     def __post_init__(self) -> None:
         self.course = Path(self.course).resolve()
@@ -149,6 +152,8 @@ class Summary:
     finalized: bool
     missing_results: list[str] = field(default_factory=list)
     sandbox: str = ""
+    changes: ChangeList | None = None
+    changes_files: tuple[Path, ...] = ()
 
     def text(self) -> str:
         counts = Counter(result["status"] for result in self.graded)
@@ -165,6 +170,10 @@ class Summary:
                          f"{', '.join(self.skipped_members[:10])}")
         if self.missing_results:
             lines.append(f"no result yet for: {', '.join(self.missing_results[:20])}")
+        if self.changes is not None and self.graded:
+            lines.append(self.changes.summary())
+            if self.changes_files:
+                lines.append(f"change list in {self.changes_files[0]} and {self.changes_files[1]}")
         return "\n".join(lines)
 
 
@@ -245,10 +254,14 @@ def grade_assignment(options: Options) -> Summary:
         else:
             todo.append(submission)
     graded: list[dict[str, Any]] = []
+    changes = ChangeList(options.assignment, dry_run=options.dry_run)
     bar = tqdm(total=len(todo), desc=f"grading {options.assignment}", unit="submission", disable=not options.progress)
 
     def on_result(result: dict[str, Any]) -> None:
-        results.write_result(options.results, result, figures=result.pop("figures", None))
+        figures = result.pop("figures", None)
+        changes.add(stored.get(result["student"]), result)  # before the stored result is overwritten
+        if not options.dry_run:
+            results.write_result(options.results, result, figures=figures)
         graded.append(result)
         bar.update(1)
 
@@ -256,7 +269,13 @@ def grade_assignment(options: Options) -> Summary:
         run_pool(options, todo, settings, version, on_result)
     finally:
         bar.close()
-    summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False, sandbox=mode)
+    summary = Summary(graded, reused, skipped, time.monotonic() - started, finalized=False, sandbox=mode,
+                      changes=changes)
+    if options.dry_run:
+        return summary
+    if graded:
+        stem = "changes" if options.shard is None else f"changes.shard-{options.shard[0]}-of-{options.shard[1]}"
+        summary.changes_files = changes.write(options.results / options.assignment, stem)
     if options.shard is None or options.shard[1] == 1:
         summary.missing_results = finalize(options, found, settings, version)
         summary.finalized = True

@@ -69,6 +69,9 @@ class PartResult:
     """the error the test cell raised (the checks' explanation), or why the part was not graded (capped)"""
     output: str = ""
     """what the test cell printed: the checks' success lines (capped)"""
+    mistake: str | None = None
+    """the failed check's mistake id (``GradingError.mistake``, e.g. ``adam_no_bias_correction``); None when the
+    part passed or the error names no mistake (stored in the results JSON, for change lists and reports)"""
     picture: Picture | None = field(default=None, repr=False)
     """the failed check's picture (``GradingError.picture``), or None; for the autograded notebook only:
     ``NotebookResult.as_dict`` (the results JSON) leaves it out, ``NotebookResult.figures`` draws it"""
@@ -176,6 +179,12 @@ def _picture_of(error: BaseException) -> Picture | None:
     return picture if isinstance(picture, Picture) else None
 
 
+def _mistake_of(error: BaseException) -> str | None:
+    """The check's mistake id (``GradingError.mistake``), or None (no name, or any other error)."""
+    mistake = getattr(error, "mistake", None)
+    return mistake if isinstance(mistake, str) and mistake else None
+
+
 def _feedback(error: BaseException) -> str:
     text = str(error) if isinstance(error, AssertionError) and str(error) else f"{type(error).__name__}: {error}"
     if isinstance(error, NameError):
@@ -202,7 +211,8 @@ def run_test(test: TestCell, context: SetupContext, answers: SandboxedAnswers | 
             exec(code, namespace)
     except (Exception, SystemExit) as error:  # the checks' verdict (GradingError) or an error the student caused
         return PartResult(test.grade_id, test.points, feedback=_feedback(error),
-                          output=printed.getvalue()[:FEEDBACK_CHARS], picture=_picture_of(error))
+                          output=printed.getvalue()[:FEEDBACK_CHARS], picture=_picture_of(error),
+                          mistake=_mistake_of(error))
     return PartResult(test.grade_id, test.points, score=test.points, passed=True,
                       output=printed.getvalue()[:FEEDBACK_CHARS])
 
