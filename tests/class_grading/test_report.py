@@ -81,3 +81,35 @@ def test_the_command_writes_one_report_per_assignment(tmp_path, capsys):
     assert (tmp_path / "dlcourse_grades" / "ps3_optimizers" / "report.html").exists()
     assert "wrote" in capsys.readouterr().out
     assert main(["report", "--course", str(tmp_path)]) == 2  # neither a name nor --all
+
+
+@pytest.mark.slow
+def test_a_graded_class_with_planted_mistakes_gets_them_named_and_counted(tmp_path):
+    """ps3_optimizers graded by dlcourse grade, then dlcourse report: each planted mistake with its count."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from assignments import load_planted, plant
+
+    from dlcourse.class_grading.demo import generated_submissions, make_course, submit
+    from dlcourse.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    course = make_course(tmp_path / "course", root, ["ps3_optimizers"])
+    for student, files in generated_submissions(course, "ps3_optimizers", 3, seed=2).items():
+        submit(course, "ps3_optimizers", student, files)
+    solution = json.loads((course / "solutions" / "ps3_optimizers" / "ps3_optimizers.ipynb").read_text())
+    planted = {entry["name"]: entry for entry in load_planted(["ps3_optimizers.ipynb"])}
+    plan = {"adam_no_bias_correction": 3, "momentum_moving_average": 2}
+    for name, count in plan.items():
+        for copy_number in range(count):
+            notebook = plant(copy.deepcopy(solution), planted[name])
+            submit(course, "ps3_optimizers", f"{name}_{copy_number}",
+                   {"ps3_optimizers": json.dumps(notebook).encode()})
+    assert main(["grade", "ps3_optimizers", "--course", str(course), "--quiet"]) == 0
+    assert main(["report", "ps3_optimizers", "--course", str(course)]) == 0
+    page = (course / "dlcourse_grades" / "ps3_optimizers" / "report.html").read_text()
+    assert page.count("src='data:image/png;base64,") >= 2
+    for name, count in plan.items():
+        assert f"<td>{count}</td><td><code>{name}</code></td>" in page, name
