@@ -9,7 +9,9 @@ needing review, as nbgrader does).  For the formgrader and feedback, the
 autograded notebook is the student's notebook with the instructor's test
 cells put back (hidden tests included, as nbgrader does) and their output
 set to what the trusted checks printed or the error they raised, followed
-by the failed check's figure when it has one.
+by the failed check's figure when it has one.  Late submissions get the
+submission timestamp and the notebooks' ``late_submission_penalty`` that
+``nbgrader autograde`` gives them (``late.py``: nbgrader's own plugin and rules).
 
 Only the trusted grading process calls this module; student code never
 runs while the gradebook is open.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,14 @@ def test_timestamps_are_read_by_nbgrader_s_parser():
         late.submission_time(12)
     with pytest.raises(TypeError, match="course"):
         late.penalty_assigner(3)
+
+
+def test_the_built_in_zero_rule_comes_from_the_course_config(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    path_before = list(sys.path)
+    assigner = late.penalty_assigner(tmp_path)
+    assert sys.path == path_before, "penalty_assigner left the course directory on sys.path"
+    assert type(assigner.plugin_inst).__name__ == "LateSubmissionPlugin"
+    assert assigner.plugin_inst.late_submission_penalty("s", 7.5, 60.0) == 7.5  # 'zero': the whole score
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert late.penalty_assigner(tmp_path).plugin_inst.late_submission_penalty("s", 7.5, 60.0) is None  # 'none'
