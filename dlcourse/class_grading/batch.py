@@ -40,7 +40,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from dlcourse.class_grading import gradebook, results, submissions
+from dlcourse.class_grading import gradebook, late, results, submissions
 from dlcourse.class_grading.changes import ChangeList
 from dlcourse.class_grading.environment import Limits
 from dlcourse.class_grading.notebooks import SourceNotebook, source_notebooks
@@ -304,6 +304,8 @@ def finalize(options: Options, found: list[submissions.Submission] | None = None
         if result is None or result["content_hash"] != submission.content_hash() or result["grader_version"] != version:
             missing.append(submission.student)
             continue
+        # the timestamp as it is now: a new timestamp.txt alone does not regrade, but it moves the lateness
+        result = {**result, "timestamp": submission.timestamp}
         current.append(result)
         by_name = {notebook["notebook"]: notebook for notebook in result["notebooks"]}
         figures = results.read_figures(options.results, result)
@@ -312,7 +314,10 @@ def finalize(options: Options, found: list[submissions.Submission] | None = None
                  for source in sources if source.name in by_name}
         gradebook.write_autograded(options.course, settings["autograded"], submission.student, options.assignment,
                                    files, submission.timestamp)
-    gradebook.write_scores(settings["db_url"], settings["course_id"], current)
+    penalties = gradebook.write_scores(settings["db_url"], settings["course_id"], current,
+                                       late.penalty_assigner(options.course))
+    for result in current:  # for grades.csv only: the stored result JSON stays as grading wrote it
+        result["late_penalty"] = penalties.get(result["student"], 0.0)
     part_ids = [test.grade_id for source in sources for test in source.tests]
     results.atomic_write(options.results / options.assignment / "grades.csv", results.csv_text(current, part_ids))
     results.atomic_write(options.results / options.assignment / "integrity.txt", results.integrity_text(current))

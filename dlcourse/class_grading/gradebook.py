@@ -9,7 +9,9 @@ needing review, as nbgrader does).  For the formgrader and feedback, the
 autograded notebook is the student's notebook with the instructor's test
 cells put back (hidden tests included, as nbgrader does) and their output
 set to what the trusted checks printed or the error they raised, followed
-by the failed check's figure when it has one.
+by the failed check's figure when it has one.  Late submissions get the
+submission timestamp and the notebooks' ``late_submission_penalty`` that
+``nbgrader autograde`` gives them (``late.py``: nbgrader's own plugin and rules).
 
 Only the trusted grading process calls this module; student code never
 runs while the gradebook is open.
@@ -51,12 +53,26 @@ def course_settings(course: Path) -> dict[str, str]:
             "source": directory.source_directory, "autograded": directory.autograded_directory}
 
 
-def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]]) -> None:
-    """Put every result's part scores into the gradebook (students and submissions created as needed)."""
+def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]],
+                 assigner: Any = None) -> dict[str, float]:
+    """Put every result's part scores into the gradebook (students and submissions created as needed).
+
+    As ``nbgrader autograde``: the submission's timestamp is set from the
+    result's ``timestamp`` (``timestamp.txt``) on every run, and left as it
+    was when there is none; then, with ``assigner`` (``late.penalty_assigner``),
+    every present notebook's ``late_submission_penalty`` is reset and, for a
+    submission past the gradebook's due date, set by the configured plugin.
+    A notebook the student did not hand in keeps its old penalty, as in
+    nbgrader (which never converts it).  Returns each student's total penalty.
+    An invalid timestamp (nbgrader aborts on it) leaves the stored one as it
+    was and is reported with a warning naming the student.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
+    from dlcourse.class_grading import late
+
     if not results:
-        return
+        return {}
     if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
         raise GradebookError(f"there is no gradebook at {db_url[len('sqlite:///'):]}; run "
                              f"`nbgrader generate_assignment "
@@ -78,12 +94,15 @@ def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]]) -> 
             student, assignment = result["student"], result["assignment"]
             gradebook.update_or_create_student(student)
             try:
-                submission = gradebook.find_submission(assignment, student)
-            except MissingEntry:
-                extra = {"timestamp": result["timestamp"]} if result.get("timestamp") else {}
-                with warnings.catch_warnings():  # nbgrader's own add_submission trips SQLAlchemy's autoflush warning
-                    warnings.simplefilter("ignore")
-                    submission = gradebook.add_submission(assignment, student, **extra)
+                extra = {"timestamp": late.submission_time(result.get("timestamp"))}
+            except ValueError as error:
+                warnings.warn(f"{student}: {error}; the gradebook keeps its timestamp", stacklevel=2)
+                extra = {"timestamp": None}
+            if extra["timestamp"] is None:
+                del extra["timestamp"]  # as nbgrader: no timestamp leaves the stored one unchanged
+            with warnings.catch_warnings():  # nbgrader's own add_submission trips SQLAlchemy's autoflush warning
+                warnings.simplefilter("ignore")
+                submission = gradebook.update_or_create_submission(assignment, student, **extra)
             for notebook in result["notebooks"]:
                 for part in notebook["parts"]:
                     try:
@@ -96,7 +115,21 @@ def write_scores(db_url: str, course_id: str, results: list[dict[str, Any]]) -> 
                     grade.auto_score = float(part["score"])
                     grade.needs_manual_grade = grade.manual_score is not None
             del submission
+        gradebook.db.commit()  # nbgrader's SaveAutoGrades commits before AssignLatePenalties reads the scores
+        penalties: dict[str, float] = {}
+        for result in results:
+            student, assignment = result["student"], result["assignment"]
+            submission = gradebook.find_submission(assignment, student)
+            for notebook in result["notebooks"]:
+                if assigner is None or notebook.get("status") == "missing":
+                    continue
+                stored = gradebook.find_submission_notebook(notebook["notebook"], assignment, student)
+                gradebook.db.expire(stored)  # its score is a cached column: read the committed one
+                late.assign_penalty(assigner, submission, stored, student)
+            # as nbgrader export: the submission's penalty is the sum of its notebooks' (None counts 0)
+            penalties[student] = float(sum(stored.late_submission_penalty or 0.0 for stored in submission.notebooks))
         gradebook.db.commit()
+    return penalties
 
 
 def _output_for(part: dict[str, Any], figure: bytes | None = None) -> list[dict[str, Any]]:

@@ -144,16 +144,23 @@ CSV_FIELDS = ["student", "assignment", "status", "score", "max_score", "flags", 
 
 
 def csv_text(results: Iterable[dict[str, Any]], part_ids: list[str]) -> str:
-    """One row per student: totals, status, number of integrity flags, then the score of every part."""
+    """One row per student: totals, status, number of integrity flags, the score of every part, the late penalty.
+
+    ``score`` is the raw score; ``late_penalty`` (last, so that older readers
+    of the first columns are unaffected) is the gradebook's late-submission
+    penalty that ``finalize`` puts in each result (0 when none), and the final
+    score is, as in ``nbgrader export``, ``max(0, score - late_penalty)``.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_FIELDS + part_ids)
+    writer.writerow(CSV_FIELDS + part_ids + ["late_penalty"])
     for result in sorted(results, key=lambda item: item["student"]):
         scores = {part["grade_id"]: part["score"] for notebook in result["notebooks"] for part in notebook["parts"]}
         flags = sum(len(notebook["flags"]) for notebook in result["notebooks"])
         writer.writerow([result["student"], result["assignment"], result["status"], f"{result['score']:g}",
                          f"{result['max_score']:g}", flags, result.get("timestamp") or ""]
-                        + [f"{scores.get(grade_id, 0.0):g}" for grade_id in part_ids])
+                        + [f"{scores.get(grade_id, 0.0):g}" for grade_id in part_ids]
+                        + [f"{result.get('late_penalty', 0.0):g}"])
     return out.getvalue()
 
 
