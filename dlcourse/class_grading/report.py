@@ -13,7 +13,9 @@ same numbers are in tables).  In order:
 4. failures without a name, grouped by what they share (the part, and the first line of the
    feedback with its numbers taken out: "trial N of M failed: a single value", "raised TypeError");
 5. submissions not fully graded (missing, unreadable, timeout, crashed) and integrity flags to review;
-6. the grading time.
+6. late submissions: the penalty the gradebook applied (from ``grades.csv``'s ``late_penalty``) and the
+   final score;
+7. the grading time.
 
 :func:`summarize` computes the numbers (plain data, tested on its own); :func:`render` writes the page.
 """
@@ -65,6 +67,8 @@ class Summary:
     flags: list[tuple[str, str, dict[str, str]]]
     """(student, notebook, flag)"""
     seconds: float
+    late: dict[str, float] = field(default_factory=dict)
+    """student -> late-submission penalty, for the students who have one"""
 
 
 def _shape(feedback: str) -> str:
@@ -74,8 +78,9 @@ def _shape(feedback: str) -> str:
     return re.sub(r"\d+(\.\d+)?(e-?\d+)?", "N", first)[:160]
 
 
-def summarize(stored: list[dict[str, Any]]) -> Summary:
-    """The report's numbers from the stored results of one assignment (one dict per student)."""
+def summarize(stored: list[dict[str, Any]], late_penalties: dict[str, float] | None = None) -> Summary:
+    """The report's numbers from the stored results of one assignment (one dict per student), and the
+    late-submission penalties by student (``grades.csv``'s ``late_penalty``; None: none known)."""
     if not stored:
         raise ValueError("there are no stored results to report on: run `dlcourse grade ASSIGNMENT` first")
     assignment = stored[0]["assignment"]
@@ -119,6 +124,7 @@ def summarize(stored: list[dict[str, Any]]) -> Summary:
         statuses=dict(statuses),
         flags=flags,
         seconds=float(sum(result.get("seconds", 0.0) for result in stored)),
+        late={student: penalty for student, penalty in sorted((late_penalties or {}).items()) if penalty > 0},
     )
 
 
@@ -211,16 +217,37 @@ def render(summary: Summary, figures: bool = True) -> str:
             for status, who in sorted(summary.statuses.items())] or ["<li>every submission was graded</li>"]
     out += [f"<li>flag <span class='who'>{e(student)}</span>, {e(notebook)}: [{e(flag.get('kind', ''))}] "
             f"{e(flag.get('detail', ''))}</li>" for student, notebook, flag in summary.flags]
-    out.append(f"</ul><h2>Grading time</h2><p>{summary.seconds:.1f} s of grading in all, "
+    out.append("</ul><h2>Late submissions</h2>")
+    if summary.late:
+        out.append("<table><tr><th>who</th><th>score</th><th>late penalty</th><th>final score</th></tr>")
+        out += [f"<tr><td class='who'>{e(student)}</td><td>{summary.scores.get(student, 0.0):g}</td>"
+                f"<td>{penalty:g}</td><td>{max(0.0, summary.scores.get(student, 0.0) - penalty):g}</td></tr>"
+                for student, penalty in summary.late.items()]
+        out.append("</table>")
+    else:
+        out.append("<p>No late penalty was applied.</p>")
+    out.append(f"<h2>Grading time</h2><p>{summary.seconds:.1f} s of grading in all, "
                f"{summary.seconds / len(scores):.2f} s per submission.</p></body></html>")
     return "\n".join(out)
+
+
+def _late_penalties(path: Path) -> dict[str, float]:
+    """student -> ``late_penalty`` from the grades.csv that ``dlcourse grade`` wrote ({} without the file or column)."""
+    import csv
+
+    try:
+        with open(path, newline="") as handle:
+            return {row["student"]: float(row["late_penalty"]) for row in csv.DictReader(handle)
+                    if row.get("late_penalty")}
+    except (OSError, KeyError, ValueError):
+        return {}
 
 
 def write_report(results_root: Path, assignment: str, figures: bool = True) -> Path:
     """Read the stored results of ``assignment`` and write ``results_root/ASSIGNMENT/report.html``; its path."""
     folder = R.result_dir(Path(results_root), assignment)
     stored = [result for path in sorted(folder.glob("*.json")) if (result := R.read_result(path)) is not None]
-    page = render(summarize(stored), figures=figures)
+    page = render(summarize(stored, _late_penalties(Path(results_root) / assignment / "grades.csv")), figures=figures)
     path = Path(results_root) / assignment / "report.html"
     R.atomic_write(path, page)
     return path

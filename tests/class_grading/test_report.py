@@ -113,3 +113,17 @@ def test_a_graded_class_with_planted_mistakes_gets_them_named_and_counted(tmp_pa
     assert page.count("src='data:image/png;base64,") >= 2
     for name, count in plan.items():
         assert f"<td>{count}</td><td><code>{name}</code></td>" in page, name
+
+
+def test_late_penalties_from_grades_csv_are_shown_with_the_final_score(tmp_path):
+    import json
+
+    from dlcourse.class_grading.results import csv_text
+
+    late = [dict(item, late_penalty=1.5) if item["student"] == "s3" else item for item in CLASS]
+    for item in CLASS:
+        atomic_write(result_path(tmp_path, "ps3_optimizers", item["student"]), json.dumps(item))
+    atomic_write(tmp_path / "ps3_optimizers" / "grades.csv", csv_text(late, ["adam_tests", "sgd_tests"]))
+    page = write_report(tmp_path, "ps3_optimizers", figures=False).read_text()
+    assert "<td class='who'>s3</td><td>4</td><td>1.5</td><td>2.5</td>" in page
+    assert "No late penalty" in render(summarize(CLASS), figures=False)
