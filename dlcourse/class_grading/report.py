@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcourse.class_grading import results as R
+from dlcourse.grading._figures import figure_png
 
 # Okabe & Ito's colour-blind-safe blue and green (the widgets' palette; the grader does not import the widgets)
 _BLUE, _GREEN = "#0072B2", "#009E73"
@@ -129,11 +129,8 @@ def summarize(stored: list[dict[str, Any]], late_penalties: dict[str, float] | N
 
 
 def _png(figure: Any) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    """The figure as base64 PNG text, for an ``<img src='data:image/png;base64,...'>``."""
+    return base64.b64encode(figure_png(figure)).decode("ascii")
 
 
 def _figures(summary: Summary) -> list[tuple[str, str]]:

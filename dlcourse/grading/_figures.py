@@ -16,6 +16,7 @@ dotted line.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 
@@ -99,11 +100,9 @@ _DRAW = {"trajectory": _trajectory, "function": _function, "density": _histogram
 
 def png(picture: Picture) -> bytes:
     """The PNG bytes of ``picture``: title, axis labels, expected (reference) and your output, the marks."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=SIZE, dpi=DPI)
-    canvas = FigureCanvasAgg(figure)
     axes = figure.add_axes((0.13, 0.17, 0.84, 0.71))
     _DRAW[picture.kind](axes, picture)
     for mark in picture.marks:
@@ -119,8 +118,15 @@ def png(picture: Picture) -> bytes:
     order = sorted(range(len(labels)), key=lambda i: (not labels[i].startswith(EXPECTED),
                                                       not labels[i].startswith(OBTAINED)))
     axes.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=6.5, loc="best", framealpha=0.85)
+    return figure_png(figure)
+
+
+def figure_png(figure: Any) -> bytes:
+    """The PNG bytes of a matplotlib ``Figure`` drawn on the Agg canvas (no pyplot, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     buffer = io.BytesIO()
-    canvas.print_png(buffer)
+    FigureCanvasAgg(figure).print_png(buffer)
     return buffer.getvalue()
 
 
