@@ -19,6 +19,7 @@ Screenshots are kept under pytest's temporary directory (printed on failure).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -26,7 +27,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -43,6 +46,25 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)"),
 ]
+
+
+@contextlib.contextmanager
+def chromium_page(shots: Path, width: int = 1400, height: int = 1000) -> Iterator[Any]:
+    """A page of Debian's Chromium driven by Playwright; on an error, a full-page screenshot in ``shots``
+    (``failure.png``) before the error goes on; the browser is closed in every case."""
+    from playwright.sync_api import sync_playwright
+
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        try:
+            yield page
+        except Exception:
+            page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
 
 
 def free_port() -> int:
@@ -149,51 +171,40 @@ CUT_LABELS = """root => [...root.querySelectorAll('.widget-label, .widget-label-
 
 
 def test_lecture_runs_and_its_widget_reacts_in_chromium(jupyterlab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     shots = tmp_path / "screenshots"
-    shots.mkdir()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            open_and_run_all(page, jupyterlab(f"lectures/{LECTURE}"))
+    with chromium_page(shots) as page:
+        open_and_run_all(page, jupyterlab(f"lectures/{LECTURE}"))
 
-            widget = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.locator(".widget-image")).first
-            image = widget.locator(".widget-image").first
-            image.wait_for(state="visible", timeout=240_000)
-            image.scroll_into_view_if_needed()
-            page.wait_for_function(
-                "el => el.complete && el.naturalWidth > 0", arg=image.element_handle(), timeout=30_000
-            )
-            before_src = image.get_attribute("src")
-            widget.screenshot(path=str(shots / "before.png"))
-            before = widget.evaluate(READ_FIGURE)
-            cut = widget.evaluate(CUT_LABELS)
+        widget = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.locator(".widget-image")).first
+        image = widget.locator(".widget-image").first
+        image.wait_for(state="visible", timeout=240_000)
+        image.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "el => el.complete && el.naturalWidth > 0", arg=image.element_handle(), timeout=30_000
+        )
+        before_src = image.get_attribute("src")
+        widget.screenshot(path=str(shots / "before.png"))
+        before = widget.evaluate(READ_FIGURE)
+        cut = widget.evaluate(CUT_LABELS)
 
-            readout = widget.locator(".widget-readout").first
-            readout.click()
-            page.keyboard.press("Control+A")
-            old_value = readout.inner_text()
-            page.keyboard.type(str(float(old_value) * 0.5 + 0.25) if old_value else "1")
-            page.keyboard.press("Enter")
-            page.wait_for_function(
-                "([el, src]) => el.getAttribute('src') !== src",
-                arg=[image.element_handle(), before_src],
-                timeout=30_000,
-            )
-            page.wait_for_function(
-                "([el, text]) => el.querySelector('.dlcourse-figure-text').textContent !== text",
-                arg=[widget.element_handle(), before["caption"]], timeout=30_000,
-            )
-            after = widget.evaluate(READ_FIGURE)
-            name = page.get_by_role("img", name=after["title"]).count()
-            widget.screenshot(path=str(shots / "after.png"))
-        except Exception:
-            page.screenshot(path=str(shots / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        readout = widget.locator(".widget-readout").first
+        readout.click()
+        page.keyboard.press("Control+A")
+        old_value = readout.inner_text()
+        page.keyboard.type(str(float(old_value) * 0.5 + 0.25) if old_value else "1")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "([el, src]) => el.getAttribute('src') !== src",
+            arg=[image.element_handle(), before_src],
+            timeout=30_000,
+        )
+        page.wait_for_function(
+            "([el, text]) => el.querySelector('.dlcourse-figure-text').textContent !== text",
+            arg=[widget.element_handle(), before["caption"]], timeout=30_000,
+        )
+        after = widget.evaluate(READ_FIGURE)
+        name = page.get_by_role("img", name=after["title"]).count()
+        widget.screenshot(path=str(shots / "after.png"))
     assert (shots / "before.png").read_bytes() != (shots / "after.png").read_bytes(), \
         f"the widget's figure did not change; screenshots in {shots}"
     assert before["title"].startswith("Figure: sigmoid") and "Settings: activation = sigmoid" in before["title"]
@@ -220,37 +231,26 @@ def widgets_notebook() -> nbformat.NotebookNode:
 
 
 def test_every_widget_reads_in_chromium(jupyterlab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     from dlcourse.widgets import widget_builders
 
     count = len(widget_builders())
     nbformat.write(widgets_notebook(), tmp_path / "lab" / WIDGETS_NOTEBOOK)
     shots = tmp_path / "screenshots"
-    shots.mkdir()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            open_and_run_all(page, jupyterlab(WIDGETS_NOTEBOOK))
-            figures = ".jp-OutputArea-output .widget-vbox:has(> .widget-image)"
-            page.wait_for_function(
-                f"n => [...document.querySelectorAll('{figures} .widget-image')]"
-                ".filter(img => img.getAttribute('title')).length >= n", arg=count, timeout=300_000)
-            widgets = page.locator(figures)
-            read, cut = [], {}
-            for i in range(widgets.count()):
-                widget = widgets.nth(i)
-                widget.scroll_into_view_if_needed()
-                read.append(widget.evaluate(READ_FIGURE))
-                widget.screenshot(path=str(shots / f"widget_{i:02d}.png"))
-                if labels := widget.evaluate(CUT_LABELS):
-                    cut[i] = labels
-        except Exception:
-            page.screenshot(path=str(shots / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with chromium_page(shots) as page:
+        open_and_run_all(page, jupyterlab(WIDGETS_NOTEBOOK))
+        figures = ".jp-OutputArea-output .widget-vbox:has(> .widget-image)"
+        page.wait_for_function(
+            f"n => [...document.querySelectorAll('{figures} .widget-image')]"
+            ".filter(img => img.getAttribute('title')).length >= n", arg=count, timeout=300_000)
+        widgets = page.locator(figures)
+        read, cut = [], {}
+        for i in range(widgets.count()):
+            widget = widgets.nth(i)
+            widget.scroll_into_view_if_needed()
+            read.append(widget.evaluate(READ_FIGURE))
+            widget.screenshot(path=str(shots / f"widget_{i:02d}.png"))
+            if labels := widget.evaluate(CUT_LABELS):
+                cut[i] = labels
     assert len(read) == count, (len(read), count)
     for figure in read:
         assert figure["title"].startswith("Figure: ") and "Settings: " in figure["title"], figure
@@ -261,36 +261,25 @@ def test_every_widget_reads_in_chromium(jupyterlab, tmp_path):
 
 
 def test_a_failed_check_shows_its_feedback_in_chromium(jupyterlab, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     shots = tmp_path / "screenshots"
-    shots.mkdir()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            open_and_run_all(page, jupyterlab(EXERCISE))
-            feedback = page.locator(".jp-OutputArea-output", has_text="Likely cause").first
-            feedback.wait_for(state="visible", timeout=120_000)
-            feedback.scroll_into_view_if_needed()
-            feedback.screenshot(path=str(shots / "feedback.png"))
-            shown = feedback.inner_text()
-            cell = page.locator(".jp-Cell", has=page.locator(".jp-OutputArea-output", has_text="Likely cause")).first
-            figure = cell.locator(".jp-OutputArea-output img").first
-            figure.wait_for(state="visible", timeout=60_000)
-            page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=figure.element_handle(),
-                                   timeout=30_000)
-            size = figure.evaluate("el => [el.naturalWidth, el.naturalHeight]")
-            # the feedback comes first, the figure under it
-            order = cell.locator(".jp-OutputArea-output").evaluate_all(
-                "outs => outs.map(out => out.querySelector('img') ? 'figure' : 'text')")
-            cell.locator(".jp-OutputArea").first.screenshot(path=str(shots / "feedback_and_figure.png"))
-            passed = page.locator(".jp-OutputArea-output", has_text="OK sigmoid").first.inner_text()
-        except Exception:
-            page.screenshot(path=str(shots / "failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with chromium_page(shots) as page:
+        open_and_run_all(page, jupyterlab(EXERCISE))
+        feedback = page.locator(".jp-OutputArea-output", has_text="Likely cause").first
+        feedback.wait_for(state="visible", timeout=120_000)
+        feedback.scroll_into_view_if_needed()
+        feedback.screenshot(path=str(shots / "feedback.png"))
+        shown = feedback.inner_text()
+        cell = page.locator(".jp-Cell", has=page.locator(".jp-OutputArea-output", has_text="Likely cause")).first
+        figure = cell.locator(".jp-OutputArea-output img").first
+        figure.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=figure.element_handle(),
+                               timeout=30_000)
+        size = figure.evaluate("el => [el.naturalWidth, el.naturalHeight]")
+        # the feedback comes first, the figure under it
+        order = cell.locator(".jp-OutputArea-output").evaluate_all(
+            "outs => outs.map(out => out.querySelector('img') ? 'figure' : 'text')")
+        cell.locator(".jp-OutputArea").first.screenshot(path=str(shots / "feedback_and_figure.png"))
+        passed = page.locator(".jp-OutputArea-output", has_text="OK sigmoid").first.inner_text()
     assert "GradingError" in shown and "you returned |x|" in shown
     assert "dlcourse/" not in shown and "File " not in shown and "Traceback" not in shown, shown
     assert passed.strip().startswith("OK sigmoid") and "\n" not in passed.strip()
