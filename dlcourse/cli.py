@@ -40,6 +40,9 @@ A re-run grades only submissions whose files or grader changed.
 The gradebook must know the assignment: run `nbgrader generate_assignment
 ASSIGNMENT` once before grading (you do it anyway to release it).
 
+Before the deadline, run `dlcourse doctor` on the grading machine: it says
+whether grading will run sandboxed there, and the exact fix if not.
+
 Clusters: run `dlcourse grade ASSIGNMENT --shard $i/$N` for i = 0..N-1 (a
 Slurm array or a Kubernetes Indexed Job; the README has both job files),
 then `dlcourse grade merge ASSIGNMENT` once.
