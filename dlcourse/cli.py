@@ -1,9 +1,8 @@
-"""The ``dlcourse`` command: ``grade`` and ``export`` for instructors, ``check`` for students."""
+"""The ``dlcourse`` command: ``grade``, ``doctor``, ``report``, ``export`` (instructors); ``check`` (students)."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -41,6 +40,9 @@ A re-run grades only submissions whose files or grader changed.
 The gradebook must know the assignment: run `nbgrader generate_assignment
 ASSIGNMENT` once before grading (you do it anyway to release it).
 
+Before the deadline, run `dlcourse doctor` on the grading machine: it says
+whether grading will run sandboxed there, and the exact fix if not.
+
 Clusters: run `dlcourse grade ASSIGNMENT --shard $i/$N` for i = 0..N-1 (a
 Slurm array or a Kubernetes Indexed Job; the README has both job files),
 then `dlcourse grade merge ASSIGNMENT` once.
@@ -57,6 +59,31 @@ Check your notebook before you submit it: your answer cells run the way the
 grader runs them (sandboxed, only the answer cells, nothing you added in
 other cells), then the notebook's visible test cells run and a table shows
 each part.  Hidden tests are not run (only the instructor has them).
+"""
+
+
+DOCTOR_HELP = """\
+Will `dlcourse grade` run sandboxed here, and is the course gradeable?  Run
+it on the grading machine before the deadline, and as a cluster job's first
+line.  One line per check, OK, WARN or FAIL, with the exact fix under each:
+
+  bubblewrap        installed (bwrap --version)
+  user-namespaces   kernel.apparmor_restrict_unprivileged_userns,
+                    kernel.unprivileged_userns_clone, user.max_user_namespaces
+                    (they matter only when grading as another user than root)
+  container         Docker, Podman or Kubernetes; seccomp; root without
+                    CAP_SYS_ADMIN
+  sandbox           bwrap run with the sandbox's namespaces; its error
+                    explained (the AppArmor profile, the sysctl, the Docker
+                    flag or the pod setting that fixes it)
+  worker            one real sandboxed worker started
+  cores, memory     what this process may use (affinity, cgroup, Slurm)
+                    against --workers x --memory
+  course            nbgrader_config.py, the sources, the gradebook
+  assignment        with --assignment: its sources, in the gradebook
+
+Exit status 0 when grading will run sandboxed with bubblewrap and the course
+is gradeable, 1 otherwise (2: wrong arguments).  --json for scripts.
 """
 
 
@@ -104,8 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--course", type=Path, default=Path("."), help="course directory (default: the current one)")
     grade.add_argument("--zip", type=Path, dest="zip_path",
                        help="grade the notebooks in this zip (an LMS download) instead of submitted/")
-    grade.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
-                       help="grading processes (default: the number of cores, %(default)s here)")
+    grade.add_argument("--workers", type=_positive, default=None,
+                       help="grading processes (default: the cores this process may use: its CPU affinity, cgroup "
+                            "quota and Slurm allocation counted; `dlcourse doctor` shows the number)")
     grade.add_argument("--shard", type=_shard, help="grade only slice i of N (0-based), e.g. 3/10; no merge")
     grade.add_argument("--results", type=Path, help="results directory (default: COURSE/dlcourse_grades)")
     grade.add_argument("--db", dest="db_url", help="gradebook URL (default: from nbgrader_config.py)")
@@ -125,6 +153,16 @@ def _parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("notebook", type=Path, help="your notebook, e.g. ps1_backprop.ipynb")
     check.add_argument("--timeout", type=float, default=300.0, help="wall-clock seconds in all (default: %(default)s)")
+
+    doctor = commands.add_parser("doctor", help="will dlcourse grade run sandboxed here? (instructors)",
+                                 description=DOCTOR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_argument("--course", type=Path, default=Path("."), help="course directory (default: the current one)")
+    doctor.add_argument("--assignment", help="also check that this assignment can be graded, e.g. ps1_backprop")
+    doctor.add_argument("--workers", type=_positive,
+                        help="the --workers you will grade with (default: dlcourse grade's, the usable cores)")
+    doctor.add_argument("--memory", type=_positive, default=2048,
+                        help="the --memory you will grade with, MB per sandbox (default: %(default)s)")
+    doctor.add_argument("--json", action="store_true", help="the findings as JSON")
 
     report = commands.add_parser("report", help="the class report of graded assignments, as HTML (instructors)",
                                  description="Write dlcourse_grades/ASSIGNMENT/report.html from the stored results "
@@ -246,6 +284,16 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from dlcourse.class_grading.doctor import Setup, run_doctor
+    from dlcourse.sandbox.host import Host
+
+    report = run_doctor(Setup(Host.current(), course=args.course, assignment=args.assignment, workers=args.workers,
+                              memory_mb=args.memory))
+    print(report.json() if args.json else report.text())
+    return report.exit_status
+
+
 def _report(args: argparse.Namespace) -> int:
     from dlcourse.class_grading.report import write_report
 
@@ -263,7 +311,7 @@ def _report(args: argparse.Namespace) -> int:
     return 0 if assignments else 1
 
 
-COMMANDS = {"grade": _grade, "check": _check, "report": _report, "export": _export}
+COMMANDS = {"grade": _grade, "check": _check, "report": _report, "export": _export, "doctor": _doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,6 @@ import concurrent.futures
 import datetime
 import functools
 import multiprocessing
-import os
 import time
 import traceback
 from collections import Counter
@@ -47,6 +46,7 @@ from dlcourse.class_grading.notebooks import SourceNotebook, source_notebooks
 from dlcourse.class_grading.session import NotebookResult, grade_notebook
 from dlcourse.class_grading.workers import SparePool
 from dlcourse.sandbox import isolation_check
+from dlcourse.sandbox.host import usable_cores
 
 STATUS_ORDER = ("crashed", "timeout", "unreadable", "missing", "graded")
 
@@ -58,7 +58,8 @@ class Options:
     course: Path
     assignment: str
     results: Path | None = None
-    workers: int = 0
+    workers: int | None = None
+    """grading processes; None: the cores this process may use (``sandbox.host.usable_cores``)"""
     shard: tuple[int, int] | None = None
     zip_path: Path | None = None
     force: bool = False
@@ -72,7 +73,9 @@ class Options:
     def __post_init__(self) -> None:
         self.course = Path(self.course).resolve()
         self.results = Path(self.results).resolve() if self.results else self.course / "dlcourse_grades"
-        self.workers = self.workers or os.cpu_count() or 1
+        # the cores this process may use (affinity, cgroup quota, Slurm), not os.cpu_count(): in a container or a
+        # Slurm job the machine's count would start more grading processes than there are cores
+        self.workers = self.workers or usable_cores()
 
 
 @functools.lru_cache(maxsize=8)

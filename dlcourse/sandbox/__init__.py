@@ -6,6 +6,8 @@ The grader's side:
   collected within time limits; :func:`isolation_check`.
 * :mod:`dlcourse.sandbox.isolation`: what the worker can see and do: the bubblewrap (or, without bwrap,
   restricted subprocess) command line and the resource limits.
+* :mod:`dlcourse.sandbox.host`: the grading machine as the sandbox sees it (for ``dlcourse doctor``) and
+  bwrap's errors explained; the usable cores (``dlcourse grade``'s default ``--workers``).
 * :mod:`dlcourse.sandbox.errors`: :class:`SandboxError` and its kinds (timeout, crash, the student's failure).
 
 The worker's side (shipped into the sandbox, where ``dlcourse`` is absent; each imports only the standard

@@ -76,6 +76,20 @@ def _next_uid() -> int:
     return SANDBOX_UIDS[(os.getpid() * 997 + next(_uid_counter)) % len(SANDBOX_UIDS)]
 
 
+def namespace_args(as_root: bool) -> list[str]:
+    """bwrap's namespace (and capability) options of the sandbox; ``dlcourse doctor``'s probe uses the same.
+
+    As root no user namespace is made (it could only map uid 0): new IPC, PID,
+    network, UTS and cgroup namespaces, keeping setuid/setgid just long enough
+    for the worker to drop to an unused uid.  As another user ``--unshare-all``,
+    which includes a user namespace (so the kernel must allow unprivileged ones).
+    """
+    if as_root:
+        return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return ["--unshare-all"]
+
+
 def find_bwrap(use_bwrap: bool | None) -> str | None:
     """The bwrap executable to use: None for the plain subprocess (``use_bwrap=False``, or None and not installed)."""
     bwrap = shutil.which("bwrap")
@@ -171,17 +185,14 @@ class WorkerCommand:
                  "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORK, "--setenv", "LANG", "C.UTF-8",
                  "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1", "--cap-drop", "ALL"]
         worker_args = self._worker_args(SANDBOX_LIB, SANDBOX_GRADER)
-        if os.geteuid() == 0:
-            # no user namespace (it could only map uid 0): keep setuid/setgid just long enough to drop them
-            args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                     "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        as_root = os.geteuid() == 0
+        args += namespace_args(as_root)
+        if as_root:
             worker_args += ["--drop-uid", str(_next_uid())]
-        else:
-            args += ["--unshare-all"]
         # in its own PID namespace the worker may kill every other process of the sandbox after each request
         worker_args += ["--reap"]
         return [*args, python, *worker_args], SANDBOX_WORK
 
 
 __all__ = ["ENVIRONMENT", "SANDBOX_UIDS", "TORCH_PACKAGES", "WORKER_MODULES", "ResourceLimits", "WorkerCommand",
-           "find_bwrap"]
+           "find_bwrap", "namespace_args"]

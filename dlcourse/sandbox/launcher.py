@@ -305,9 +305,10 @@ def isolation_check(use_bwrap: bool | None = None) -> str:
     except SandboxError as error:
         if sandbox.mode == "bwrap":
             raise SandboxError(
-                f"bubblewrap is installed but could not start the sandbox ({error}). Allow unprivileged user "
-                f"namespaces (for a container: a seccomp profile that permits unshare/clone), or pass --no-bwrap to "
-                f"grade with the weaker plain-subprocess sandbox (see docs/grading.md)") from None
+                f"bubblewrap is installed but could not start the sandbox ({error}). Run `dlcourse doctor` on this "
+                f"machine: it names the cause (kernel setting, AppArmor, container seccomp or capabilities) and the "
+                f"exact fix. --no-bwrap grades with the weaker plain-subprocess sandbox (development only; see "
+                f"docs/grading.md)") from None
         raise
     finally:
         sandbox.close()
