@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -104,8 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--course", type=Path, default=Path("."), help="course directory (default: the current one)")
     grade.add_argument("--zip", type=Path, dest="zip_path",
                        help="grade the notebooks in this zip (an LMS download) instead of submitted/")
-    grade.add_argument("--workers", type=_positive, default=os.cpu_count() or 1,
-                       help="grading processes (default: the number of cores, %(default)s here)")
+    grade.add_argument("--workers", type=_positive,
+                       help="grading processes (default: the CPUs this process may use: in a Slurm job, its "
+                            "allocation, not the node's cores)")
     grade.add_argument("--shard", type=_shard, help="grade only slice i of N (0-based), e.g. 3/10; no merge")
     grade.add_argument("--results", type=Path, help="results directory (default: COURSE/dlcourse_grades)")
     grade.add_argument("--db", dest="db_url", help="gradebook URL (default: from nbgrader_config.py)")

@@ -51,6 +51,17 @@ from dlcourse.sandbox import isolation_check
 STATUS_ORDER = ("crashed", "timeout", "unreadable", "missing", "graded")
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: a Slurm job's allocation, a taskset or container cpuset; not the machine's.
+
+    ``os.cpu_count()`` counts the whole node: in a 2-CPU Slurm task on a 64-core node it would start 64 grading
+    processes, each with its sandboxes, in the task's memory.
+    """
+    if hasattr(os, "sched_getaffinity"):  # Linux; elsewhere the machine's count is all there is to know
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @dataclass
 class Options:
     """What ``dlcourse grade`` was asked to do (see ``dlcourse grade --help``)."""
@@ -72,7 +83,7 @@ class Options:
     def __post_init__(self) -> None:
         self.course = Path(self.course).resolve()
         self.results = Path(self.results).resolve() if self.results else self.course / "dlcourse_grades"
-        self.workers = self.workers or os.cpu_count() or 1
+        self.workers = self.workers or usable_cpus()
 
 
 @functools.lru_cache(maxsize=8)
@@ -324,4 +335,5 @@ def finalize(options: Options, found: list[submissions.Submission] | None = None
     return missing
 
 
-__all__ = ["Options", "Summary", "discover", "finalize", "grade_assignment", "grade_submission", "run_pool"]
+__all__ = ["Options", "Summary", "discover", "finalize", "grade_assignment", "grade_submission", "run_pool",
+           "usable_cpus"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from assignments import load_planted, plant
 
 from class_grading.helpers import fingerprint, stable
+from dlcourse.class_grading.batch import Options
 from dlcourse.class_grading.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
 from dlcourse.cli import main as dlcourse_main
 
@@ -139,6 +141,14 @@ def test_sharded_then_merged_equals_unsharded(course, tmp_path):
     unsharded, merged = results(course), results(other)
     assert {student: stable(result) for student, result in merged.items()} == \
            {student: stable(result) for student, result in unsharded.items()}
+
+
+def test_workers_default_to_the_cpus_this_process_may_use(monkeypatch, tmp_path):
+    # a 2-CPU Slurm task (task/affinity or task/cgroup) on a 64-core node
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert Options(tmp_path, ASSIGNMENT).workers == 2
+    assert Options(tmp_path, ASSIGNMENT, workers=3).workers == 3
 
 
 def test_merge_lists_students_without_a_result(course, capsys):
