@@ -90,7 +90,7 @@ def _write_conf(root: Path, node: str) -> Path:
     conf = root / "slurm.conf"
     conf.write_text(f"""\
 ClusterName=dlcourse-test
-SlurmctldHost={node}
+SlurmctldHost={node}(127.0.0.1)
 SlurmctldPort={_free_port()}
 SlurmdPort={_free_port()}
 SlurmUser=root
@@ -116,7 +116,7 @@ MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU_Memory
 ReturnToService=2
-NodeName={node} CPUs={CPUS} RealMemory={_memory_mb()} State=UNKNOWN
+NodeName={node} NodeAddr=127.0.0.1 CPUs={CPUS} RealMemory={_memory_mb()} State=UNKNOWN
 PartitionName=main Nodes={node} Default=YES MaxTime=INFINITE State=UP
 """)
     return conf

@@ -103,6 +103,7 @@ def test_slurm_array_grades_the_class_and_recovers_a_cancelled_shard(cluster, co
     wait_for_jobs(cluster, course, lambda: not cluster.queue(), "every job to end")
     outputs = job_outputs(course)
     assert job_state(cluster, killed) == "CANCELLED", outputs
+    assert "CANCELLED" in (course / f"grade-{killed}.out").read_text(), outputs  # as the README says
     assert job_state(cluster, merges[KILLED_ASSIGNMENT]) == "CANCELLED", outputs
     assert not (course / f"merge-{merges[KILLED_ASSIGNMENT]}.out").exists(), "the merge ran after a failed shard"
     assert graded_class(course, KILLED_ASSIGNMENT)["gradebook"] == {}, outputs
