@@ -85,8 +85,9 @@ def course(tmp_path):
 def test_slurm_array_grades_the_class_and_recovers_a_cancelled_shard(cluster, course, tmp_path):
     unsharded = Path(shutil.copytree(course, tmp_path / "unsharded", symlinks=True))
     for assignment in ASSIGNMENTS:
-        subprocess.run([DLCOURSE, "grade", assignment, "--workers", "2", "--quiet"], cwd=unsharded, check=True,
-                       capture_output=True)
+        graded = subprocess.run([DLCOURSE, "grade", assignment, "--workers", "2", "--quiet"], cwd=unsharded,
+                                capture_output=True, text=True)
+        assert graded.returncode == 0, graded.stdout + graded.stderr
     expected = {assignment: graded_class(unsharded, assignment) for assignment in ASSIGNMENTS}
 
     (course / "grade.sh").write_text(readme_block("slurm-job-file", course))
