@@ -59,7 +59,6 @@ def _memory_mb() -> int:
 class SlurmCluster:
     root: Path
     conf: Path
-    node: str
     env: dict[str, str]
     daemons: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -77,6 +76,19 @@ class SlurmCluster:
         """The jobs still known to squeue: (job id, e.g. ``7_3`` for an array task, state, reason)."""
         out = self.run("squeue", "--noheader", "--array", "--format=%i %T %r").stdout
         return [tuple(line.split(maxsplit=2)) for line in out.splitlines() if line.strip()]
+
+    def start(self, daemon: str, *args: str) -> None:
+        """Start ``daemon`` as a child process; what it prints goes to ``log/DAEMON.stderr.log``."""
+        with open(self.root / "log" / f"{daemon}.stderr.log", "wb") as printed:
+            self.daemons[daemon] = subprocess.Popen([_program(daemon), *args], env=self.env, stdout=printed,
+                                                    stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        """True while every daemon runs; raises, with the logs, once one has exited."""
+        exited = [name for name, process in self.daemons.items() if process.poll() is not None]
+        if exited:
+            raise RuntimeError(f"{', '.join(exited)} exited\n{self.logs()}")
+        return True
 
     def logs(self, tail: int = 4000) -> str:
         """The daemons' logs (their ends), for failure messages."""
@@ -153,22 +165,19 @@ def slurm_cluster(root: Path) -> Iterator[SlurmCluster]:
         (root / folder).mkdir(parents=True, mode=0o700)
     node = socket.gethostname().split(".")[0]
     env = dict(os.environ, SLURM_CONF=str(_write_conf(root, node)))
-    cluster = SlurmCluster(root, Path(env["SLURM_CONF"]), node, env)
+    cluster = SlurmCluster(root, Path(env["SLURM_CONF"]), env)
     munge = root / "munge"
     try:
         cluster.run(_program("mungekey"), "--create", f"--keyfile={munge / 'munge.key'}")
         # --force: munged otherwise refuses a socket under a world-writable /tmp ancestor
-        cluster.daemons["munged"] = subprocess.Popen(
-            [_program("munged"), "--foreground", "--force", f"--socket={munge / 'munge.socket'}",
-             f"--key-file={munge / 'munge.key'}", f"--pid-file={munge / 'munged.pid'}",
-             f"--seed-file={munge / 'munged.seed'}", f"--log-file={root / 'log' / 'munged.log'}"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_for((munge / "munge.socket").exists, 20, "munged's socket", cluster)
-        for daemon in ("slurmctld", "slurmd"):
-            # -D: in the foreground, so that these are our children and die with the test
-            cluster.daemons[daemon] = subprocess.Popen([_program(daemon), "-D"], env=env,
-                                                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        wait_for(lambda: _node_idle(cluster), 60, "the node to be idle in sinfo", cluster)
+        cluster.start("munged", "--foreground", "--force", f"--socket={munge / 'munge.socket'}",
+                      f"--key-file={munge / 'munge.key'}", f"--pid-file={munge / 'munged.pid'}",
+                      f"--seed-file={munge / 'munged.seed'}", f"--log-file={root / 'log' / 'munged.log'}")
+        wait_for(lambda: cluster.alive() and (munge / "munge.socket").exists(), 20, "munged's socket", cluster)
+        # -D: in the foreground, so that they are our children
+        cluster.start("slurmctld", "-D")
+        cluster.start("slurmd", "-D")
+        wait_for(lambda: cluster.alive() and _node_idle(cluster), 60, "the node to be idle in sinfo", cluster)
         yield cluster
     finally:
         if "slurmctld" in cluster.daemons and cluster.daemons["slurmctld"].poll() is None:
