@@ -49,10 +49,11 @@ def test_instructor_section_leads_with_dlcourse_grade():
 
 def test_cluster_job_files_use_shards_and_merge():
     section = README.split("### On a cluster", 1)[1].split("\n### ", 1)[0]
-    slurm = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    job_file, submit = re.findall(r"```bash\n(.*?)```", section, re.S)[:2]  # tests/deployment/test_slurm.py runs them
     kubernetes = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
-    assert "#SBATCH --array=0-9" in slurm and '--shard "${SLURM_ARRAY_TASK_ID}/10"' in slurm
-    assert "dlcourse grade merge" in slurm
+    assert "#SBATCH --array=0-9" in job_file and "\nSHARDS=10\n" in job_file
+    assert '--shard "${SLURM_ARRAY_TASK_ID}/${SHARDS}"' in job_file
+    assert "dlcourse grade merge" in submit and "--dependency=afterok:" in submit
     assert "completionMode: Indexed" in kubernetes and "completions: 10" in kubernetes
     assert "--shard ${JOB_COMPLETION_INDEX}/10" in kubernetes and "dlcourse grade merge" in kubernetes
     from dlcourse.cli import _parser

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,11 @@ from pathlib import Path
 import pytest
 from assignments import load_planted, plant
 
-from class_grading.helpers import fingerprint
+from class_grading.helpers import fingerprint, stable
+from dlcourse.class_grading.batch import Options
 from dlcourse.class_grading.demo import generated_submissions, gradebook_grades, make_course, run_nbgrader, submit
 from dlcourse.cli import main as dlcourse_main
+from dlcourse.sandbox.host import Host
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "ps1_backprop"
 NOTEBOOK = "ps1_backprop"
 OUTPUTS = ("dlcourse_grades", "autograded", "gradebook.db", "feedback", "grades.csv")
-VARYING = ("graded_at", "seconds", "origin")  # differ between two runs of the same grading
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +64,6 @@ def gradebook(course: Path) -> dict[tuple[str, str], tuple]:
 
 def course_files(course: Path) -> dict[str, str]:
     return fingerprint(course, skip=OUTPUTS)
-
-
-def stable(result: dict) -> dict:
-    return {key: value for key, value in result.items() if key not in VARYING} | {
-        "notebooks": [{key: value for key, value in notebook.items() if key != "seconds"}
-                      | {"parts": [{**part, "output": ""} for part in notebook["parts"]]}
-                      for notebook in result["notebooks"]]}
 
 
 def test_grade_fills_gradebook_results_csv_and_feedback(course, capsys):
@@ -147,6 +142,17 @@ def test_sharded_then_merged_equals_unsharded(course, tmp_path):
     unsharded, merged = results(course), results(other)
     assert {student: stable(result) for student, result in merged.items()} == \
            {student: stable(result) for student, result in unsharded.items()}
+
+
+def test_workers_default_to_the_cpus_this_process_may_use(monkeypatch, tmp_path):
+    # a 2-CPU Slurm task (task/affinity or task/cgroup) on a 64-core node
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(Host, "cgroup_cores", lambda self: None)  # whatever the test machine's own cgroup says
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    monkeypatch.delenv("SLURM_CPUS_ON_NODE", raising=False)
+    assert Options(tmp_path, ASSIGNMENT).workers == 2
+    assert Options(tmp_path, ASSIGNMENT, workers=3).workers == 3
 
 
 def test_merge_lists_students_without_a_result(course, capsys):

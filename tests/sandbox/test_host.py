@@ -1,10 +1,8 @@
 """Host probing on fake filesystem trees: capabilities, containers, cgroup and Slurm limits, bwrap's errors."""
 
-import os
 
 import pytest
 
-from dlcourse.sandbox import host as host_module
 from dlcourse.sandbox.host import SYSCTL_FILE, Host, explain_bwrap_error
 from dlcourse.sandbox.isolation import namespace_args
 
@@ -80,15 +78,3 @@ def test_a_refused_user_namespace_names_the_blocking_sysctl_and_the_file_that_ke
 def test_an_unknown_message_points_to_the_probe(tmp_path):
     cause, fixes = explain_bwrap_error("bwrap: something new", Host(tmp_path))
     assert "does not know" in cause and "bubblewrap/issues" in fixes[0]
-
-
-def test_grade_defaults_to_the_usable_cores_not_os_cpu_count(tmp_path, monkeypatch):
-    from dlcourse.class_grading.batch import Options
-
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
-    monkeypatch.setattr(os, "cpu_count", lambda: 64)
-    monkeypatch.setattr(host_module.Host, "cgroup_cores", lambda self: None)
-    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
-    monkeypatch.delenv("SLURM_CPUS_ON_NODE", raising=False)
-    assert Options(tmp_path, "ps1_backprop").workers == 1
-    assert Options(tmp_path, "ps1_backprop", workers=3).workers == 3
