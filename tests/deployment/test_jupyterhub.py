@@ -1,0 +1,345 @@
+"""A semester on a real JupyterHub, with nbgrader's filesystem exchange: what README's "On JupyterHub" describes.
+
+Runs as root (it creates local system users) and needs Debian's chromium, bubblewrap and npm's
+configurable-http-proxy; it skips, naming what is missing, where one is (and CI, DLCOURSE_CI=1, fails then).
+
+1. Local users dlc-instructor, dlc-student1, dlc-student2 (PAM passwords set with chpasswd, homes 0700); an
+   exchange root with the sticky bit (1777); nbgrader's configuration for everyone in a directory on the
+   single-user servers' JUPYTER_CONFIG_PATH; JupyterHub (PAM, LocalProcessSpawner) on free local ports.
+2. The instructor (CLI, as that user): generate_assignment and release_assignment from this repository's course.
+3. Student 1 in Chromium: logs in, fetches ps1_backprop in the Assignments list, types every answer into the
+   notebook (the linear layer without its bias: catalogued mistake ``linear_no_bias``), saves, validates, submits.
+   Student 2 fetches and submits the blank release with the nbgrader CLI.
+4. The instructor: collect, ``dlcourse grade`` (sandboxed with bubblewrap as the instructor), generate_feedback,
+   release_feedback.
+5. Student 1 in Chromium fetches the feedback and opens it: the linear part 0 points with the named mistake,
+   every other part full points, 16 of 18 in total.
+6. Student 2 tries, with plain file operations and nbgrader's commands, to reach student 1's submission and
+   feedback, the instructor's course and the released assignment.
+
+Teardown (always): stops the hub, the proxy and every process of the three users, deletes the users and their
+homes, removes the temporary directory and restores the modes of directories opened for traversal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The venv running the tests (not resolved: bin/python is a link to the system's interpreter)
+VENV_BIN = Path(sys.executable).parent
+ASSIGNMENT = "ps1_backprop"
+COURSE_ID = "dlcourse"
+INSTRUCTOR, STUDENT1, STUDENT2 = "dlc-instructor", "dlc-student1", "dlc-student2"
+USERS = (INSTRUCTOR, STUDENT1, STUDENT2)
+PROXY = shutil.which("configurable-http-proxy")
+BWRAP = shutil.which("bwrap")
+# Student 1 leaves the bias out of the linear layer: a catalogued mistake whose feedback names it
+WRONG_PART = "linear"
+WRONG_LINE = ("return x @ W + b, (x, W)", "return x @ W, (x, W)")
+WRONG_MISTAKE = ("linear_no_bias", "You left out the bias")
+
+pytestmark = pytest.mark.slow
+
+
+def missing_components() -> list[str]:
+    from test_browser import CHROMIUM
+
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root (the test creates local users)")
+    if PROXY is None:
+        missing.append("configurable-http-proxy (npm install -g configurable-http-proxy)")
+    if CHROMIUM is None:
+        missing.append("chromium (apt-get install -y chromium)")
+    if BWRAP is None:
+        missing.append("bubblewrap (apt-get install -y bubblewrap)")
+    for tool in ("useradd", "userdel", "chpasswd", "runuser"):
+        if shutil.which(tool) is None:
+            missing.append(tool)
+    return missing
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------- users and processes
+
+
+def user_pids(uid: int) -> list[int]:
+    """The processes running as ``uid`` (the test's own users: their servers and kernels)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def stop_processes_of(user: str) -> None:
+    """SIGTERM, then SIGKILL, the process group of every process of ``user`` (one of the test's users)."""
+    try:
+        uid = pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = user_pids(uid)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), sig)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 10
+        while user_pids(uid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+def delete_user(user: str) -> None:
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        return
+    stop_processes_of(user)
+    subprocess.run(["userdel", "-r", user], capture_output=True, check=False)
+
+
+def create_user(user: str, password: str) -> Path:
+    subprocess.run(["useradd", "-m", "-s", "/bin/bash", user], check=True, capture_output=True)
+    subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True, capture_output=True)
+    home = Path(pwd.getpwnam(user).pw_dir)
+    # Debian's useradd makes homes 0755 (HOME_MODE unset, UMASK 022): any user could read another's notebooks,
+    # nbgrader cache (the submission secret that names the released feedback) and the instructor's course.
+    home.chmod(0o700)
+    return home
+
+
+@contextlib.contextmanager
+def traversable(paths: list[Path]) -> Iterator[list[tuple[Path, int]]]:
+    """Add only the traverse bit (o+x) to the ancestors of ``paths`` that lack it, so that other users can reach
+    the venv and the checkout (CI may keep it under /root, 0700); restore their exact modes afterwards."""
+    changed: list[tuple[Path, int]] = []
+    try:
+        for path in paths:
+            for directory in [*reversed(path.parents), path]:
+                mode = directory.stat().st_mode
+                if not mode & stat.S_IXOTH and directory not in [d for d, _ in changed]:
+                    changed.append((directory, stat.S_IMODE(mode)))
+                    directory.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+        yield changed
+    finally:
+        for directory, mode in reversed(changed):
+            directory.chmod(mode)
+
+
+# ---------------------------------------------------------------------------------------------- the deployment
+
+
+@dataclass
+class Hub:
+    url: str
+    passwords: dict[str, str]
+    homes: dict[str, Path]
+    exchange: Path
+    config_dir: Path
+    course: Path
+    log: Path
+
+    def env(self, user: str) -> list[str]:
+        """``env -i ...``: a clean environment for ``user`` with the venv first on PATH (nbgrader calls alembic by
+        name) and the course's nbgrader configuration, as the single-user servers get it."""
+        return ["env", "-i", f"HOME={self.homes[user]}", f"USER={user}", f"LOGNAME={user}", "LANG=C.UTF-8",
+                f"PATH={VENV_BIN}:/usr/local/bin:/usr/bin:/bin", f"JUPYTER_CONFIG_PATH={self.config_dir}"]
+
+    def run_as(self, user: str, command: list[str], cwd: Path | None = None, check: bool = True,
+               timeout: float = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run(["runuser", "-u", user, "--", *self.env(user), *command],
+                                cwd=cwd or self.homes[user], capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"as {user}: {' '.join(command)} exited {result.returncode}:\n"
+                                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def nbgrader(self, user: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        cwd = self.course if user == INSTRUCTOR else self.homes[user]
+        return self.run_as(user, ["nbgrader", *args], cwd=cwd, check=check)
+
+
+NBGRADER_CONFIG = '''\
+"""nbgrader for every user of the hub (on the single-user servers' JUPYTER_CONFIG_PATH)."""
+c = get_config()  # noqa: F821
+c.Exchange.root = {exchange!r}
+c.CourseDirectory.course_id = {course_id!r}
+'''
+
+HUB_CONFIG = '''\
+c = get_config()  # noqa: F821
+c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{api_port}"
+c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.ConfigurableHTTPProxy.pid_file = {proxy_pid!r}
+c.JupyterHub.db_url = "sqlite:///{state}/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = {cookie!r}
+c.JupyterHub.authenticator_class = "pam"
+c.Authenticator.allowed_users = {users!r}
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [{singleuser!r}]
+c.Spawner.default_url = "/lab"
+c.Spawner.environment = {{"JUPYTER_CONFIG_PATH": {config_dir!r}, "PATH": {path!r}}}
+c.Spawner.args = ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 180
+'''
+
+
+def write_course(hub: Hub) -> None:
+    """The instructor's course directory from this repository's course, owned by the instructor."""
+    hub.course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", hub.course)
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, hub.course / "solutions" / ASSIGNMENT)
+    owner = pwd.getpwnam(INSTRUCTOR)
+    for path in [hub.course, *hub.course.rglob("*")]:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+
+
+def start_hub(state: Path, config_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str, Path]:
+    port, hub_port, api_port = free_port(), free_port(), free_port()
+    config = state / "jupyterhub_config.py"
+    proxy_pid = state / "proxy.pid"
+    config.write_text(HUB_CONFIG.format(
+        port=port, hub_port=hub_port, api_port=api_port, proxy=PROXY, proxy_pid=str(proxy_pid), state=state,
+        cookie=str(state / "jupyterhub_cookie_secret"), users=set(USERS),
+        singleuser=str(VENV_BIN / "jupyterhub-singleuser"), config_dir=str(config_dir),
+        path=f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin"))
+    log = open(log_path, "w")  # noqa: SIM115 -- the hub writes to it until teardown
+    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+    hub = subprocess.Popen([str(VENV_BIN / "jupyterhub"), "-f", str(config)], cwd=state, stdout=log,
+                           stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/hub/api", timeout=2)
+            return hub, url, proxy_pid
+        except OSError:
+            if time.monotonic() > deadline or hub.poll() is not None:
+                raise AssertionError(f"JupyterHub did not start:\n{log_path.read_text()[-3000:]}") from None
+            time.sleep(0.3)
+
+
+def stop_hub(hub: subprocess.Popen, proxy_pid: Path) -> None:
+    """The hub's process group, then the proxy (JupyterHub starts it in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(hub.pid, signal.SIGTERM)
+    try:
+        hub.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(hub.pid, signal.SIGKILL)
+        hub.wait(timeout=10)
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(proxy_pid.read_text().strip())
+        if "configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+
+@pytest.fixture
+def hub(tmp_path) -> Iterator[Hub]:
+    if missing := missing_components():
+        pytest.skip(f"missing: {', '.join(missing)}")
+    for user in USERS:  # left over by a run that crashed
+        delete_user(user)
+    base = Path(tempfile.mkdtemp(prefix="dlcourse-hub-"))  # under /tmp: pytest's tmp_path is root's only (0700)
+    hub_process, proxy_pid = None, tmp_path / "proxy.pid"
+    try:
+        # the checkout, the venv and the interpreter it links to (a pyenv build under /root, say)
+        with traversable([ROOT, VENV_BIN, Path(os.path.realpath(sys.executable)).parent, Path(sys.base_prefix)]) \
+                as opened:
+            base.chmod(0o755)
+            passwords = {user: secrets.token_urlsafe(12) for user in USERS}
+            homes = {user: create_user(user, passwords[user]) for user in USERS}
+            state = tmp_path / "hub"
+            state.mkdir()
+            config_dir = base / "jupyter_config"
+            config_dir.mkdir()
+            # nbgrader's docs: an exchange root every user can write (ugo+rw); the sticky bit added so that only a
+            # directory's owner can delete or rename it (without it a student can rename the instructor's course
+            # and put a course of their own in its place). nbgrader compares only the 0777 bits, so it stays.
+            exchange = base / "exchange"
+            exchange.mkdir()
+            exchange.chmod(0o1777)
+            (config_dir / "nbgrader_config.py").write_text(
+                NBGRADER_CONFIG.format(exchange=str(exchange), course_id=COURSE_ID))
+            hub_log = tmp_path / "jupyterhub.log"
+            deployment = Hub("", passwords, homes, exchange, config_dir, homes[INSTRUCTOR] / "course", hub_log)
+            for user in USERS:
+                ran = deployment.run_as(user, ["python", "-c", "import dlcourse, nbgrader"], check=False)
+                assert ran.returncode == 0, (
+                    f"{user} cannot run the venv's python with dlcourse ({VENV_BIN}; opened for traversal: "
+                    f"{[str(d) for d, _ in opened]}):\n{ran.stderr[-2000:]}")
+            write_course(deployment)
+            hub_process, deployment.url, proxy_pid = start_hub(state, config_dir, hub_log)
+            yield deployment
+    finally:
+        if hub_process is not None:
+            stop_hub(hub_process, proxy_pid)
+        for user in USERS:
+            delete_user(user)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------- the browser
+
+
+def log_in(page, hub: Hub, user: str) -> str:
+    """Log in at /hub/login; the hub spawns the user's server and JupyterLab opens. Returns the server's URL."""
+    page.goto(f"{hub.url}/hub/login", timeout=60_000)
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub.passwords[user])
+    page.click("#login_submit")
+    page.wait_for_url(f"**/user/{user}/lab**", timeout=240_000)
+    page.get_by_role("menuitem", name="Nbgrader", exact=True).wait_for(timeout=120_000)
+    return f"{hub.url}/user/{user}"
+
+
+def open_assignment_list(page) -> None:
+    page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+    page.get_by_role("menuitem", name="Assignment List", exact=True).click()
+    page.locator("#nbgrader-assignment-list").wait_for(timeout=60_000)
+
+
+def test_a_semester_on_jupyterhub(hub, tmp_path):
+    from test_browser import chromium_page
+
+    hub.nbgrader(INSTRUCTOR, "generate_assignment", ASSIGNMENT)
+    hub.nbgrader(INSTRUCTOR, "release_assignment", ASSIGNMENT)
+    shots = tmp_path / "screenshots"
+    with chromium_page(shots) as page:
+        log_in(page, hub, STUDENT1)
+        open_assignment_list(page)
+        page.wait_for_timeout(5000)
+        (tmp_path / "list.html").write_text(page.locator("#nbgrader-assignment-list").inner_html())
+        page.screenshot(path=str(shots / "list.png"))
+    print(tmp_path)
