@@ -24,6 +24,7 @@ homes, removes the temporary directory and restores the modes of directories ope
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import secrets
@@ -325,9 +326,51 @@ def log_in(page, hub: Hub, user: str) -> str:
 
 
 def open_assignment_list(page) -> None:
+    """Nbgrader > Assignment List: nbgrader's lab extension, served by its assignment_list server extension."""
     page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
     page.get_by_role("menuitem", name="Assignment List", exact=True).click()
-    page.locator("#nbgrader-assignment-list").wait_for(timeout=60_000)
+    page.locator("#nbgrader-assignment-list #released_assignments_list").wait_for(timeout=60_000)
+
+
+def assignment_row(page, section: str):
+    """The row of ASSIGNMENT in one of the Assignments list's sections (released, fetched, submitted)."""
+    return page.locator(f"#{section}_assignments_list > .list_item", has_text=ASSIGNMENT).first
+
+
+def answers() -> dict[str, str]:
+    """What student 1 types: each answer cell of the solution without nbgrader's solution markers, and
+    ``WRONG_PART`` with ``WRONG_LINE`` (a catalogued mistake)."""
+    notebook = json.loads((ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    typed = {}
+    for cell in notebook["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            lines = "".join(cell["source"]).split("\n")
+            code = "\n".join(line for line in lines
+                             if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+            typed[meta["grade_id"]] = code
+    assert WRONG_LINE[0] in typed[WRONG_PART], f"the solution's {WRONG_PART} cell changed: update WRONG_LINE"
+    typed[WRONG_PART] = typed[WRONG_PART].replace(*WRONG_LINE)
+    return typed
+
+
+def type_answers(page, notebook_path: Path, typed: dict[str, str]) -> None:
+    """Replace each answer cell's text (in the page's cell editor) with ``typed[grade_id]``, then save."""
+    notebook = json.loads(notebook_path.read_text())
+    grade_ids = [cell["metadata"].get("nbgrader", {}).get("grade_id") for cell in notebook["cells"]]
+    cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
+    for index, grade_id in enumerate(grade_ids):
+        if grade_id in typed:
+            editor = cells.nth(index).locator(".cm-content")
+            editor.scroll_into_view_if_needed()
+            editor.click()
+            page.keyboard.press("Control+A")
+            # one input event per answer: no auto-indent or bracket closing on the way in
+            page.keyboard.insert_text(typed[grade_id])
+            page.keyboard.press("Escape")
+    page.keyboard.press("Control+S")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-current.jp-mod-dirty, "
+                           ".lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=60_000)
 
 
 def test_a_semester_on_jupyterhub(hub, tmp_path):
@@ -335,11 +378,34 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
 
     hub.nbgrader(INSTRUCTOR, "generate_assignment", ASSIGNMENT)
     hub.nbgrader(INSTRUCTOR, "release_assignment", ASSIGNMENT)
+    typed = answers()
     shots = tmp_path / "screenshots"
     with chromium_page(shots) as page:
         log_in(page, hub, STUDENT1)
         open_assignment_list(page)
-        page.wait_for_timeout(5000)
-        (tmp_path / "list.html").write_text(page.locator("#nbgrader-assignment-list").inner_html())
-        page.screenshot(path=str(shots / "list.png"))
+        assignment_row(page, "released").get_by_role("button", name="Fetch").click()
+        fetched = assignment_row(page, "fetched")
+        fetched.locator("a.assignment-notebooks-link").click()
+        fetched.locator(".nested_list_item a", has_text=ASSIGNMENT).click()
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
+        notebook_path = hub.homes[STUDENT1] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        type_answers(page, notebook_path, typed)
+        page.screenshot(path=str(shots / "answers.png"))
+        saved = json.loads(notebook_path.read_text())
+        got = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in saved["cells"]
+               if cell["metadata"].get("nbgrader", {}).get("grade_id") in typed}
+        assert got == typed, "the saved notebook differs from what was typed"
+
+        page.get_by_role("tab", name="Assignments").click()
+        fetched = assignment_row(page, "fetched")
+        fetched.locator(".nested_list_item").get_by_role("button", name="Validate").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for(timeout=300_000)
+        validation = dialog.inner_text()
+        page.screenshot(path=str(shots / "validate.png"))
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+        fetched.get_by_role("button", name="Submit").click()
+        assignment_row(page, "submitted").wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "submitted.png"))
+    print(validation)
     print(tmp_path)
