@@ -407,5 +407,22 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
         fetched.get_by_role("button", name="Submit").click()
         assignment_row(page, "submitted").wait_for(timeout=60_000)
         page.screenshot(path=str(shots / "submitted.png"))
+
+        # student 2 hands in the blank release with nbgrader's CLI: a second submission in the exchange
+        hub.nbgrader(STUDENT2, "fetch_assignment", ASSIGNMENT)
+        hub.nbgrader(STUDENT2, "submit", ASSIGNMENT)
+
+        hub.nbgrader(INSTRUCTOR, "collect", ASSIGNMENT)
+        graded = hub.run_as(INSTRUCTOR, ["dlcourse", "grade", ASSIGNMENT, "--quiet"], cwd=hub.course)
+        hub.nbgrader(INSTRUCTOR, "generate_feedback", ASSIGNMENT)
+        hub.nbgrader(INSTRUCTOR, "release_feedback", ASSIGNMENT)
+
+        page.locator("#refresh_assignments_list").click()
+        submitted = assignment_row(page, "submitted")
+        submitted.get_by_role("button", name="Fetch Feedback").click()
+        submitted.get_by_text("(view feedback)").click()
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(shots / "feedback_folder.png"))
     print(validation)
+    print(graded.stdout, graded.stderr)
     print(tmp_path)
