@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -311,6 +312,69 @@ def hub(tmp_path) -> Iterator[Hub]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+# ---------------------------------------------------------------------------------------------- exchange safety
+
+# What student 2 can do to student 1's work, the instructor's course and the released assignment, with the
+# settings of this deployment (homes 0700, exchange root 1777, inbound +t). Each entry: (description, allowed).
+# nbgrader 0.9.6 with its defaults (Debian's homes 0755, root 0777, inbound 2733) allowed every "home", "course"
+# and "rename" entry too; README's "On JupyterHub" has the table.
+EXPECTED_REACH = {
+    "list_inbound": ("list the exchange's inbound (everyone's submissions)", False),
+    "list_inbound_nbgrader": ("see student 1's submission in `nbgrader list --inbound`", False),
+    "read_submission": ("read student 1's submitted notebook, its name known", True),
+    "write_submission": ("write into student 1's submitted notebook, its name known", False),
+    "replace_submission": ("replace student 1's submitted notebook by a rename, its name known", True),
+    "rename_submission": ("rename (remove) student 1's submission folder, its name known", False),
+    "submit_as_student1": ("submit in student 1's name (`nbgrader submit --student dlc-student1`)", True),
+    "list_feedback": ("list the exchange's released feedback", False),
+    "read_feedback": ("read student 1's released feedback, its name (a hash of a secret) known", True),
+    "read_home": ("read student 1's home (notebook, nbgrader cache with the feedback's secret)", False),
+    "read_course": ("read the instructor's course (solutions with hidden tests, gradebook)", False),
+    "write_release": ("write into the released assignment", False),
+    "rename_release": ("rename the released assignment", False),
+    "rename_course": ("rename the course's exchange folder (and put a course of one's own there)", False),
+}
+
+
+def reach_of_student2(hub: Hub) -> dict[str, bool]:
+    """Try, as student 2, every operation of ``EXPECTED_REACH``; returns operation -> allowed. Run after the
+    semester: it damages student 1's submission (already collected)."""
+    from nbgrader.utils import notebook_hash
+
+    course = hub.exchange / COURSE_ID
+    inbound, feedback, release = course / "inbound", course / "feedback", course / "outbound" / ASSIGNMENT
+    [submission] = inbound.glob(f"{STUDENT1}+{ASSIGNMENT}+*")  # its name as only root (and student 1) know it
+    # release_feedback names each file by a hash of the submission's secret (in the submission and the student's
+    # nbgrader cache): student 2 would have to know the secret
+    secret = (submission / "submission_secret.txt").read_text()
+    released_feedback = feedback / f"{notebook_hash(secret=secret, notebook_id=ASSIGNMENT)}.html"
+    notebook = f"{ASSIGNMENT}.ipynb"
+
+    def shell(command: str) -> bool:
+        return hub.run_as(STUDENT2, ["sh", "-c", command], check=False).returncode == 0
+
+    listed = hub.nbgrader(STUDENT2, "list", "--inbound", check=False)
+    reach = {
+        "list_inbound": shell(f"ls '{inbound}' >/dev/null"),
+        "list_inbound_nbgrader": STUDENT1 in listed.stdout + listed.stderr,
+        "read_submission": shell(f"cat '{submission / notebook}' >/dev/null"),
+        "write_submission": shell(f"echo forged >> '{submission / notebook}'"),
+        "replace_submission": shell(f"echo '{{}}' > '{submission}/forged' && mv -f '{submission}/forged' "
+                                    f"'{submission / notebook}'"),
+        "rename_submission": shell(f"mv '{submission}' '{inbound}/gone'"),
+        "list_feedback": shell(f"ls '{feedback}' >/dev/null"),
+        "read_feedback": shell(f"cat '{released_feedback}' >/dev/null"),
+        "read_home": shell(f"cat '{hub.homes[STUDENT1] / ASSIGNMENT / notebook}' >/dev/null"),
+        "read_course": shell(f"cat '{hub.course / 'solutions' / ASSIGNMENT / notebook}' >/dev/null"),
+        "write_release": shell(f"echo forged >> '{release / notebook}'"),
+        "rename_release": shell(f"mv '{release}' '{release}.gone'"),
+        "rename_course": shell(f"mv '{course}' '{course}.gone'"),
+    }
+    forged = hub.nbgrader(STUDENT2, "submit", ASSIGNMENT, "--student", STUDENT1, check=False)
+    reach["submit_as_student1"] = forged.returncode == 0
+    return reach
+
+
 # ---------------------------------------------------------------------------------------------- the browser
 
 
@@ -373,11 +437,27 @@ def type_answers(page, notebook_path: Path, typed: dict[str, str]) -> None:
                            ".lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=60_000)
 
 
+def part_points() -> dict[str, float]:
+    """The points of every graded part (test cell) of the assignment."""
+    notebook = json.loads((ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    return {meta["grade_id"]: float(meta["points"]) for cell in notebook["cells"]
+            if (meta := cell["metadata"].get("nbgrader", {})).get("grade")}
+
+
 def test_a_semester_on_jupyterhub(hub, tmp_path):
     from test_browser import chromium_page
 
+    extensions = hub.run_as(STUDENT1, ["jupyter", "server", "extension", "list"])
+    for extension in ("assignment_list", "validate_assignment", "course_list"):
+        assert re.search(rf"nbgrader\.server_extensions\.{extension}\s+\S*enabled", extensions.stdout
+                         + extensions.stderr), f"nbgrader's {extension} server extension is not enabled"
+    labextensions = hub.run_as(STUDENT1, ["jupyter", "labextension", "list"])
+    assert re.search(r"@jupyter/nbgrader v\S+ \S*enabled", labextensions.stdout + labextensions.stderr)
+
     hub.nbgrader(INSTRUCTOR, "generate_assignment", ASSIGNMENT)
     hub.nbgrader(INSTRUCTOR, "release_assignment", ASSIGNMENT)
+    # the sticky bit on inbound: a student may add a submission but not rename or delete another's
+    hub.run_as(INSTRUCTOR, ["chmod", "+t", str(hub.exchange / COURSE_ID / "inbound")])
     typed = answers()
     shots = tmp_path / "screenshots"
     with chromium_page(shots) as page:
@@ -390,7 +470,6 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
         notebook_path = hub.homes[STUDENT1] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         type_answers(page, notebook_path, typed)
-        page.screenshot(path=str(shots / "answers.png"))
         saved = json.loads(notebook_path.read_text())
         got = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in saved["cells"]
                if cell["metadata"].get("nbgrader", {}).get("grade_id") in typed}
@@ -402,11 +481,9 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
         dialog = page.locator(".jp-Dialog")
         dialog.wait_for(timeout=300_000)
         validation = dialog.inner_text()
-        page.screenshot(path=str(shots / "validate.png"))
         dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
         fetched.get_by_role("button", name="Submit").click()
         assignment_row(page, "submitted").wait_for(timeout=60_000)
-        page.screenshot(path=str(shots / "submitted.png"))
 
         # student 2 hands in the blank release with nbgrader's CLI: a second submission in the exchange
         hub.nbgrader(STUDENT2, "fetch_assignment", ASSIGNMENT)
@@ -420,9 +497,36 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
         page.locator("#refresh_assignments_list").click()
         submitted = assignment_row(page, "submitted")
         submitted.get_by_role("button", name="Fetch Feedback").click()
-        submitted.get_by_text("(view feedback)").click()
-        page.wait_for_timeout(3000)
-        page.screenshot(path=str(shots / "feedback_folder.png"))
-    print(validation)
-    print(graded.stdout, graded.stderr)
-    print(tmp_path)
+        submitted.get_by_text("(view feedback)").click()  # the file browser goes to the fetched feedback
+        page.locator(".jp-DirListing-item", has_text=f"{ASSIGNMENT}.html").dblclick()
+        feedback = page.frame_locator(".jp-HTMLViewer iframe").locator("body")
+        feedback.locator(".nbgrader_cell .panel-heading").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "feedback.png"))
+        headings = feedback.locator(".nbgrader_cell .panel-heading").all_inner_texts()
+        wrong_output = feedback.locator(f"[id='cell-id={WRONG_PART}_tests'] .output_error").inner_text()
+        feedback_text = feedback.inner_text()
+
+    assert "The following cell failed" in validation and WRONG_MISTAKE[1] in validation, validation
+    assert "plain-subprocess" not in graded.stdout + graded.stderr, graded.stdout + graded.stderr
+    result = json.loads((hub.course / "dlcourse_grades" / ASSIGNMENT / "results" / f"{STUDENT1}.json").read_text())
+    assert [notebook["sandbox"] for notebook in result["notebooks"]] == ["bwrap"], result["notebooks"]
+    mistakes = {part["grade_id"]: part.get("mistake") for part in result["notebooks"][0]["parts"]}
+    assert mistakes[f"{WRONG_PART}_tests"] == WRONG_MISTAKE[0], mistakes
+
+    scores = {}
+    for heading in headings:
+        if match := re.search(r"Grade cell: (\S+)\s+Score: ([\d.]+) / ([\d.]+)", heading):
+            scores[match[1]] = float(match[2])
+    points = part_points()
+    expected = {grade_id: 0.0 if grade_id == f"{WRONG_PART}_tests" else value for grade_id, value in points.items()}
+    assert scores == expected, headings
+    assert WRONG_MISTAKE[1] in wrong_output, wrong_output
+    assert f"Score: {sum(expected.values()):.1f} / {sum(points.values()):.1f}" in feedback_text  # 16.0 / 18.0
+
+    reach = reach_of_student2(hub)
+    assert reach == {name: allowed for name, (_, allowed) in EXPECTED_REACH.items()}, {
+        EXPECTED_REACH[name][0]: ("allowed" if allowed else "denied") for name, allowed in reach.items()
+        if allowed != EXPECTED_REACH[name][1]}
+    # nbgrader's only defence against a submission in another's name: collect compares the folder's owner
+    collected = hub.nbgrader(INSTRUCTOR, "collect", "--update", ASSIGNMENT)
+    assert f"claims to be submitted by {STUDENT1} but is owned by {STUDENT2}" in collected.stdout + collected.stderr
