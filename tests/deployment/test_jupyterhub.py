@@ -51,6 +51,8 @@ ASSIGNMENT = "ps1_backprop"
 COURSE_ID = "dlcourse"
 INSTRUCTOR, STUDENT1, STUDENT2 = "dlc-instructor", "dlc-student1", "dlc-student2"
 USERS = (INSTRUCTOR, STUDENT1, STUDENT2)
+# PATH for the users' servers and commands: the venv first (nbgrader calls alembic by name)
+USER_PATH = f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin"
 PROXY = shutil.which("configurable-http-proxy")
 BWRAP = shutil.which("bwrap")
 # Student 1 leaves the bias out of the linear layer: a catalogued mistake whose feedback names it
@@ -168,10 +170,10 @@ class Hub:
     log: Path
 
     def env(self, user: str) -> list[str]:
-        """``env -i ...``: a clean environment for ``user`` with the venv first on PATH (nbgrader calls alembic by
-        name) and the course's nbgrader configuration, as the single-user servers get it."""
+        """``env -i ...``: a clean environment for ``user`` with the PATH and nbgrader configuration that the
+        single-user servers get."""
         return ["env", "-i", f"HOME={self.homes[user]}", f"USER={user}", f"LOGNAME={user}", "LANG=C.UTF-8",
-                f"PATH={VENV_BIN}:/usr/local/bin:/usr/bin:/bin", f"JUPYTER_CONFIG_PATH={self.config_dir}"]
+                f"PATH={USER_PATH}", f"JUPYTER_CONFIG_PATH={self.config_dir}"]
 
     def run_as(self, user: str, command: list[str], cwd: Path | None = None, check: bool = True,
                timeout: float = 600) -> subprocess.CompletedProcess:
@@ -192,6 +194,9 @@ NBGRADER_CONFIG = '''\
 c = get_config()  # noqa: F821
 c.Exchange.root = {exchange!r}
 c.CourseDirectory.course_id = {course_id!r}
+# Validate in the Assignments list runs the whole notebook with the student's configuration: the course's cell
+# time limit (nbgrader_config.py: 180 s; nbgrader's default is 30 s) for the training loops there too
+c.Execute.timeout = 180
 '''
 
 HUB_CONFIG = '''\
@@ -225,26 +230,27 @@ def write_course(hub: Hub) -> None:
         os.chown(path, owner.pw_uid, owner.pw_gid)
 
 
-def start_hub(state: Path, config_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str, Path]:
+def launch_hub(state: Path, config_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """JupyterHub in a process group of its own (its proxy writes ``state/proxy.pid``); returns it and its URL."""
     port, hub_port, api_port = free_port(), free_port(), free_port()
     config = state / "jupyterhub_config.py"
-    proxy_pid = state / "proxy.pid"
     config.write_text(HUB_CONFIG.format(
-        port=port, hub_port=hub_port, api_port=api_port, proxy=PROXY, proxy_pid=str(proxy_pid), state=state,
-        cookie=str(state / "jupyterhub_cookie_secret"), users=set(USERS),
-        singleuser=str(VENV_BIN / "jupyterhub-singleuser"), config_dir=str(config_dir),
-        path=f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin"))
-    log = open(log_path, "w")  # noqa: SIM115 -- the hub writes to it until teardown
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-    hub = subprocess.Popen([str(VENV_BIN / "jupyterhub"), "-f", str(config)], cwd=state, stdout=log,
-                           stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    log.close()
-    url = f"http://127.0.0.1:{port}"
+        port=port, hub_port=hub_port, api_port=api_port, proxy=PROXY, proxy_pid=str(state / "proxy.pid"),
+        state=state, cookie=str(state / "jupyterhub_cookie_secret"), users=set(USERS),
+        singleuser=str(VENV_BIN / "jupyterhub-singleuser"), config_dir=str(config_dir), path=USER_PATH))
+    with open(log_path, "w") as log:
+        hub = subprocess.Popen([str(VENV_BIN / "jupyterhub"), "-f", str(config)], cwd=state, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True,
+                               env=dict(os.environ, PATH=f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"))
+    return hub, f"http://127.0.0.1:{port}"
+
+
+def wait_for_hub(hub: subprocess.Popen, url: str, log_path: Path) -> None:
     deadline = time.monotonic() + 90
     while True:
         try:
             urllib.request.urlopen(f"{url}/hub/api", timeout=2)
-            return hub, url, proxy_pid
+            return
         except OSError:
             if time.monotonic() > deadline or hub.poll() is not None:
                 raise AssertionError(f"JupyterHub did not start:\n{log_path.read_text()[-3000:]}") from None
@@ -274,7 +280,8 @@ def hub(tmp_path) -> Iterator[Hub]:
     for user in USERS:  # left over by a run that crashed
         delete_user(user)
     base = Path(tempfile.mkdtemp(prefix="dlcourse-hub-"))  # under /tmp: pytest's tmp_path is root's only (0700)
-    hub_process, proxy_pid = None, tmp_path / "proxy.pid"
+    state = tmp_path / "hub"  # the hub's database, cookie secret and proxy's pid: root's only
+    hub_process = None
     try:
         # the checkout, the venv and the interpreter it links to (a pyenv build under /root, say)
         with traversable([ROOT, VENV_BIN, Path(os.path.realpath(sys.executable)).parent, Path(sys.base_prefix)]) \
@@ -282,7 +289,6 @@ def hub(tmp_path) -> Iterator[Hub]:
             base.chmod(0o755)
             passwords = {user: secrets.token_urlsafe(12) for user in USERS}
             homes = {user: create_user(user, passwords[user]) for user in USERS}
-            state = tmp_path / "hub"
             state.mkdir()
             config_dir = base / "jupyter_config"
             config_dir.mkdir()
@@ -302,11 +308,12 @@ def hub(tmp_path) -> Iterator[Hub]:
                     f"{user} cannot run the venv's python with dlcourse ({VENV_BIN}; opened for traversal: "
                     f"{[str(d) for d, _ in opened]}):\n{ran.stderr[-2000:]}")
             write_course(deployment)
-            hub_process, deployment.url, proxy_pid = start_hub(state, config_dir, hub_log)
+            hub_process, deployment.url = launch_hub(state, config_dir, hub_log)
+            wait_for_hub(hub_process, deployment.url, hub_log)
             yield deployment
     finally:
         if hub_process is not None:
-            stop_hub(hub_process, proxy_pid)
+            stop_hub(hub_process, state / "proxy.pid")
         for user in USERS:
             delete_user(user)
         shutil.rmtree(base, ignore_errors=True)
@@ -381,15 +388,14 @@ def reach_of_student2(hub: Hub) -> dict[str, bool]:
 # ---------------------------------------------------------------------------------------------- the browser
 
 
-def log_in(page, hub: Hub, user: str) -> str:
-    """Log in at /hub/login; the hub spawns the user's server and JupyterLab opens. Returns the server's URL."""
+def log_in(page, hub: Hub, user: str) -> None:
+    """Log in at /hub/login with the user's PAM password; the hub spawns their server and JupyterLab opens."""
     page.goto(f"{hub.url}/hub/login", timeout=60_000)
     page.fill("#username_input", user)
     page.fill("#password_input", hub.passwords[user])
     page.click("#login_submit")
     page.wait_for_url(f"**/user/{user}/lab**", timeout=240_000)
     page.get_by_role("menuitem", name="Nbgrader", exact=True).wait_for(timeout=120_000)
-    return f"{hub.url}/user/{user}"
 
 
 def open_assignment_list(page) -> None:
@@ -421,8 +427,15 @@ def answers() -> dict[str, str]:
     return typed
 
 
+def saved_answers(notebook_path: Path, grade_ids) -> dict[str, str]:
+    notebook = json.loads(notebook_path.read_text())
+    return {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in notebook["cells"]
+            if cell["metadata"].get("nbgrader", {}).get("grade_id") in grade_ids}
+
+
 def type_answers(page, notebook_path: Path, typed: dict[str, str]) -> None:
-    """Replace each answer cell's text (in the page's cell editor) with ``typed[grade_id]``, then save."""
+    """Replace each answer cell's text (in the page's cell editor) with ``typed[grade_id]``, save, and wait until
+    the file on disk has them (read as root, only to know that the save went through)."""
     notebook = json.loads(notebook_path.read_text())
     grade_ids = [cell["metadata"].get("nbgrader", {}).get("grade_id") for cell in notebook["cells"]]
     cells = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell")
@@ -436,8 +449,10 @@ def type_answers(page, notebook_path: Path, typed: dict[str, str]) -> None:
             page.keyboard.insert_text(typed[grade_id])
             page.keyboard.press("Escape")
     page.keyboard.press("Control+S")
-    page.wait_for_function("() => !document.querySelector('.jp-mod-current.jp-mod-dirty, "
-                           ".lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=60_000)
+    deadline = time.monotonic() + 60
+    while (saved := saved_answers(notebook_path, typed)) != typed:
+        assert time.monotonic() < deadline, f"the saved notebook differs from what was typed: {saved}"
+        time.sleep(0.3)
 
 
 def part_points() -> dict[str, float]:
@@ -463,7 +478,9 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
     hub.run_as(INSTRUCTOR, ["chmod", "+t", str(hub.exchange / COURSE_ID / "inbound")])
     typed = answers()
     shots = tmp_path / "screenshots"
+    print(f"JupyterHub's log: {hub.log}")
     with chromium_page(shots) as page:
+        page.set_default_timeout(120_000)  # a spawn or a click on a loaded 2-core machine
         log_in(page, hub, STUDENT1)
         open_assignment_list(page)
         assignment_row(page, "released").get_by_role("button", name="Fetch").click()
@@ -473,10 +490,6 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
         notebook_path = hub.homes[STUDENT1] / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         type_answers(page, notebook_path, typed)
-        saved = json.loads(notebook_path.read_text())
-        got = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"]) for cell in saved["cells"]
-               if cell["metadata"].get("nbgrader", {}).get("grade_id") in typed}
-        assert got == typed, "the saved notebook differs from what was typed"
 
         page.get_by_role("tab", name="Assignments").click()
         fetched = assignment_row(page, "fetched")
