@@ -15,7 +15,8 @@ configurable-http-proxy; it skips, naming what is missing, where one is (and CI,
 5. Student 1 in Chromium fetches the feedback and opens it: the linear part 0 points with the named mistake,
    every other part full points, 16 of 18 in total.
 6. Student 2 tries, with plain file operations and nbgrader's commands, to reach student 1's submission and
-   feedback, the instructor's course and the released assignment.
+   feedback, the instructor's course and the released assignment (``EXPECTED_REACH``), and submits in student
+   1's name, which the instructor's next collect reports.
 
 Teardown (always): stops the hub, the proxy and every process of the three users, deletes the users and their
 homes, removes the temporary directory and restores the modes of directories opened for traversal.
@@ -497,6 +498,7 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
         dialog = page.locator(".jp-Dialog")
         dialog.wait_for(timeout=300_000)
         validation = dialog.inner_text()
+        assert "The following cell failed" in validation and WRONG_MISTAKE[1] in validation, validation
         dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
         fetched.get_by_role("button", name="Submit").click()
         assignment_row(page, "submitted").wait_for(timeout=60_000)
@@ -522,7 +524,6 @@ def test_a_semester_on_jupyterhub(hub, tmp_path):
         wrong_output = feedback.locator(f"[id='cell-id={WRONG_PART}_tests'] .output_error").inner_text()
         feedback_text = feedback.inner_text()
 
-    assert "The following cell failed" in validation and WRONG_MISTAKE[1] in validation, validation
     assert "plain-subprocess" not in graded.stdout + graded.stderr, graded.stdout + graded.stderr
     result = json.loads((hub.course / "dlcourse_grades" / ASSIGNMENT / "results" / f"{STUDENT1}.json").read_text())
     assert [notebook["sandbox"] for notebook in result["notebooks"]] == ["bwrap"], result["notebooks"]
