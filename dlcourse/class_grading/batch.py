@@ -316,7 +316,7 @@ def finalize(options: Options, found: list[submissions.Submission] | None = None
                                figures.get(source.name, {}))
                  for source in sources if source.name in by_name}
         gradebook.write_autograded(options.course, settings["autograded"], submission.student, options.assignment,
-                                   files, submission.timestamp)
+                                   files, submission.timestamp, submission.secret)
     penalties = gradebook.write_scores(settings["db_url"], settings["course_id"], current,
                                        late.penalty_assigner(options.course))
     for result in current:  # for grades.csv only: the stored result JSON stays as grading wrote it

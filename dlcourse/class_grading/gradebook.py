@@ -204,14 +204,20 @@ def autograded_notebook(source: SourceNotebook, data: bytes | None, notebook_res
 
 def write_autograded(course: Path, autograded_dir: str, student: str, assignment: str,
                      files: dict[str, tuple[SourceNotebook, bytes | None, dict[str, Any], dict[str, bytes]]],
-                     timestamp: str | None) -> None:
-    """Each notebook's autograded copy; ``files``: name -> (source, submitted bytes, result, figures by grade id)."""
+                     timestamp: str | None, secret: str | None = None) -> None:
+    """Each notebook's autograded copy; ``files``: name -> (source, submitted bytes, result, figures by grade id).
+
+    ``timestamp.txt`` and nbgrader's ``submission_secret.txt`` go beside them, as ``nbgrader autograde`` copies
+    them: ``generate_feedback`` carries them to the feedback folder, where ``release_feedback`` needs the secret.
+    """
     folder = Path(course) / autograded_dir / student / assignment
     for name, (source, data, notebook_result, figures) in files.items():
         notebook = autograded_notebook(source, data, notebook_result, figures)
         atomic_write(folder / f"{name}.ipynb", json.dumps(notebook, indent=1))
     if timestamp:
         atomic_write(folder / "timestamp.txt", timestamp)
+    if secret:
+        atomic_write(folder / "submission_secret.txt", secret)
 
 
 __all__ = ["GradebookError", "autograded_notebook", "course_settings", "write_autograded", "write_scores"]

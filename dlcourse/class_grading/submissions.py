@@ -23,6 +23,8 @@ from pathlib import Path, PurePosixPath
 from dlcourse.class_grading.notebooks import MAX_NOTEBOOK_BYTES
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+# nbgrader writes 128 hex digits (secrets.token_hex(64)); anything longer is not its secret
+SECRET_CHARS = 1024
 _FLAT_NAME = re.compile(r"^(?P<student>[^_/]+)_(?:late_)?\d+_\d+_(?P<file>.+)$", re.IGNORECASE)
 
 
@@ -33,6 +35,8 @@ class Submission:
     student: str
     notebooks: dict[str, bytes] = field(default_factory=dict)
     timestamp: str | None = None
+    # nbgrader's submit writes submission_secret.txt; release_feedback names the released feedback by it
+    secret: str | None = None
     origin: str = ""
     oversized: list[str] = field(default_factory=list)
 
@@ -84,6 +88,9 @@ def from_submitted(course: Path, assignment: str, notebook_names: list[str]) -> 
         stamp = folder / "timestamp.txt"
         if stamp.is_file():
             submission.timestamp = stamp.read_text(errors="replace").strip()[:64] or None
+        secret = folder / "submission_secret.txt"
+        if secret.is_file() and not secret.is_symlink():
+            submission.secret = secret.read_text(errors="replace")[:SECRET_CHARS] or None
         found.append(submission)
     return found, skipped
 
