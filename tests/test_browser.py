@@ -22,17 +22,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from local_servers import free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = "02_activations.ipynb"
@@ -67,12 +65,6 @@ def chromium_page(shots: Path, width: int = 1400, height: int = 1000) -> Iterato
             browser.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def jupyterlab(tmp_path):
     workdir = tmp_path / "lab"
@@ -93,15 +85,8 @@ def jupyterlab(tmp_path):
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"JupyterLab did not start; see {tmp_path / 'jupyterlab.log'}")
-                time.sleep(0.5)
+        if not wait_until_answering(f"{base}/api/status?token={token}", server, timeout_s=60):
+            pytest.fail(f"JupyterLab did not start; see {tmp_path / 'jupyterlab.log'}")
         yield lambda path: f"{base}/lab/tree/{path}?token={token}"
     finally:
         server.terminate()

@@ -32,18 +32,17 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from local_servers import free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 # The venv running the tests (not resolved: bin/python is a link to the system's interpreter)
@@ -80,12 +79,6 @@ def missing_components() -> list[str]:
         if shutil.which(tool) is None:
             missing.append(tool)
     return missing
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------- users and processes
@@ -247,15 +240,8 @@ def launch_hub(state: Path, config_dir: Path, log_path: Path) -> tuple[subproces
 
 
 def wait_for_hub(hub: subprocess.Popen, url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/hub/api", timeout=2)
-            return
-        except OSError:
-            if time.monotonic() > deadline or hub.poll() is not None:
-                raise AssertionError(f"JupyterHub did not start:\n{log_path.read_text()[-3000:]}") from None
-            time.sleep(0.3)
+    if not wait_until_answering(f"{url}/hub/api", hub, timeout_s=90):
+        raise AssertionError(f"JupyterHub did not start:\n{log_path.read_text()[-3000:]}")
 
 
 def stop_hub(hub: subprocess.Popen, proxy_pid: Path) -> None:
