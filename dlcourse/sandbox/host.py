@@ -233,33 +233,51 @@ class Host:
 
     # ------------------------------------------------------------------ resources
 
-    def _cgroup_dirs(self) -> list[str]:
-        """This process's cgroup v2 directory and its ancestors (limits apply all the way up)."""
-        own = ""
+    def _cgroup_dirs(self, controller: str) -> list[str]:
+        """This process's cgroup directories that hold ``controller``'s files, its own first, then its ancestors
+        (a limit applies all the way down): cgroup v2's one hierarchy (``0::/path``) and the v1 hierarchy that
+        has the controller (``4:memory:/path``, mounted at ``/sys/fs/cgroup/memory``).  In a container without
+        a cgroup namespace the path is the host's; the walk up still reaches the mount's root, the container's
+        own cgroup."""
+        found = []
         for line in (self.read("/proc/self/cgroup") or "").splitlines():
-            if line.startswith("0::"):
-                own = line[3:].strip().strip("/")
-        parts = [part for part in own.split("/") if part]
-        return ["/sys/fs/cgroup/" + "/".join(parts[:depth]) for depth in range(len(parts), -1, -1)]
+            number, _, rest = line.partition(":")
+            controllers, _, path = rest.partition(":")
+            if number == "0" and not controllers:
+                mount = "/sys/fs/cgroup"
+            elif controller in controllers.split(","):
+                mount = "/sys/fs/cgroup/" + controllers
+            else:
+                continue
+            parts = [part for part in path.strip().split("/") if part]
+            found += ["/".join([mount, *parts[:depth]]) for depth in range(len(parts), -1, -1)]
+        return found
 
     def cgroup_cores(self) -> float | None:
-        """The tightest cgroup v2 ``cpu.max`` quota, in cores (None: no quota)."""
+        """The tightest CPU quota of this process's cgroups, in cores (None: no quota): cgroup v2's ``cpu.max``
+        (``"quota period"`` or ``"max period"``), v1's ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (-1: none)."""
         quotas = []
-        for directory in self._cgroup_dirs():
-            fields = (self.read(directory.rstrip("/") + "/cpu.max") or "").split()
-            if len(fields) == 2 and fields[0] != "max":
-                with contextlib.suppress(ValueError, ZeroDivisionError):  # a malformed file is no quota
-                    quotas.append(int(fields[0]) / int(fields[1]))
+        for directory in self._cgroup_dirs("cpu"):
+            v2 = (self.read(directory + "/cpu.max") or "").split()
+            v1 = [self._number(directory + "/cpu.cfs_quota_us"), self._number(directory + "/cpu.cfs_period_us")]
+            quota, period = v2 if len(v2) == 2 else v1
+            with contextlib.suppress(TypeError, ValueError, ZeroDivisionError):  # "max", -1 or a malformed file
+                if int(quota) > 0:
+                    quotas.append(int(quota) / int(period))
         return min(quotas) if quotas else None
 
     def cgroup_memory_mb(self) -> int | None:
-        """The tightest cgroup v2 ``memory.max`` minus what the cgroup already uses, in MB (None: no limit)."""
+        """The tightest memory limit of this process's cgroups minus what that cgroup already uses, in MB (None:
+        no limit): cgroup v2's ``memory.max`` and ``memory.current``, v1's ``memory.limit_in_bytes`` and
+        ``memory.usage_in_bytes`` (v1 writes "no limit" as a number near 2**63)."""
         limits = []
-        for directory in self._cgroup_dirs():
-            limit = self._number(directory.rstrip("/") + "/memory.max")
-            if limit is not None:
-                used = self._number(directory.rstrip("/") + "/memory.current") or 0
-                limits.append(max(limit - used, 0) // 2**20)
+        for directory in self._cgroup_dirs("memory"):
+            for limit_file, usage_file in (("memory.max", "memory.current"),
+                                           ("memory.limit_in_bytes", "memory.usage_in_bytes")):
+                limit = self._number(f"{directory}/{limit_file}")
+                if limit is not None and limit < 2**60:
+                    used = self._number(f"{directory}/{usage_file}") or 0
+                    limits.append(max(limit - used, 0) // 2**20)
         return min(limits) if limits else None
 
     def slurm_cores(self) -> int | None:
@@ -275,7 +293,7 @@ class Host:
         found = [(self.affinity or self.cpu_count, "the cores this process may use")]
         quota = self.cgroup_cores()
         if quota is not None:
-            found.append((max(1, math.floor(quota)), f"the cgroup's cpu.max quota ({quota:g} cores)"))
+            found.append((max(1, math.floor(quota)), f"the cgroup's CPU quota ({quota:g} cores)"))
         slurm = self.slurm_cores()
         if slurm is not None:
             found.append((slurm, "Slurm's allocation (SLURM_CPUS_PER_TASK/SLURM_CPUS_ON_NODE)"))
@@ -289,7 +307,7 @@ class Host:
                 found.append((int(line.split()[1]) // 1024, "MemAvailable"))
         cgroup = self.cgroup_memory_mb()
         if cgroup is not None:
-            found.append((cgroup, "the cgroup's memory.max"))
+            found.append((cgroup, "the cgroup's memory limit"))
         per_node = self.environ.get("SLURM_MEM_PER_NODE", "")
         per_cpu = self.environ.get("SLURM_MEM_PER_CPU", "")
         if per_node.isdigit() and int(per_node) > 0:  # Slurm gives MB

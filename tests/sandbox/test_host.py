@@ -37,14 +37,42 @@ def test_containers_are_recognised(tmp_path, files, environ, expected):
     assert Host(tree(tmp_path, files), environ=environ).container() == expected
 
 
+def test_cgroup_v1_quota_and_memory_limit_count(tmp_path):
+    # a Docker container (--cpus 1.5 --memory 4g) on a cgroup v1 host, without a cgroup namespace: the host's path
+    # in /proc/self/cgroup, the container's own cgroup mounted at each controller's root
+    root = tree(tmp_path, {
+        "proc/self/cgroup": "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n0::/\n",
+        "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "150000\n",
+        "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000\n",
+        "sys/fs/cgroup/memory/memory.limit_in_bytes": str(4 * 2**30),
+        "sys/fs/cgroup/memory/memory.usage_in_bytes": str(2**30),
+        "proc/meminfo": "MemTotal: 25165824 kB\nMemAvailable: 20971520 kB\n"})
+    host = Host(root, affinity=8, cpu_count=8)
+    assert host.cgroup_cores() == 1.5
+    assert host.usable_cores() == (1, "the cgroup's CPU quota (1.5 cores)")
+    assert host.usable_memory_mb() == (3 * 1024, "the cgroup's memory limit")
+
+
+def test_cgroup_v1_without_limits_is_no_limit(tmp_path):
+    # this machine's kind: v1 hierarchies with quota -1 and v1's "no limit", 2**63 rounded down to a page
+    root = tree(tmp_path, {
+        "proc/self/cgroup": "4:memory:/process_api/1c29\n1:cpu:/\n0::/\n",
+        "sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1\n", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n",
+        "sys/fs/cgroup/memory/process_api/1c29/memory.limit_in_bytes": "9223372036854771712\n",
+        "sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"})
+    host = Host(root, affinity=2, cpu_count=2)
+    assert host.cgroup_cores() is None and host.cgroup_memory_mb() is None
+    assert host.usable_cores() == (2, "the cores this process may use")
+
+
 def test_cgroup_quota_of_the_own_cgroup_and_its_parents_counts(tmp_path):
     root = tree(tmp_path, {"proc/self/cgroup": "0::/job/step\n", "sys/fs/cgroup/job/cpu.max": "300000 100000\n",
                            "sys/fs/cgroup/job/step/cpu.max": "max 100000\n",
                            "sys/fs/cgroup/job/memory.max": str(6 * 2**30), "sys/fs/cgroup/job/memory.current":
                            str(2**30), "proc/meminfo": "MemAvailable:   33554432 kB\n"})
     host = Host(root, affinity=16, cpu_count=16)
-    assert host.usable_cores() == (3, "the cgroup's cpu.max quota (3 cores)")
-    assert host.usable_memory_mb() == (5 * 1024, "the cgroup's memory.max")
+    assert host.usable_cores() == (3, "the cgroup's CPU quota (3 cores)")
+    assert host.usable_memory_mb() == (5 * 1024, "the cgroup's memory limit")
 
 
 def test_slurm_allocation_limits_cores_and_memory(tmp_path):
