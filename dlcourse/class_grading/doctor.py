@@ -166,7 +166,8 @@ def check_container(setup: Setup) -> Finding:
     if host.as_root and host.has_sys_admin() is False and not probe_ok:
         return Finding("container", "fail", f"root in a {name} container without CAP_SYS_ADMIN: the namespaces of "
                        f"the root-mode sandbox cannot be created ({seccomp_text})",
-                       _fixes(*FIX_ROOT_WITHOUT_SYS_ADMIN, container_fix))
+                       # a seccomp filter refuses namespaces too (to a non-root user as well): fix it with the rest
+                       _fixes(*FIX_ROOT_WITHOUT_SYS_ADMIN, container_fix if seccomp != 0 else ""))
     if seccomp == 2 and not probe_ok:
         return Finding("container", "warn", f"in a {name} container with a seccomp filter, which may refuse "
                        f"namespaces (the sandbox line says whether it does)", container_fix)
@@ -371,10 +372,16 @@ class Report:
     def text(self) -> str:
         """One aligned line per check, its fixes indented under it, then the verdict."""
         width = max(len(finding.check) for finding in self.findings)
-        lines = []
+        lines, shown = [], {}  # a fix already printed under an earlier check is named, not repeated
         for finding in self.findings:
             lines.append(f"{finding.status.upper():<5} {finding.check:<{width}}  {finding.detail}")
-            lines += [f"{'':<{width + 8}}fix: {fix}" for fix in finding.fix.splitlines()]
+            fixes = finding.fix.splitlines()
+            repeated = [fix for fix in fixes if fix in shown]
+            lines += [f"{'':<{width + 8}}fix: {fix}" for fix in fixes if fix not in shown]
+            if repeated:
+                lines.append(f"{'':<{width + 8}}fix: as under {', '.join(dict.fromkeys(shown[f] for f in repeated))}"
+                             f" above")
+            shown.update({fix: finding.check for fix in fixes if fix not in shown})
         return "\n".join([*lines, "", self.verdict()])
 
     def as_dict(self) -> dict:

@@ -56,7 +56,7 @@ FIX_KUBERNETES_SECCOMP = ("Kubernetes: in the container's securityContext, secco
                           "appArmorProfile: {type: Unconfined}")
 FIX_ROOT_WITHOUT_SYS_ADMIN = (
     "run dlcourse grade as a non-root user: bwrap then makes a user namespace of its own (docker run --user 1000, "
-    "Kubernetes securityContext.runAsUser: 1000), with the seccomp setting below",
+    "Kubernetes securityContext.runAsUser: 1000)",
     "or give the container CAP_SYS_ADMIN: docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined "
     "--security-opt apparmor=unconfined; Kubernetes securityContext.capabilities.add: [SYS_ADMIN]",
 )
@@ -355,7 +355,8 @@ def explain_bwrap_error(stderr: str, host: Host) -> tuple[str, list[str]]:
     elif remedy == "max_userns":
         fixes = list(FIX_MAX_USERNS)
     elif remedy == "root_caps" and host.as_root:
-        fixes = [*FIX_ROOT_WITHOUT_SYS_ADMIN, *container_fixes]
+        # a seccomp filter also refuses namespaces (to a non-root user too); without one its fix would not help
+        fixes = [*FIX_ROOT_WITHOUT_SYS_ADMIN, *(container_fixes if host.seccomp_mode() != 0 else [])]
     elif remedy == "container":
         fixes = container_fixes or [FIX_DOCKER_SECCOMP, FIX_KUBERNETES_SECCOMP]
     else:  # "userns", or "root_caps" as another user: a user namespace was refused

@@ -2,8 +2,11 @@
 script printing bubblewrap's own message), plus one real run on this machine."""
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -120,6 +123,18 @@ def test_root_in_docker_without_cap_sys_admin(tmp_path):
     assert "non-root user" in container.fix and "--cap-add SYS_ADMIN" in container.fix
     assert sandbox.status == "fail" and "--security-opt seccomp=unconfined" in sandbox.fix
     assert report.exit_status == 1
+    # the sandbox line's fixes were all printed under container: named once, not repeated
+    text = report.text()
+    assert text.count("--cap-add SYS_ADMIN") == 1 and "fix: as under container above" in text
+
+
+def test_without_a_seccomp_filter_its_fix_is_not_offered(tmp_path):
+    host = fake_host(tmp_path, {".dockerenv": "", "proc/self/status": f"CapEff:\t{DOCKER_DEFAULT_CAPS}\nSeccomp:\t0\n"},
+                     euid=0, bwrap_stderr="bwrap: Creating new namespace failed: Operation not permitted")
+    report = diagnose(host)
+    for check in ("container", "sandbox"):
+        assert "non-root user" in finding(report, check).fix
+        assert "Docker: docker run --security-opt" not in finding(report, check).fix
 
 
 def test_non_root_in_docker_with_the_default_seccomp_profile(tmp_path):
@@ -262,3 +277,20 @@ def test_real_run_on_this_machine(tmp_path, capsys):
     assert status == 0, out
     assert out.rstrip().endswith("dlcourse grade will run sandboxed (bubblewrap)")
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.skipif(not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("setpriv")
+                         and shutil.which("bwrap")), reason="needs root, setpriv (util-linux) and bubblewrap")
+def test_root_without_cap_sys_admin_really_fails_with_the_non_root_fix(tmp_path):
+    # a real failure, not a fake tree: the root-mode sandbox's namespaces need CAP_SYS_ADMIN, which setpriv takes
+    # away as a container's default capabilities do; bwrap itself then refuses
+    dlcourse = str(Path(sys.executable).parent / "dlcourse")
+    done = subprocess.run(["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", dlcourse, "doctor",
+                           "--json", "--course", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    report = json.loads(done.stdout)
+    findings = {finding["check"]: finding for finding in report["findings"]}
+    assert done.returncode == 1 and report["sandboxed"] is False
+    assert findings["sandbox"]["status"] == "fail"
+    assert "Creating new namespace failed: Operation not permitted" in findings["sandbox"]["detail"]
+    assert "non-root user" in findings["sandbox"]["fix"]
+    assert findings["worker"]["status"] == "fail"
