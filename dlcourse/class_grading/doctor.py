@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
+import textwrap
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -369,20 +371,29 @@ class Report:
             return f"dlcourse grade will run sandboxed (bubblewrap), but the course is not ready: {first.detail}"
         return "dlcourse grade will run sandboxed (bubblewrap)"
 
-    def text(self) -> str:
-        """One aligned line per check, its fixes indented under it, then the verdict."""
-        width = max(len(finding.check) for finding in self.findings)
+    def text(self, width: int | None = None) -> str:
+        """One line per check, its fixes indented under it, then the verdict; wrapped at ``width`` columns
+        (default: the terminal's, 100 when not a terminal) with words and command flags kept whole."""
+        width = width or shutil.get_terminal_size((100, 24)).columns
+        name_width = max(len(finding.check) for finding in self.findings)
+        indent = " " * (name_width + 8)
         lines, shown = [], {}  # a fix already printed under an earlier check is named, not repeated
+
+        def wrapped(first: str, text: str, hanging: str) -> list[str]:
+            return textwrap.wrap(text, max(width, 60), initial_indent=first, subsequent_indent=hanging,
+                                 break_long_words=False, break_on_hyphens=False)
+
         for finding in self.findings:
-            lines.append(f"{finding.status.upper():<5} {finding.check:<{width}}  {finding.detail}")
+            lines += wrapped(f"{finding.status.upper():<5} {finding.check:<{name_width}}  ", finding.detail, indent)
             fixes = finding.fix.splitlines()
             repeated = [fix for fix in fixes if fix in shown]
-            lines += [f"{'':<{width + 8}}fix: {fix}" for fix in fixes if fix not in shown]
+            for fix in fixes:
+                if fix not in shown:
+                    lines += wrapped(indent + "fix: ", fix, indent + "     ")
             if repeated:
-                lines.append(f"{'':<{width + 8}}fix: as under {', '.join(dict.fromkeys(shown[f] for f in repeated))}"
-                             f" above")
+                lines.append(f"{indent}fix: as under {', '.join(dict.fromkeys(shown[fix] for fix in repeated))} above")
             shown.update({fix: finding.check for fix in fixes if fix not in shown})
-        return "\n".join([*lines, "", self.verdict()])
+        return "\n".join([*lines, "", *wrapped("", self.verdict(), "")])
 
     def as_dict(self) -> dict:
         """For ``--json``: the findings, the two conclusions, the verdict and the exit status."""

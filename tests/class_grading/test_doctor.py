@@ -124,7 +124,7 @@ def test_root_in_docker_without_cap_sys_admin(tmp_path):
     assert sandbox.status == "fail" and "--security-opt seccomp=unconfined" in sandbox.fix
     assert report.exit_status == 1
     # the sandbox line's fixes were all printed under container: named once, not repeated
-    text = report.text()
+    text = report.text(width=1000)
     assert text.count("--cap-add SYS_ADMIN") == 1 and "fix: as under container above" in text
 
 
@@ -242,6 +242,19 @@ def test_output_is_aligned_with_fixes_indented_then_the_verdict():
         "                  fix: or second",
         "",
         "dlcourse grade will NOT run sandboxed: sandbox: bwrap fails"]
+
+
+def test_long_lines_wrap_under_their_column_with_flags_kept_whole():
+    fix = "docker run --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined"
+    report = Report((Finding("sandbox", "fail", "bwrap fails " + "because of a long reason " * 4, fix),))
+    lines = report.text(width=70).splitlines()
+    assert all(len(line) <= 70 for line in lines)
+    detail_column = len("FAIL  sandbox  ")
+    assert lines[1].startswith(" " * detail_column) and lines[1][detail_column] != " "
+    fix_lines = [line for line in lines if "fix:" in line or line.startswith(" " * (detail_column + 5))]
+    assert fix_lines[0].startswith(" " * detail_column + "fix: docker run")
+    assert fix_lines[1][detail_column + 5] != " "  # continued under the fix's text
+    assert " ".join(line.strip() for line in fix_lines).removeprefix("fix: ") == fix
 
 
 def test_cli_json_and_usage_errors(tmp_path, monkeypatch, capsys):
