@@ -33,7 +33,9 @@ bounded by the per-request timeout, which kills the worker's whole process
 group).  Use it for development only; grade untrusted work with bwrap.
 
 Both modes: ``RLIMIT_CPU``, ``RLIMIT_AS``, ``RLIMIT_NPROC``, ``RLIMIT_FSIZE``,
-no core dumps (:class:`ResourceLimits`); one thread for BLAS.
+no core dumps (:class:`ResourceLimits`); one thread for BLAS; and, installed
+by the worker before any student code, a seccomp filter that refuses new
+namespaces (:mod:`dlcourse.sandbox.seccomp`).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ _HERE = Path(__file__).resolve().parent
 # The modules the worker runs, copied or mounted beside each other: they import only the standard library, numpy
 # and (torch_observe, lazily) torch.
 WORKER_MODULES = ("worker.py", "protocol.py", "messages.py", "test_functions.py", "purity.py", "provided.py",
-                  "torch_observe.py")
+                  "seccomp.py", "torch_observe.py")
 # What `import torch` (CPU build) loads from site-packages; mounted only with allow_torch=True.
 TORCH_PACKAGES = ("torch", "torchgen", "functorch", "typing_extensions.py", "sympy", "mpmath", "filelock", "fsspec",
                   "jinja2", "markupsafe", "networkx")

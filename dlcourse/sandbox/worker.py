@@ -37,19 +37,21 @@ from typing import Any
 import numpy as np
 
 if __package__:
-    from dlcourse.sandbox import messages, protocol, provided, test_functions, torch_observe
+    from dlcourse.sandbox import messages, protocol, provided, seccomp, test_functions, torch_observe
     from dlcourse.sandbox.messages import Failure, Instance, Loaded, Reply, Value
     from dlcourse.sandbox.purity import changed_path, snapshot
 else:  # inside the sandbox: the modules sit side by side, dlcourse is absent
     import messages  # type: ignore[no-redef]
     import protocol  # type: ignore[no-redef]
     import provided  # type: ignore[no-redef]
+    import seccomp  # type: ignore[no-redef]
     import test_functions  # type: ignore[no-redef]
     import torch_observe  # type: ignore[no-redef]
     from messages import Failure, Instance, Loaded, Reply, Value  # type: ignore[no-redef]
     from purity import changed_path, snapshot  # type: ignore[no-redef]
 
-_OWN_MODULES = ("worker", "protocol", "messages", "provided", "test_functions", "torch_observe", "purity")
+_OWN_MODULES = ("worker", "protocol", "messages", "provided", "test_functions", "torch_observe", "purity",
+                "seccomp")
 STUDENT_FILENAME_PREFIX = "<solution cell "
 MAX_ITEMS = 100_000  # largest list a generator's result is materialized into
 
@@ -389,6 +391,9 @@ def _serve(argv: list[str] | None) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    # before any student code: no namespaces of its own (the filter also binds every process it starts); fails
+    # closed, as a worker that cannot start, where the kernel refuses the filter
+    seccomp.forbid_new_namespaces()
     max_bytes = int(options.get("--max-message-bytes", protocol.DEFAULT_MAX_MESSAGE_BYTES))
     worker = Worker(int(options.get("--max-output-chars", 65536)))
     sys.stdin = io.StringIO("")
