@@ -132,10 +132,24 @@ def create_user(user: str, password: str) -> Path:
     return home
 
 
+# The modes traversable() changed, kept on disk while they are changed: a run killed before its finally (SIGKILL)
+# leaves this file, and the next run restores those modes first.
+MODES_LEDGER = Path(tempfile.gettempdir()) / "dlcourse-jupyterhub-test-modes.json"
+
+
+def restore_modes_left_by_a_killed_run(ledger: Path = MODES_LEDGER) -> None:
+    if ledger.exists():
+        for directory, mode in json.loads(ledger.read_text()):
+            with contextlib.suppress(FileNotFoundError):
+                Path(directory).chmod(mode)
+        ledger.unlink()
+
+
 @contextlib.contextmanager
-def traversable(paths: list[Path]) -> Iterator[list[tuple[Path, int]]]:
+def traversable(paths: list[Path], ledger: Path = MODES_LEDGER) -> Iterator[list[tuple[Path, int]]]:
     """Add only the traverse bit (o+x) to the ancestors of ``paths`` that lack it, so that other users can reach
     the venv and the checkout (CI may keep it under /root, 0700); restore their exact modes afterwards."""
+    restore_modes_left_by_a_killed_run(ledger)
     changed: list[tuple[Path, int]] = []
     try:
         for path in paths:
@@ -143,11 +157,27 @@ def traversable(paths: list[Path]) -> Iterator[list[tuple[Path, int]]]:
                 mode = directory.stat().st_mode
                 if not mode & stat.S_IXOTH and directory not in [d for d, _ in changed]:
                     changed.append((directory, stat.S_IMODE(mode)))
+                    ledger.write_text(json.dumps([[str(d), m] for d, m in changed]))  # before the change
                     directory.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
         yield changed
     finally:
         for directory, mode in reversed(changed):
             directory.chmod(mode)
+        ledger.unlink(missing_ok=True)
+
+
+def test_jupyterhub_test_restores_modes_even_after_a_killed_run(tmp_path):
+    closed = tmp_path / "closed"
+    (closed / "inside").mkdir(parents=True)
+    closed.chmod(0o700)
+    ledger = tmp_path / "ledger.json"
+    with traversable([closed / "inside"], ledger) as changed:
+        assert stat.S_IMODE(closed.stat().st_mode) == 0o701 and (closed, 0o700) in changed and ledger.exists()
+    assert stat.S_IMODE(closed.stat().st_mode) == 0o700 and not ledger.exists()
+    closed.chmod(0o701)  # as a run killed inside the with block leaves it, with its ledger
+    ledger.write_text(json.dumps([[str(closed), 0o700]]))
+    with traversable([], ledger):
+        assert stat.S_IMODE(closed.stat().st_mode) == 0o700 and not ledger.exists()
 
 
 # ---------------------------------------------------------------------------------------------- the deployment
