@@ -11,7 +11,27 @@ import numpy as np
 
 from dlcourse._checks import as_float_array, check_range
 
-__all__ = ["standardize_rows", "standardize_rows_backward"]
+__all__ = ["check_normalized_shape", "standardize_rows", "standardize_rows_backward"]
+
+
+def check_normalized_shape(x: np.ndarray, gamma: np.ndarray, params: str = "gamma") -> None:
+    """Layer and RMS norm: gamma's shape (torch's ``normalized_shape``) must be the last dims of x.
+
+    ``params`` names the parameters that must have that shape, for the message ("gamma", "gamma (and beta)").
+
+    Example:
+        >>> check_normalized_shape(np.zeros((4, 3)), np.ones(3))           # normalizes over the 3 features
+        >>> check_normalized_shape(np.zeros((4, 3)), np.ones(4))
+        Traceback (most recent call last):
+        ...
+        ValueError: gamma.shape is the normalized_shape and must equal the last 1 dims of x: ...
+    """
+    if gamma.ndim == 0 or x.shape[x.ndim - gamma.ndim:] != gamma.shape:
+        raise ValueError(
+            f"gamma.shape is the normalized_shape and must equal the last {gamma.ndim} dims of x: "
+            f"x has shape {x.shape} but gamma has shape {gamma.shape}; use {params} of "
+            f"shape x.shape[-1:] = {x.shape[-1:]} to normalize over the features"
+        )
 
 
 def standardize_rows(x2: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:

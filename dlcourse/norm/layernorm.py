@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dlcourse._checks import as_float_array, check_same_shape
-from dlcourse.norm._common import check_eps, standardize_rows, standardize_rows_backward
+from dlcourse.norm._common import check_eps, check_normalized_shape, standardize_rows, standardize_rows_backward
 
 __all__ = ["LayerNormCache", "layernorm_backward", "layernorm_forward"]
 
@@ -69,12 +69,7 @@ def layernorm_forward(
     beta = as_float_array(beta, "beta")
     check_same_shape(gamma, beta, "gamma", "beta")
     eps = check_eps(eps)
-    if gamma.ndim == 0 or x.shape[x.ndim - gamma.ndim:] != gamma.shape:
-        raise ValueError(
-            f"gamma.shape is the normalized_shape and must equal the last {gamma.ndim} dims of x: "
-            f"x has shape {x.shape} but gamma has shape {gamma.shape}; use gamma (and beta) of "
-            f"shape x.shape[-1:] = {x.shape[-1:]} to normalize over the features"
-        )
+    check_normalized_shape(x, gamma, "gamma (and beta)")
     xhat2, inv_std = standardize_rows(x.reshape(-1, gamma.size), eps)
     xhat = xhat2.reshape(x.shape)
     out = gamma * xhat + beta

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from dlcourse._checks import as_float_array, check_same_shape
-from dlcourse.norm._common import check_eps
+from dlcourse.norm._common import check_eps, check_normalized_shape
 
 __all__ = ["RMSNormCache", "rmsnorm_backward", "rmsnorm_forward"]
 
@@ -67,12 +67,7 @@ def rmsnorm_forward(x: np.ndarray, gamma: np.ndarray, eps: float = 1e-6) -> tupl
     x = as_float_array(x, "x")
     gamma = as_float_array(gamma, "gamma")
     eps = check_eps(eps)
-    if gamma.ndim == 0 or x.shape[x.ndim - gamma.ndim:] != gamma.shape:
-        raise ValueError(
-            f"gamma.shape is the normalized_shape and must equal the last {gamma.ndim} dims of x: "
-            f"x has shape {x.shape} but gamma has shape {gamma.shape}; use gamma of "
-            f"shape x.shape[-1:] = {x.shape[-1:]} to normalize over the features"
-        )
+    check_normalized_shape(x, gamma)
     x2 = x.reshape(-1, gamma.size)
     ms = (x2**2).mean(axis=1, keepdims=True)
     inv_rms = 1 / np.sqrt(ms + eps)
