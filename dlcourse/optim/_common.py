@@ -92,6 +92,13 @@ def check_betas(betas: Any) -> tuple[float, float]:
     return check_decay(betas[0], "betas[0]"), check_decay(betas[1], "betas[1]")
 
 
+def check_adam_hyperparameters(lr: Any, betas: Any, eps: Any, weight_decay: Any
+                               ) -> tuple[float, float, float, float, float]:
+    """The Adam family's ``lr, betas, eps, weight_decay``, checked: ``(lr, beta1, beta2, eps, weight_decay)``."""
+    beta1, beta2 = check_betas(betas)
+    return check_lr(lr), beta1, beta2, check_eps(eps), check_weight_decay(weight_decay)
+
+
 def check_flag(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")

@@ -13,12 +13,9 @@ import numpy as np
 from dlcourse._checks import check_range
 from dlcourse.optim._common import (
     State,
-    check_betas,
-    check_eps,
+    check_adam_hyperparameters,
     check_flag,
-    check_lr,
     check_step_inputs,
-    check_weight_decay,
     zeros_state,
 )
 
@@ -50,11 +47,6 @@ _ADAM_ARGS = """Args:
         ``(new_theta, new_state)`` with new arrays; the state holds ``step``
         (t), ``exp_avg`` (m), ``exp_avg_sq`` (v){extra}.
 """
-
-
-def _check_adam_hyperparameters(lr, betas, eps, weight_decay) -> tuple[float, float, float, float, float]:
-    beta1, beta2 = check_betas(betas)
-    return check_lr(lr), beta1, beta2, check_eps(eps), check_weight_decay(weight_decay)
 
 
 def adam_init(theta: np.ndarray) -> State:
@@ -111,7 +103,7 @@ def adam_step(
         (array([ 0.9, -1.9]), 1)
     """
     theta, grad, t = check_step_inputs(theta, grad, state, _MOMENTS, "adam_init")
-    lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
+    lr, beta1, beta2, eps, weight_decay = check_adam_hyperparameters(lr, betas, eps, weight_decay)
     g = grad + weight_decay * theta if weight_decay != 0 else grad
     m = beta1 * state["exp_avg"] + (1 - beta1) * g
     v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
@@ -169,7 +161,7 @@ def adamw_step(
         array([ 0.85, -1.8 ])
     """
     theta, grad, t = check_step_inputs(theta, grad, state, _MOMENTS, "adamw_init")
-    lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
+    lr, beta1, beta2, eps, weight_decay = check_adam_hyperparameters(lr, betas, eps, weight_decay)
     theta = (1 - lr * weight_decay) * theta
     m = beta1 * state["exp_avg"] + (1 - beta1) * grad
     v = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad**2
@@ -225,7 +217,7 @@ def amsgrad_step(
         array([ 0.833028, -1.833028])
     """
     theta, grad, t = check_step_inputs(theta, grad, state, (*_MOMENTS, "max_exp_avg_sq"), "amsgrad_init")
-    lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
+    lr, beta1, beta2, eps, weight_decay = check_adam_hyperparameters(lr, betas, eps, weight_decay)
     g = grad + weight_decay * theta if weight_decay != 0 else grad
     m = beta1 * state["exp_avg"] + (1 - beta1) * g
     v = beta2 * state["exp_avg_sq"] + (1 - beta2) * g**2
@@ -301,7 +293,7 @@ def adamax_step(
         (array([ 0.9, -1.9]), array([0.5, 1. ]))
     """
     theta, grad, t = check_step_inputs(theta, grad, state, ("exp_avg", "exp_inf"), "adamax_init")
-    lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
+    lr, beta1, beta2, eps, weight_decay = check_adam_hyperparameters(lr, betas, eps, weight_decay)
     g = grad + weight_decay * theta if weight_decay != 0 else grad
     m = beta1 * state["exp_avg"] + (1 - beta1) * g
     u = np.maximum(beta2 * state["exp_inf"], np.abs(g) + eps)
@@ -378,7 +370,7 @@ def nadam_step(
         (array([ 0.894355, -1.894355]), 0.450073)
     """
     theta, grad, t = check_step_inputs(theta, grad, state, _MOMENTS, "nadam_init", scalar_keys=("mu_product",))
-    lr, beta1, beta2, eps, weight_decay = _check_adam_hyperparameters(lr, betas, eps, weight_decay)
+    lr, beta1, beta2, eps, weight_decay = check_adam_hyperparameters(lr, betas, eps, weight_decay)
     momentum_decay = check_range(momentum_decay, "momentum_decay", 0.0)
     if check_flag(decoupled_weight_decay, "decoupled_weight_decay"):
         theta = (1 - lr * weight_decay) * theta

@@ -17,12 +17,9 @@ import numpy as np
 
 from dlcourse.optim._common import (
     State,
-    check_betas,
-    check_eps,
+    check_adam_hyperparameters,
     check_flag,
-    check_lr,
     check_step_inputs,
-    check_weight_decay,
     zeros_state,
 )
 
@@ -112,8 +109,7 @@ def radam_step(
         array([ 0.95, -1.9 ])
     """
     theta, grad, t = check_step_inputs(theta, grad, state, _MOMENTS, "radam_init")
-    beta1, beta2 = check_betas(betas)
-    lr, eps, weight_decay = check_lr(lr), check_eps(eps), check_weight_decay(weight_decay)
+    lr, beta1, beta2, eps, weight_decay = check_adam_hyperparameters(lr, betas, eps, weight_decay)
     if check_flag(decoupled_weight_decay, "decoupled_weight_decay"):
         theta = (1 - lr * weight_decay) * theta
         g = grad
