@@ -33,16 +33,12 @@ def torch_mlp(params, depth, batchnorm):
     return torch.nn.Sequential(*layers)
 
 
-@pytest.mark.parametrize("batchnorm", [False, True])
-@pytest.mark.parametrize("batch_size", [2, 8])
-def test_training_run_matches_torch_step_by_step(batchnorm, batch_size):
-    depth, width, steps, lr = 3, 7, 12, 0.3
-    run = train_deep_mlp(lr, batch_size, batchnorm, steps=steps, record_every=4, depth=depth, width=width, seed=3)
-    X_train, y_train, X_val, y_val = (torch.from_numpy(a.copy()) for a in batchnorm_digits_split()[:4])
-    model = torch_mlp(run.initial_params, depth, batchnorm)
+def assert_same_sgd_run(run, model, X_train, y_train, lr, before_each_step=lambda: None):
+    """torch's SGD on ``model`` over the run's batches: the same loss at every step and the same final weights."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for batch in run.batch_indices:
+        before_each_step()
         optimizer.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(X_train[batch]), y_train[batch])
         loss.backward()
@@ -53,6 +49,16 @@ def test_training_run_matches_torch_step_by_step(batchnorm, batch_size):
     for layer, linear in enumerate(linears, start=1):
         np.testing.assert_allclose(run.final_params[f"W{layer}"], linear.weight.detach().numpy().T,
                                    rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.parametrize("batch_size", [2, 8])
+def test_training_run_matches_torch_step_by_step(batchnorm, batch_size):
+    depth, width, steps, lr = 3, 7, 12, 0.3
+    run = train_deep_mlp(lr, batch_size, batchnorm, steps=steps, record_every=4, depth=depth, width=width, seed=3)
+    X_train, y_train, X_val, y_val = (torch.from_numpy(a.copy()) for a in batchnorm_digits_split()[:4])
+    model = torch_mlp(run.initial_params, depth, batchnorm)
+    assert_same_sgd_run(run, model, X_train, y_train, lr)
     model.eval()
     with torch.no_grad():
         accuracy = (model(X_val).argmax(1) == y_val).double().mean().item()
@@ -92,23 +98,14 @@ def test_noise_after_batchnorm_matches_torch_step_by_step():
             layers.insert(position + 1, noises.pop())
     model = torch.nn.Sequential(*layers)
     noises = [m for m in model if isinstance(m, _Noise)]
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     draws = np.random.default_rng([seed, 1])  # the documented stream: one draw before every update
-    losses = []
-    for batch in run.batch_indices:
+
+    def draw_noise():
         for module in noises:
             module.scale = torch.from_numpy(draws.uniform(1 - noise / 2, 1 + noise / 2, width))
             module.shift = torch.from_numpy(draws.uniform(-noise, noise, width))
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(X_train[batch]), y_train[batch])
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    np.testing.assert_allclose(run.loss, losses, rtol=RTOL, atol=ATOL)
-    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
-    for layer, linear in enumerate(linears, start=1):
-        np.testing.assert_allclose(run.final_params[f"W{layer}"], linear.weight.detach().numpy().T,
-                                   rtol=RTOL, atol=ATOL)
+
+    assert_same_sgd_run(run, model, X_train, y_train, lr, before_each_step=draw_noise)
     # the same weights and batches as without noise; evaluation ignores the noise
     quiet = train_deep_mlp(lr, batch_size, True, steps=steps, record_every=5, depth=depth, width=width, seed=seed)
     np.testing.assert_array_equal(quiet.batch_indices, run.batch_indices)
