@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import platform
+import os
 import struct
 import sys
 
@@ -62,7 +62,7 @@ _NR, _ARCH, _ARG0_LOW = 0, 4, 16
 
 
 def filter_program(machine: str) -> list[tuple[int, int, int, int]]:
-    """The filter for ``machine`` (``platform.machine()``) as (code, jump if true, jump if false, k) instructions.
+    """The filter for ``machine`` (``os.uname().machine``) as (code, jump if true, jump if false, k) instructions.
 
     A jump's targets count the instructions to skip after it.
 
@@ -103,8 +103,10 @@ def forbid_new_namespaces() -> bool:
 
     Raises OSError when the kernel refuses it (a Linux without seccomp).
     """
-    machine = platform.machine()
-    if not sys.platform.startswith("linux") or machine not in ARCHITECTURES:
+    if not sys.platform.startswith("linux"):
+        return False
+    machine = os.uname().machine  # what platform.machine() reads, without importing platform
+    if machine not in ARCHITECTURES:
         return False
     program = filter_program(machine)
     packed = ctypes.create_string_buffer(b"".join(struct.pack("<HBBI", *instruction) for instruction in program))
