@@ -108,6 +108,22 @@ class Setup:
         """bwrap run once with the sandbox's namespaces: (it worked, its stderr); (False, "") without bwrap."""
         return self.host.probe() if self.host.bwrap else (False, "")
 
+    @functools.cached_property
+    def course_settings(self) -> tuple[dict[str, str] | None, Finding | None]:
+        """The course's nbgrader settings, or the Finding saying why there are none (read once per run)."""
+        return _course(self.course.resolve())
+
+    @functools.cached_property
+    def gradebook(self) -> tuple[list[str], Exception | None]:
+        """The assignments the gradebook knows, or the error reading it ([] and None without settings)."""
+        settings, _ = self.course_settings
+        if settings is None:
+            return [], None
+        try:
+            return gradebook_assignments(settings["db_url"]), None
+        except Exception as error:  # whatever the database driver raises: a wrong URL, a server down, no table
+            return [], error
+
 
 def _fixes(*lines: str) -> str:
     return "\n".join(dict.fromkeys(line for line in lines if line))
@@ -261,7 +277,6 @@ def gradebook_assignments(db_url: str) -> list[str]:
         engine.dispose()
 
 
-@functools.lru_cache(maxsize=4)
 def _course(course: Path) -> tuple[dict[str, str] | None, Finding | None]:
     """The course's nbgrader settings, or the Finding saying why there are none."""
     if not (course / "nbgrader_config.py").is_file():
@@ -282,20 +297,19 @@ def _course(course: Path) -> tuple[dict[str, str] | None, Finding | None]:
 def check_course(setup: Setup) -> Finding:
     """nbgrader_config.py loads, the source folder holds assignments, the gradebook knows them."""
     course = setup.course.resolve()
-    settings, problem = _course(course)
+    settings, problem = setup.course_settings
     if problem is not None:
         return problem
     source = course / settings["source"]
-    if not source.is_dir() or not _source_assignments(source):
+    assignments = _source_assignments(source) if source.is_dir() else []
+    if not assignments:
         return Finding("course", "fail", f"no assignment (a folder with notebooks) in {source}",
                        f"put each assignment's instructor notebooks in {source}/NAME/")
-    assignments = _source_assignments(source)
-    try:
-        known = gradebook_assignments(settings["db_url"])
-    except FileNotFoundError as error:
+    known, error = setup.gradebook
+    if isinstance(error, FileNotFoundError):
         return Finding("course", "fail", f"{error}", f"nbgrader generate_assignment {assignments[0]}    "
                        f"(in {course}; it creates the gradebook and records the assignment)")
-    except Exception as error:  # whatever the database driver raises: a wrong URL, a server down, no table
+    if error is not None:
         return Finding("course", "fail", f"the gradebook {settings['db_url']} cannot be read: {error}",
                        "check c.CourseDirectory.db_url in nbgrader_config.py, or pass --db to dlcourse grade")
     unknown = [name for name in assignments if name not in known]
@@ -315,16 +329,15 @@ def check_assignment(setup: Setup) -> Finding | None:
     name = setup.assignment
     if name is None:
         return None
-    settings, problem = _course(setup.course.resolve())
+    settings, problem = setup.course_settings
     if problem is not None:
         return Finding("assignment", "fail", f"{name}: the course cannot be read (see above)", problem.fix)
     source = setup.course.resolve() / settings["source"] / name
     if not source.is_dir() or not any(source.glob("*.ipynb")):
         return Finding("assignment", "fail", f"{name}: no notebooks in {source}",
                        f"check the name, or put its instructor notebooks in {source}/")
-    try:
-        known = gradebook_assignments(settings["db_url"])
-    except Exception as error:  # see check_course: any database error
+    known, error = setup.gradebook
+    if error is not None:
         return Finding("assignment", "fail", f"{name}: the gradebook cannot be read: {error}",
                        f"nbgrader generate_assignment {name}")
     if name not in known:
@@ -422,7 +435,6 @@ def run_doctor(setup: Setup) -> Report:
     """
     if not isinstance(setup, Setup):
         raise TypeError(f"setup must be a Setup, got {type(setup).__name__}")
-    _course.cache_clear()  # a course fixed between two runs in one process is read again
     findings = (check(setup) for check in CHECKS)
     return Report(tuple(finding for finding in findings if finding is not None))
 
